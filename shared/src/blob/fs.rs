@@ -1,0 +1,234 @@
+//! The blob port on a local directory: each key is a file under the root.
+//!
+//! A put writes a temporary file beside the target and renames it over the
+//! target, so a reader or a crash sees the old blob or the new one, never a
+//! torn one. Temporary names contain `~`, which keys cannot, so no key can
+//! ever name a half-written file.
+//!
+//! Unlike an object store, a directory cannot hold a blob `a` and a blob
+//! `a/b` at once: such a put is refused with `InvalidKey`.
+
+use std::io::{ErrorKind, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use async_trait::async_trait;
+use bytes::Bytes;
+
+use super::{BlobError, BlobStore, validate_key};
+
+/// Tells apart the temporary files of concurrent puts of one process; the
+/// process id tells apart processes sharing the root.
+static NEXT_TEMP: AtomicU64 = AtomicU64::new(0);
+
+/// Blobs as files under `root`.
+#[derive(Debug, Clone)]
+pub struct FsBlobStore {
+    root: PathBuf,
+}
+
+impl FsBlobStore {
+    /// A store under `root`, which is created on the first put.
+    pub fn new(root: PathBuf) -> Self {
+        Self { root }
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The file of a key; safe to join since `validate_key` admits no
+    /// absolute paths, no `..` and no separators other than `/`.
+    fn path(&self, key: &str) -> Result<PathBuf, BlobError> {
+        validate_key(key)?;
+        Ok(self.root.join(key))
+    }
+}
+
+/// Runs blocking file work off the async runtime, as one task per call
+/// rather than one per `tokio::fs` step.
+async fn blocking<T, F>(work: F) -> Result<T, BlobError>
+where
+    T: Send + 'static,
+    F: FnOnce() -> Result<T, BlobError> + Send + 'static,
+{
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| BlobError::Unavailable(format!("blob task failed: {e}")))?
+}
+
+fn unavailable(what: &str, path: &Path, e: &std::io::Error) -> BlobError {
+    BlobError::Unavailable(format!("{what} {}: {e}", path.display()))
+}
+
+/// The key collides with the directory of other keys, or a prefix of it is a
+/// blob: a caller's key scheme problem, not an outage to retry.
+fn collides(key: &str) -> BlobError {
+    BlobError::InvalidKey(format!(
+        "{key:?} collides with another key's directory in the file store"
+    ))
+}
+
+fn write_atomically(key: &str, path: &Path, bytes: &[u8]) -> Result<(), BlobError> {
+    let dir = path
+        .parent()
+        .ok_or_else(|| BlobError::InvalidKey(format!("{key:?} has no parent directory")))?;
+    std::fs::create_dir_all(dir).map_err(|e| match e.kind() {
+        ErrorKind::NotADirectory | ErrorKind::AlreadyExists => collides(key),
+        _ => unavailable("cannot create", dir, &e),
+    })?;
+    if path.is_dir() {
+        return Err(collides(key));
+    }
+    let temp = dir.join(format!(
+        ".put~{}~{}",
+        std::process::id(),
+        NEXT_TEMP.fetch_add(1, Ordering::Relaxed)
+    ));
+    if let Err(e) = write_then_rename(&temp, path, bytes) {
+        // Best effort: the error that matters is the one returned.
+        let _ = std::fs::remove_file(&temp);
+        return Err(match e.kind() {
+            ErrorKind::IsADirectory | ErrorKind::DirectoryNotEmpty => collides(key),
+            _ => unavailable("cannot write", path, &e),
+        });
+    }
+    // Make the rename itself durable.
+    std::fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| unavailable("cannot sync", dir, &e))
+}
+
+fn write_then_rename(temp: &Path, path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let mut file = std::fs::File::create_new(temp)?;
+    file.write_all(bytes)?;
+    // Durable before it becomes visible: a crash after the rename must not
+    // leave an empty file under the key.
+    file.sync_all()?;
+    std::fs::rename(temp, path)
+}
+
+#[async_trait]
+impl BlobStore for FsBlobStore {
+    /// The content type is not kept: the port's `get` does not return it, and
+    /// whoever serves a blob knows its type from the item that points to it.
+    async fn put(&self, key: &str, bytes: Bytes, _content_type: &str) -> Result<(), BlobError> {
+        let path = self.path(key)?;
+        let key = key.to_owned();
+        blocking(move || write_atomically(&key, &path, &bytes)).await
+    }
+
+    async fn get(&self, key: &str) -> Result<Option<Bytes>, BlobError> {
+        let path = self.path(key)?;
+        blocking(move || match std::fs::read(&path) {
+            Ok(bytes) => Ok(Some(Bytes::from(bytes))),
+            // A directory, or a path through a file, holds no blob.
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    ErrorKind::NotFound | ErrorKind::IsADirectory | ErrorKind::NotADirectory
+                ) =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(unavailable("cannot read", &path, &e)),
+        })
+        .await
+    }
+
+    async fn delete(&self, key: &str) -> Result<(), BlobError> {
+        let path = self.path(key)?;
+        blocking(move || match std::fs::remove_file(&path) {
+            Ok(()) => Ok(()),
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    ErrorKind::NotFound | ErrorKind::IsADirectory | ErrorKind::NotADirectory
+                ) =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(unavailable("cannot delete", &path, &e)),
+        })
+        .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::blob::conformance;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn conformance_suite() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().to_owned();
+        let n = AtomicU64::new(0);
+        conformance::run_all(|| {
+            let root = root.join(n.fetch_add(1, Ordering::Relaxed).to_string());
+            async move { Arc::new(FsBlobStore::new(root)) as Arc<dyn BlobStore> }
+        })
+        .await;
+    }
+
+    fn files_under(dir: &Path) -> Vec<String> {
+        let mut found = Vec::new();
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                found.extend(files_under(&path));
+            } else {
+                found.push(path.display().to_string());
+            }
+        }
+        found
+    }
+
+    #[tokio::test]
+    async fn files_land_under_the_root_and_no_temporaries_remain() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("blobs");
+        let store = FsBlobStore::new(root.clone());
+        store
+            .put("t/a.txt", Bytes::from_static(b"1"), "text/plain")
+            .await
+            .unwrap();
+        store
+            .put("t/a.txt", Bytes::from_static(b"2"), "text/plain")
+            .await
+            .unwrap();
+        assert_eq!(std::fs::read(root.join("t/a.txt")).unwrap(), b"2");
+        assert!(store.put("../escape", Bytes::new(), "").await.is_err());
+        assert_eq!(
+            files_under(dir.path()),
+            vec![root.join("t/a.txt").display().to_string()]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_key_and_its_prefix_collide_without_damage() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FsBlobStore::new(dir.path().to_owned());
+        store
+            .put("a/b", Bytes::from_static(b"x"), "")
+            .await
+            .unwrap();
+        assert!(matches!(
+            store.put("a", Bytes::from_static(b"y"), "").await,
+            Err(BlobError::InvalidKey(_))
+        ));
+        assert_eq!(store.get("a").await.unwrap(), None);
+        store.delete("a").await.unwrap();
+        assert!(matches!(
+            store.put("a/b/c", Bytes::from_static(b"z"), "").await,
+            Err(BlobError::InvalidKey(_))
+        ));
+        assert_eq!(store.get("a/b/c").await.unwrap(), None);
+        store.delete("a/b/c").await.unwrap();
+        assert_eq!(store.get("a/b").await.unwrap().as_deref(), Some(&b"x"[..]));
+    }
+}

@@ -1,0 +1,120 @@
+//! The key design: every item's PK/SK and index keys, built in one place from
+//! typed ids. The tenant id is inside every session key, so another tenant's
+//! session id is simply not found.
+//!
+//! | item         | PK                               | SK              |
+//! |--------------|----------------------------------|-----------------|
+//! | tenant       | `TENANT#{tid}`                   | `TENANT`        |
+//! | tenant stats | `TENANT#{tid}`                   | `STATS`         |
+//! | user stats   | `TENANT#{tid}`                   | `USER#{user}`   |
+//! | key listing  | `TENANT#{tid}`                   | `KEY#{key_id}`  |
+//! | API key      | `APIKEY#{sha256(key)}`           | `APIKEY`        |
+//! | session      | `TENANT#{tid}#SESSION#{sid}`     | `SESSION`       |
+//! | message      | same PK                          | `MSG#{uuid v7}` |
+//! | file         | same PK                          | `FILE#{uuid v7}`|
+//!
+//! GSI1: sessions by `TENANT#{tid}` / `{last_activity:013}#{sid}`; tenants by
+//! `TENANTS` / `{created_at:013}#{tid}`.
+
+use uuid::Uuid;
+
+use super::Key;
+
+pub const TENANT_SK: &str = "TENANT";
+pub const STATS_SK: &str = "STATS";
+pub const APIKEY_SK: &str = "APIKEY";
+pub const SESSION_SK: &str = "SESSION";
+pub const MSG_PREFIX: &str = "MSG#";
+pub const FILE_PREFIX: &str = "FILE#";
+pub const USER_PREFIX: &str = "USER#";
+pub const KEY_PREFIX: &str = "KEY#";
+/// GSI1 partition listing every tenant.
+pub const TENANTS_GSI1PK: &str = "TENANTS";
+
+pub fn tenant_pk(tenant: Uuid) -> String {
+    format!("TENANT#{tenant}")
+}
+
+pub fn tenant(tenant: Uuid) -> Key {
+    Key::new(tenant_pk(tenant), TENANT_SK)
+}
+
+pub fn stats(tenant: Uuid) -> Key {
+    Key::new(tenant_pk(tenant), STATS_SK)
+}
+
+pub fn user(tenant: Uuid, user_identifier: &str) -> Key {
+    Key::new(tenant_pk(tenant), format!("{USER_PREFIX}{user_identifier}"))
+}
+
+pub fn tenant_key_listing(tenant: Uuid, key_id: Uuid) -> Key {
+    Key::new(tenant_pk(tenant), format!("{KEY_PREFIX}{key_id}"))
+}
+
+pub fn api_key(key_hash: &str) -> Key {
+    Key::new(format!("APIKEY#{key_hash}"), APIKEY_SK)
+}
+
+pub fn session_pk(tenant: Uuid, session: Uuid) -> String {
+    format!("TENANT#{tenant}#SESSION#{session}")
+}
+
+pub fn session(tenant: Uuid, session: Uuid) -> Key {
+    Key::new(session_pk(tenant, session), SESSION_SK)
+}
+
+pub fn message(tenant: Uuid, session: Uuid, message: Uuid) -> Key {
+    Key::new(
+        session_pk(tenant, session),
+        format!("{MSG_PREFIX}{message}"),
+    )
+}
+
+pub fn file(tenant: Uuid, session: Uuid, file: Uuid) -> Key {
+    Key::new(session_pk(tenant, session), format!("{FILE_PREFIX}{file}"))
+}
+
+/// GSI1 sort key of a session: sessions sort by last activity.
+pub fn session_activity_gsi1sk(last_activity_ms: i64, session: Uuid) -> String {
+    format!("{}#{session}", activity_bound(last_activity_ms))
+}
+
+/// The GSI1 sort-key prefix for "active at or after this time".
+pub fn activity_bound(epoch_ms: i64) -> String {
+    format!("{:013}", epoch_ms.max(0))
+}
+
+pub fn tenant_gsi1sk(created_at_ms: i64, tenant: Uuid) -> String {
+    format!("{:013}#{tenant}", created_at_ms.max(0))
+}
+
+/// Where an uploaded file's bytes live in the blob store.
+pub fn file_blob(tenant: Uuid, session: Uuid, file: Uuid) -> String {
+    format!("tenants/{tenant}/sessions/{session}/files/{file}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn session_sorts_after_messages_and_files_before_them() {
+        let t = Uuid::nil();
+        let m = message(t, t, Uuid::max());
+        let f = file(t, t, Uuid::max());
+        let s = session(t, t);
+        assert!(
+            s.sk > m.sk,
+            "one descending query reads the session, then its newest messages"
+        );
+        assert!(f.sk < m.sk);
+    }
+
+    #[test]
+    fn activity_keys_sort_by_time() {
+        let a = session_activity_gsi1sk(999, Uuid::max());
+        let b = session_activity_gsi1sk(1_000, Uuid::nil());
+        assert!(a < b);
+        assert!(b >= activity_bound(1_000));
+    }
+}

@@ -1,0 +1,529 @@
+//! The repository: every read and write the API makes, each in as few round
+//! trips as the key design allows. Written once over the table port.
+
+use std::sync::Arc;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use uuid::Uuid;
+
+use super::keys;
+use super::{
+    Condition, Cursor, GSI1PK, GSI1SK, Item, Key, PK, Query, SK, SortCondition, StoreError, Table,
+    Update, WriteOp,
+};
+use crate::model::{ActiveFile, ApiKeyRecord, FileRecord, Message, Session, SessionConfig, Tenant};
+
+/// Messages the context builder sees.
+pub const CONTEXT_HISTORY: usize = 10;
+/// How often a lost race on a conditional write is retried.
+const MAX_RETRIES: usize = 5;
+
+/// Session counts kept at write time, never computed by scanning.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TenantStats {
+    pub total_sessions: i64,
+    pub sessions_with_user: i64,
+    pub sessions_without_user: i64,
+}
+
+/// One user's session count.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserStat {
+    pub user_identifier: String,
+    pub session_count: i64,
+}
+
+/// A page of history, newest first.
+#[derive(Debug, Clone, Default)]
+pub struct HistoryPage {
+    /// The session's message count, on a first page whose session exists.
+    pub message_count: Option<i64>,
+    pub messages: Vec<Message>,
+    pub next: Option<Cursor>,
+}
+
+#[derive(Clone)]
+pub struct Repository {
+    table: Arc<dyn Table>,
+}
+
+fn to_item<T: Serialize>(key: &Key, value: &T) -> Result<Item, StoreError> {
+    let Value::Object(map) = serde_json::to_value(value)
+        .map_err(|e| StoreError::Invalid(format!("cannot encode item: {e}")))?
+    else {
+        return Err(StoreError::Invalid("item is not an object".into()));
+    };
+    let mut item: Item = map.into_iter().collect();
+    item.insert(PK.into(), Value::String(key.pk.clone()));
+    item.insert(SK.into(), Value::String(key.sk.clone()));
+    Ok(item)
+}
+
+fn from_item<T: DeserializeOwned>(item: Item) -> Result<T, StoreError> {
+    serde_json::from_value(Value::Object(item.into_iter().collect()))
+        .map_err(|e| StoreError::Unavailable(format!("stored item does not decode: {e}")))
+}
+
+fn int(item: &Item, name: &str) -> i64 {
+    item.get(name).and_then(Value::as_i64).unwrap_or(0)
+}
+
+fn encode<T: Serialize>(value: &T) -> Result<Value, StoreError> {
+    serde_json::to_value(value).map_err(|e| StoreError::Invalid(format!("cannot encode: {e}")))
+}
+
+impl Repository {
+    pub fn new(table: Arc<dyn Table>) -> Self {
+        Self { table }
+    }
+
+    pub fn table(&self) -> &Arc<dyn Table> {
+        &self.table
+    }
+
+    // ---- tenants and keys -------------------------------------------------
+
+    /// Stores a new tenant (listed on GSI1 under `TENANTS`).
+    pub async fn create_tenant(&self, tenant: &Tenant) -> Result<(), StoreError> {
+        let mut item = to_item(&keys::tenant(tenant.tenant_id), tenant)?;
+        item.insert(GSI1PK.into(), keys::TENANTS_GSI1PK.into());
+        item.insert(
+            GSI1SK.into(),
+            keys::tenant_gsi1sk(tenant.created_at, tenant.tenant_id).into(),
+        );
+        self.table
+            .write(WriteOp::put(item).when(Condition::NotExists))
+            .await?;
+        Ok(())
+    }
+
+    pub async fn get_tenant(&self, tenant: Uuid) -> Result<Option<Tenant>, StoreError> {
+        self.table
+            .get(&keys::tenant(tenant))
+            .await?
+            .map(from_item)
+            .transpose()
+    }
+
+    /// Every tenant, oldest first.
+    pub async fn list_tenants(&self) -> Result<Vec<Tenant>, StoreError> {
+        let query = Query::partition(keys::TENANTS_GSI1PK).on_gsi1();
+        self.query_all(query)
+            .await?
+            .into_iter()
+            .map(from_item)
+            .collect()
+    }
+
+    /// Stores a key: the lookup item by hash and the tenant's listing item,
+    /// together.
+    pub async fn create_api_key(&self, record: &ApiKeyRecord) -> Result<(), StoreError> {
+        let lookup = to_item(&keys::api_key(&record.key_hash), record)?;
+        let listing = to_item(
+            &keys::tenant_key_listing(record.tenant_id, record.key_id),
+            record,
+        )?;
+        self.table
+            .transact(vec![
+                WriteOp::put(lookup).when(Condition::NotExists),
+                WriteOp::put(listing).when(Condition::NotExists),
+                WriteOp::Check {
+                    key: keys::tenant(record.tenant_id),
+                    condition: Condition::Exists,
+                },
+            ])
+            .await
+    }
+
+    pub async fn find_api_key(&self, key_hash: &str) -> Result<Option<ApiKeyRecord>, StoreError> {
+        self.table
+            .get(&keys::api_key(key_hash))
+            .await?
+            .map(from_item)
+            .transpose()
+    }
+
+    pub async fn list_api_keys(&self, tenant: Uuid) -> Result<Vec<ApiKeyRecord>, StoreError> {
+        let query = Query::partition(keys::tenant_pk(tenant))
+            .sort(SortCondition::BeginsWith(keys::KEY_PREFIX.into()));
+        self.query_all(query)
+            .await?
+            .into_iter()
+            .map(from_item)
+            .collect()
+    }
+
+    /// Marks a key revoked in both of its items. `false` when no such key.
+    pub async fn revoke_api_key(&self, tenant: Uuid, key_id: Uuid) -> Result<bool, StoreError> {
+        let listing_key = keys::tenant_key_listing(tenant, key_id);
+        let Some(listing) = self.table.get(&listing_key).await? else {
+            return Ok(false);
+        };
+        let record: ApiKeyRecord = from_item(listing)?;
+        let revoke = Update::new().set("revoked", true);
+        self.table
+            .transact(vec![
+                WriteOp::update(keys::api_key(&record.key_hash), revoke.clone())
+                    .when(Condition::Exists),
+                WriteOp::update(listing_key, revoke).when(Condition::Exists),
+            ])
+            .await?;
+        Ok(true)
+    }
+
+    // ---- sessions --------------------------------------------------------
+
+    /// One atomic write: the session, the tenant's counters and the user's
+    /// counters.
+    pub async fn create_session(&self, session: &Session) -> Result<(), StoreError> {
+        let mut item = to_item(
+            &keys::session(session.tenant_id, session.session_id),
+            session,
+        )?;
+        item.insert(GSI1PK.into(), keys::tenant_pk(session.tenant_id).into());
+        item.insert(
+            GSI1SK.into(),
+            keys::session_activity_gsi1sk(session.last_activity, session.session_id).into(),
+        );
+        let with_user = session.user_identifier.is_some();
+        let mut ops = vec![
+            WriteOp::put(item).when(Condition::NotExists),
+            WriteOp::update(
+                keys::stats(session.tenant_id),
+                Update::new().add("total_sessions", 1).add(
+                    if with_user {
+                        "sessions_with_user"
+                    } else {
+                        "sessions_without_user"
+                    },
+                    1,
+                ),
+            ),
+        ];
+        if let Some(user) = &session.user_identifier {
+            ops.push(WriteOp::update(
+                keys::user(session.tenant_id, user),
+                Update::new()
+                    .add("session_count", 1)
+                    .set("user_identifier", user.clone())
+                    .set_if_absent("first_seen", session.created_at)
+                    .set("last_seen", session.created_at),
+            ));
+        }
+        self.table.transact(ops).await
+    }
+
+    pub async fn get_session(
+        &self,
+        tenant: Uuid,
+        session: Uuid,
+    ) -> Result<Option<Session>, StoreError> {
+        self.table
+            .get(&keys::session(tenant, session))
+            .await?
+            .map(from_item)
+            .transpose()
+    }
+
+    /// The session and its last `CONTEXT_HISTORY` messages (oldest first) in
+    /// one query: `SESSION` sorts right after the `MSG#` items.
+    pub async fn session_with_recent_messages(
+        &self,
+        tenant: Uuid,
+        session: Uuid,
+    ) -> Result<Option<(Session, Vec<Message>)>, StoreError> {
+        let query = Query::partition(keys::session_pk(tenant, session))
+            .sort(SortCondition::Between(
+                keys::MSG_PREFIX.into(),
+                keys::SESSION_SK.into(),
+            ))
+            .descending()
+            .limit(CONTEXT_HISTORY + 1);
+        let mut items = self.table.query(&query).await?.items.into_iter();
+        let Some(first) = items.next() else {
+            return Ok(None);
+        };
+        if first.get(SK).and_then(Value::as_str) != Some(keys::SESSION_SK) {
+            return Ok(None);
+        }
+        let session: Session = from_item(first)?;
+        let mut messages = items.map(from_item).collect::<Result<Vec<Message>, _>>()?;
+        messages.reverse();
+        Ok(Some((session, messages)))
+    }
+
+    /// Merges `changes` into the stored config. Guarded by the config it read,
+    /// so two concurrent merges never lose each other's keys.
+    pub async fn merge_config(
+        &self,
+        tenant: Uuid,
+        session: Uuid,
+        changes: &SessionConfig,
+    ) -> Result<Option<Session>, StoreError> {
+        for _ in 0..MAX_RETRIES {
+            let Some(current) = self.get_session(tenant, session).await? else {
+                return Ok(None);
+            };
+            let old = Value::Object(current.config.clone());
+            let mut merged = current.config.clone();
+            for (k, v) in changes {
+                merged.insert(k.clone(), v.clone());
+            }
+            let op = WriteOp::update(
+                keys::session(tenant, session),
+                Update::new().set("config", Value::Object(merged)),
+            )
+            .when(Condition::Equals("config".into(), old));
+            match self.table.write(op).await {
+                Ok(Some(item)) => return from_item(item).map(Some),
+                Ok(None) => return Err(StoreError::Invalid("update returned no item".into())),
+                Err(StoreError::ConditionFailed) => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        Err(StoreError::TransactionCancelled { failed: vec![] })
+    }
+
+    /// Stores messages of one exchange and bumps the session, atomically.
+    pub async fn append_messages(
+        &self,
+        session: &Session,
+        messages: &[Message],
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
+        let (tenant, sid) = (session.tenant_id, session.session_id);
+        let mut ops = Vec::with_capacity(messages.len() + 1);
+        for message in messages {
+            let key = keys::message(tenant, sid, message.message_id);
+            ops.push(WriteOp::put(to_item(&key, message)?).when(Condition::NotExists));
+        }
+        ops.push(
+            WriteOp::update(
+                keys::session(tenant, sid),
+                Update::new()
+                    .add("message_count", messages.len() as i64)
+                    .set("last_activity", now_ms)
+                    .set(GSI1SK, keys::session_activity_gsi1sk(now_ms, sid)),
+            )
+            .when(Condition::Exists),
+        );
+        self.table.transact(ops).await
+    }
+
+    /// One page of history, newest first; one read. Without `after` the
+    /// page starts at the session item, so it also says whether the session
+    /// exists and how many messages it has.
+    pub async fn history_page(
+        &self,
+        tenant: Uuid,
+        session: Uuid,
+        limit: usize,
+        after: Option<Cursor>,
+    ) -> Result<HistoryPage, StoreError> {
+        let first = after.is_none();
+        let query = Query::partition(keys::session_pk(tenant, session))
+            .sort(SortCondition::Between(
+                keys::MSG_PREFIX.into(),
+                keys::SESSION_SK.into(),
+            ))
+            .descending()
+            .limit(if first { limit + 1 } else { limit })
+            .start_after(after);
+        let page = self.table.query(&query).await?;
+        let mut items = page.items.into_iter().peekable();
+        let mut message_count = None;
+        if first {
+            match items.peek() {
+                Some(item) if item.get(SK).and_then(Value::as_str) == Some(keys::SESSION_SK) => {
+                    message_count = items.next().map(|item| int(&item, "message_count"));
+                }
+                _ => return Ok(HistoryPage::default()),
+            }
+        }
+        Ok(HistoryPage {
+            message_count,
+            messages: items.map(from_item).collect::<Result<_, _>>()?,
+            next: page.last_key,
+        })
+    }
+
+    /// Deletes every message of the session; returns how many.
+    pub async fn clear_messages(&self, tenant: Uuid, session: Uuid) -> Result<i64, StoreError> {
+        let query = Query::partition(keys::session_pk(tenant, session))
+            .sort(SortCondition::BeginsWith(keys::MSG_PREFIX.into()));
+        let keys: Vec<Key> = self
+            .query_all(query)
+            .await?
+            .iter()
+            .filter_map(Key::of)
+            .collect();
+        let cleared = keys.len() as i64;
+        if cleared > 0 {
+            self.table.batch_delete(keys).await?;
+            // ADD, not SET 0: a message stored while we deleted stays counted.
+            self.table
+                .write(
+                    WriteOp::update(
+                        keys::session(tenant, session),
+                        Update::new().add("message_count", -cleared),
+                    )
+                    .when(Condition::Exists),
+                )
+                .await?;
+        }
+        Ok(cleared)
+    }
+
+    // ---- files -----------------------------------------------------------
+
+    /// Stores the file record, makes it the session's active file and
+    /// retires the previous one, atomically. Guarded by the active file the
+    /// caller saw, so two racing uploads cannot both win.
+    pub async fn activate_file(
+        &self,
+        session: &Session,
+        record: &FileRecord,
+        active: &ActiveFile,
+    ) -> Result<(), StoreError> {
+        let (tenant, sid) = (session.tenant_id, session.session_id);
+        let previous = session.active_file.as_ref().map(|f| f.file_id);
+        let guard = match previous {
+            Some(id) => Condition::Equals("active_file_id".into(), Value::String(id.to_string())),
+            None => Condition::And(vec![
+                Condition::Exists,
+                Condition::AttributeNotExists("active_file_id".into()),
+            ]),
+        };
+        let mut ops = vec![
+            WriteOp::put(to_item(&keys::file(tenant, sid, record.file_id), record)?)
+                .when(Condition::NotExists),
+            WriteOp::update(
+                keys::session(tenant, sid),
+                Update::new()
+                    .set("active_file", encode(active)?)
+                    .set("active_file_id", active.file_id.to_string()),
+            )
+            .when(guard),
+        ];
+        if let Some(id) = previous {
+            ops.push(
+                WriteOp::update(
+                    keys::file(tenant, sid, id),
+                    Update::new().set("is_active", false),
+                )
+                .when(Condition::Exists),
+            );
+        }
+        self.table.transact(ops).await
+    }
+
+    /// Soft-deletes the active file: the record stays, marked inactive.
+    pub async fn deactivate_file(&self, session: &Session) -> Result<bool, StoreError> {
+        let Some(active) = &session.active_file else {
+            return Ok(false);
+        };
+        let (tenant, sid) = (session.tenant_id, session.session_id);
+        let result = self
+            .table
+            .transact(vec![
+                WriteOp::update(
+                    keys::session(tenant, sid),
+                    Update::new().remove("active_file").remove("active_file_id"),
+                )
+                .when(Condition::Equals(
+                    "active_file_id".into(),
+                    Value::String(active.file_id.to_string()),
+                )),
+                WriteOp::update(
+                    keys::file(tenant, sid, active.file_id),
+                    Update::new().set("is_active", false),
+                )
+                .when(Condition::Exists),
+            ])
+            .await;
+        match result {
+            Ok(()) => Ok(true),
+            Err(StoreError::TransactionCancelled { .. }) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    pub async fn get_file(
+        &self,
+        tenant: Uuid,
+        session: Uuid,
+        file: Uuid,
+    ) -> Result<Option<FileRecord>, StoreError> {
+        self.table
+            .get(&keys::file(tenant, session, file))
+            .await?
+            .map(from_item)
+            .transpose()
+    }
+
+    // ---- stats -----------------------------------------------------------
+
+    pub async fn tenant_stats(&self, tenant: Uuid) -> Result<TenantStats, StoreError> {
+        let item = self
+            .table
+            .get(&keys::stats(tenant))
+            .await?
+            .unwrap_or_default();
+        Ok(TenantStats {
+            total_sessions: int(&item, "total_sessions"),
+            sessions_with_user: int(&item, "sessions_with_user"),
+            sessions_without_user: int(&item, "sessions_without_user"),
+        })
+    }
+
+    /// Sessions active at or after `since_ms`, from GSI1 (never a Scan).
+    pub async fn count_active_since(&self, tenant: Uuid, since_ms: i64) -> Result<i64, StoreError> {
+        let query = Query::partition(keys::tenant_pk(tenant)).on_gsi1().sort(
+            SortCondition::GreaterOrEqual(keys::activity_bound(since_ms)),
+        );
+        let mut count = 0;
+        let mut after = None;
+        loop {
+            let page = self.table.query(&query.clone().start_after(after)).await?;
+            count += page.items.len() as i64;
+            match page.last_key {
+                Some(cursor) => after = Some(cursor),
+                None => return Ok(count),
+            }
+        }
+    }
+
+    /// Every user of the tenant with their session count.
+    pub async fn user_stats(&self, tenant: Uuid) -> Result<Vec<UserStat>, StoreError> {
+        let query = Query::partition(keys::tenant_pk(tenant))
+            .sort(SortCondition::BeginsWith(keys::USER_PREFIX.into()));
+        Ok(self
+            .query_all(query)
+            .await?
+            .into_iter()
+            .filter_map(|item| {
+                let user = item.get("user_identifier")?.as_str()?.to_owned();
+                Some(UserStat {
+                    session_count: int(&item, "session_count"),
+                    user_identifier: user,
+                })
+            })
+            .collect())
+    }
+
+    /// Every page of a query.
+    async fn query_all(&self, query: Query) -> Result<Vec<Item>, StoreError> {
+        let mut items = Vec::new();
+        let mut after = None;
+        loop {
+            let page = self.table.query(&query.clone().start_after(after)).await?;
+            items.extend(page.items);
+            match page.last_key {
+                Some(cursor) => after = Some(cursor),
+                None => return Ok(items),
+            }
+        }
+    }
+}
