@@ -1,0 +1,120 @@
+//! Tenant and key administration on the store the settings select.
+
+use std::path::Path;
+
+use chat_shared::AppState;
+use chat_shared::auth;
+use chat_shared::clock::iso8601;
+use chat_shared::config::Config;
+use uuid::Uuid;
+
+/// The state for an admin command, with a readable error when the embedded
+/// store is held by a running server.
+pub async fn open(data_dir: &Path) -> Result<AppState, String> {
+    let mut config = Config::from_env().map_err(|e| e.to_string())?;
+    config.data_dir = data_dir.to_path_buf();
+    AppState::from_config(config).await.map_err(|e| {
+        let text = e.to_string();
+        if text.to_ascii_lowercase().contains("already open") || text.contains("lock") {
+            format!(
+                "{text}\nThe data directory {} is in use (is `chatctl serve` running on it?). Stop it, run this command, then start it again.",
+                data_dir.display()
+            )
+        } else {
+            text
+        }
+    })
+}
+
+pub async fn create_tenant(data_dir: &Path, name: &str, email: &str) -> Result<(), String> {
+    let (name, email) = (name.trim(), email.trim());
+    if name.is_empty() || email.is_empty() || !email.contains('@') {
+        return Err("a tenant needs a --name and an --email address".into());
+    }
+    let state = open(data_dir).await?;
+    let now = state.now_ms();
+    let tenant = auth::create_tenant(&state.repo, name, email, now)
+        .await
+        .map_err(|e| e.to_string())?;
+    let (key, record) = auth::issue_key(&state.repo, tenant.tenant_id, now)
+        .await
+        .map_err(|e| e.to_string())?;
+    println!("tenant: {}", tenant.tenant_id);
+    println!("name: {}", tenant.name);
+    println!("key id: {}", record.key_id);
+    println!("secret key (shown once, store it safely):");
+    println!("{key}");
+    Ok(())
+}
+
+pub async fn list_tenants(data_dir: &Path) -> Result<(), String> {
+    let state = open(data_dir).await?;
+    let tenants = state.repo.list_tenants().await.map_err(|e| e.to_string())?;
+    if tenants.is_empty() {
+        println!("no tenants");
+    }
+    for t in tenants {
+        println!(
+            "{}\t{}\t{}\t{}",
+            t.tenant_id,
+            t.name,
+            t.email,
+            iso8601(t.created_at)
+        );
+    }
+    Ok(())
+}
+
+pub async fn create_key(data_dir: &Path, tenant: Uuid) -> Result<(), String> {
+    let state = open(data_dir).await?;
+    let (key, record) = auth::issue_key(&state.repo, tenant, state.now_ms())
+        .await
+        .map_err(|e| match e {
+            chat_shared::store::StoreError::TransactionCancelled { .. } => {
+                format!("no tenant {tenant}")
+            }
+            other => other.to_string(),
+        })?;
+    println!("key id: {}", record.key_id);
+    println!("secret key (shown once, store it safely):");
+    println!("{key}");
+    Ok(())
+}
+
+pub async fn revoke_key(data_dir: &Path, tenant: Uuid, key_id: Uuid) -> Result<(), String> {
+    let state = open(data_dir).await?;
+    if state
+        .repo
+        .revoke_api_key(tenant, key_id)
+        .await
+        .map_err(|e| e.to_string())?
+    {
+        println!("revoked {key_id}");
+        Ok(())
+    } else {
+        Err(format!("tenant {tenant} has no key {key_id}"))
+    }
+}
+
+pub async fn list_keys(data_dir: &Path, tenant: Uuid) -> Result<(), String> {
+    let state = open(data_dir).await?;
+    let keys = state
+        .repo
+        .list_api_keys(tenant)
+        .await
+        .map_err(|e| e.to_string())?;
+    if keys.is_empty() {
+        println!("no keys");
+    }
+    for k in keys {
+        let status = if k.revoked { "revoked" } else { "active" };
+        println!(
+            "{}\t{}…\t{}\t{}",
+            k.key_id,
+            k.prefix,
+            status,
+            iso8601(k.created_at)
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,106 @@
+//! `chatctl`: runs the platform locally and administers tenants and keys.
+
+mod admin;
+mod serve;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use uuid::Uuid;
+
+#[derive(Parser)]
+#[command(
+    name = "chatctl",
+    version,
+    about = "Run and administer the chat platform"
+)]
+struct Cli {
+    /// Where the embedded store keeps its data.
+    #[arg(
+        long,
+        global = true,
+        env = "CHAT_DATA_DIR",
+        default_value = ".chat-data"
+    )]
+    data_dir: PathBuf,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the whole API on the embedded store, with a demo tenant.
+    Serve {
+        /// Address to listen on (port 0 picks a free port).
+        #[arg(long, default_value = "127.0.0.1:3000")]
+        addr: String,
+    },
+    /// Manage tenants.
+    #[command(subcommand)]
+    Tenant(TenantCommand),
+    /// Manage API keys.
+    #[command(subcommand)]
+    Key(KeyCommand),
+}
+
+#[derive(Subcommand)]
+enum TenantCommand {
+    /// Create a tenant and its first secret key (printed last, shown once).
+    Create {
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        email: String,
+    },
+    /// List tenants.
+    List,
+}
+
+#[derive(Subcommand)]
+enum KeyCommand {
+    /// Issue another secret key for a tenant (printed last, shown once).
+    Create {
+        #[arg(long)]
+        tenant: Uuid,
+    },
+    /// Revoke a key by its id.
+    Revoke {
+        #[arg(long)]
+        tenant: Uuid,
+        #[arg(long)]
+        key_id: Uuid,
+    },
+    /// List a tenant's keys (ids and prefixes; keys themselves are not stored).
+    List {
+        #[arg(long)]
+        tenant: Uuid,
+    },
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    chat_shared::state::init_logging();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Serve { addr } => serve::run(&cli.data_dir, &addr).await,
+        Command::Tenant(TenantCommand::Create { name, email }) => {
+            admin::create_tenant(&cli.data_dir, &name, &email).await
+        }
+        Command::Tenant(TenantCommand::List) => admin::list_tenants(&cli.data_dir).await,
+        Command::Key(KeyCommand::Create { tenant }) => {
+            admin::create_key(&cli.data_dir, tenant).await
+        }
+        Command::Key(KeyCommand::Revoke { tenant, key_id }) => {
+            admin::revoke_key(&cli.data_dir, tenant, key_id).await
+        }
+        Command::Key(KeyCommand::List { tenant }) => admin::list_keys(&cli.data_dir, tenant).await,
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("chatctl: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,336 @@
+//! `chatctl` as a new user runs it: the real binary, a real socket on
+//! 127.0.0.1, the README's curl walk-through, restarts and admin commands.
+
+#![allow(clippy::unwrap_used)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+const CHATCTL: &str = env!("CARGO_BIN_EXE_chatctl");
+
+/// A running `chatctl serve`; stopped when dropped.
+struct Server {
+    child: Child,
+    addr: String,
+    key: String,
+}
+
+impl Server {
+    fn start(data_dir: &Path) -> Server {
+        let mut child = Command::new(CHATCTL)
+            .args(["serve", "--addr", "127.0.0.1:0", "--data-dir"])
+            .arg(data_dir)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let (mut addr, mut key) = (None, None);
+        while addr.is_none() || key.is_none() {
+            let line = lines
+                .next()
+                .expect("serve printed its address and key")
+                .unwrap();
+            if let Some(url) = line.strip_prefix("Chat API: http://") {
+                addr = Some(url.trim_end_matches("/api/chat/").to_owned());
+            }
+            if let Some(k) = line.strip_prefix("Demo API key: ") {
+                key = Some(k.to_owned());
+            }
+        }
+        // Keep reading what it prints, so it never writes into a closed pipe.
+        std::thread::spawn(move || lines.for_each(drop));
+        Server {
+            child,
+            addr: addr.unwrap(),
+            key: key.unwrap(),
+        }
+    }
+
+    fn call(
+        &self,
+        method: &str,
+        path: &str,
+        key: Option<&str>,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        http(&self.addr, method, path, key, body)
+    }
+
+    /// Stops it as an operator would (SIGTERM) and waits for it to exit.
+    fn stop(mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        for _ in 0..100 {
+            if self.child.try_wait().unwrap().is_some() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("chatctl serve did not stop on SIGTERM");
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// One HTTP/1.1 request on a fresh connection.
+fn http(
+    addr: &str,
+    method: &str,
+    path: &str,
+    key: Option<&str>,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let body = body.map(|b| b.to_string()).unwrap_or_default();
+    let mut request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    if let Some(key) = key {
+        request.push_str(&format!("X-API-Key: {key}\r\n"));
+    }
+    request.push_str("\r\n");
+    request.push_str(&body);
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut raw = String::new();
+    stream.read_to_string(&mut raw).unwrap();
+    let (head, body) = raw.split_once("\r\n\r\n").unwrap();
+    let status: u16 = head.split(' ').nth(1).unwrap().parse().unwrap();
+    let body = if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        dechunk(body)
+    } else {
+        body.to_owned()
+    };
+    (status, serde_json::from_str(&body).unwrap_or(Value::Null))
+}
+
+fn dechunk(mut body: &str) -> String {
+    let mut out = String::new();
+    loop {
+        let (size, rest) = body.split_once("\r\n").unwrap();
+        let size = usize::from_str_radix(size.trim(), 16).unwrap();
+        if size == 0 {
+            return out;
+        }
+        out.push_str(&rest[..size]);
+        body = &rest[size + 2..];
+    }
+}
+
+fn chatctl(data_dir: &Path, args: &[&str]) -> Output {
+    Command::new(CHATCTL)
+        .args(args)
+        .arg("--data-dir")
+        .arg(data_dir)
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap()
+}
+
+fn last_line(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .last()
+        .unwrap()
+        .to_owned()
+}
+
+#[test]
+fn the_readme_walk_through_works_on_a_fresh_data_dir() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("data"));
+    let key = Some(server.key.as_str());
+    assert!(server.key.starts_with("cb_"));
+
+    let (status, created) = server.call(
+        "POST",
+        "/api/chat/sessions/create",
+        key,
+        Some(json!({"config": {"aiProvider": "claude"}, "user_identifier": "test@example.com"})),
+    );
+    assert_eq!(status, 201, "{created}");
+    let id = created["sessionId"].as_str().unwrap().to_owned();
+
+    let (status, sent) = server.call(
+        "POST",
+        "/api/chat/messages/send",
+        key,
+        Some(json!({"sessionId": id, "message": "Hello!", "config": {"aiProvider": "claude"}})),
+    );
+    assert_eq!(status, 200, "{sent}");
+    assert_eq!(sent["messageCount"], 2);
+    assert_eq!(
+        sent["provider"], "dummy",
+        "no provider key here: the dummy answers"
+    );
+
+    let (status, history) = server.call(
+        "GET",
+        &format!("/api/chat/messages/history/{id}"),
+        key,
+        None,
+    );
+    assert_eq!(status, 200);
+    assert_eq!(history["messages"].as_array().unwrap().len(), 2);
+
+    let (status, cleared) = server.call(
+        "DELETE",
+        &format!("/api/chat/messages/clear/{id}"),
+        key,
+        None,
+    );
+    assert_eq!(status, 200);
+    assert_eq!(cleared["messagesCleared"], 2);
+
+    let (status, stats) = server.call("GET", "/api/chat/sessions/stats/by-user", key, None);
+    assert_eq!(status, 200);
+    assert_eq!(stats["userStats"], json!({"test@example.com": 1}));
+
+    let (status, error) = server.call(
+        "POST",
+        "/api/chat/sessions/create",
+        None,
+        Some(json!({"config": {"aiProvider": "claude"}})),
+    );
+    assert_eq!(status, 401);
+    assert_eq!(error["error"], "Authentication required");
+    server.stop();
+}
+
+#[test]
+fn the_demo_key_and_data_survive_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let first = Server::start(&data);
+    let key = first.key.clone();
+    let (_, created) = first.call(
+        "POST",
+        "/api/chat/sessions/create",
+        Some(&key),
+        Some(json!({"config": {}})),
+    );
+    let id = created["sessionId"].as_str().unwrap().to_owned();
+    first.call(
+        "POST",
+        "/api/chat/messages/send",
+        Some(&key),
+        Some(json!({"sessionId": id, "message": "remember me"})),
+    );
+    first.stop();
+
+    let second = Server::start(&data);
+    assert_eq!(second.key, key, "the same demo key after a restart");
+    let (status, history) = second.call(
+        "GET",
+        &format!("/api/chat/messages/history/{id}"),
+        Some(&key),
+        None,
+    );
+    assert_eq!(status, 200);
+    assert_eq!(history["messages"][0]["content"], "remember me");
+    second.stop();
+}
+
+#[test]
+fn tenants_and_keys_are_managed_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let created = chatctl(
+        &data,
+        &[
+            "tenant",
+            "create",
+            "--name",
+            "Acme",
+            "--email",
+            "ops@acme.test",
+        ],
+    );
+    assert!(
+        created.status.success(),
+        "{}",
+        String::from_utf8_lossy(&created.stderr)
+    );
+    let key = last_line(&created);
+    assert!(key.starts_with("cb_") && key.len() >= 35, "{key}");
+    let stdout = String::from_utf8_lossy(&created.stdout).to_string();
+    let tenant = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("tenant: "))
+        .unwrap()
+        .to_owned();
+
+    let listed = chatctl(&data, &["tenant", "list"]);
+    assert!(String::from_utf8_lossy(&listed.stdout).contains("Acme"));
+
+    let second = chatctl(&data, &["key", "create", "--tenant", &tenant]);
+    assert!(second.status.success());
+    let second_key = last_line(&second);
+    let keys = chatctl(&data, &["key", "list", "--tenant", &tenant]);
+    let keys = String::from_utf8_lossy(&keys.stdout).to_string();
+    assert_eq!(keys.lines().count(), 2, "{keys}");
+    assert!(!keys.contains(&key[3..]), "listings never show a key");
+
+    let second_id = String::from_utf8_lossy(&second.stdout)
+        .lines()
+        .find_map(|l| l.strip_prefix("key id: "))
+        .unwrap()
+        .to_owned();
+    let revoked = chatctl(
+        &data,
+        &["key", "revoke", "--tenant", &tenant, "--key-id", &second_id],
+    );
+    assert!(revoked.status.success());
+
+    let bad = chatctl(
+        &data,
+        &[
+            "key",
+            "create",
+            "--tenant",
+            "00000000-0000-0000-0000-000000000000",
+        ],
+    );
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("no tenant"));
+
+    let server = Server::start(&data);
+    let (status, _) = server.call("GET", "/api/chat/sessions/bot-config", Some(&key), None);
+    assert_eq!(status, 200, "the tenant's key works on the server");
+    let (status, body) = server.call(
+        "GET",
+        "/api/chat/sessions/bot-config",
+        Some(&second_key),
+        None,
+    );
+    assert_eq!(status, 401, "a revoked key does not");
+    assert_eq!(body["error"], "Invalid API key");
+
+    let busy = chatctl(&data, &["tenant", "list"]);
+    assert!(!busy.status.success(), "the store is held by the server");
+    assert!(
+        String::from_utf8_lossy(&busy.stderr).contains("in use"),
+        "{}",
+        String::from_utf8_lossy(&busy.stderr)
+    );
+    server.stop();
+}

@@ -1,0 +1,293 @@
+//! `/api/chat/files/*`: upload, info, query, delete.
+
+use axum::extract::multipart::MultipartRejection;
+use axum::extract::{DefaultBodyLimit, Multipart, Path, State};
+use axum::routing::{delete, get, post};
+use axum::{Json, Router};
+use bytes::{Bytes, BytesMut};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use super::{ensure_live, load_session};
+use crate::AppState;
+use crate::auth::Caller;
+use crate::context::FILE_EXCERPT_CHARS;
+use crate::files::{self, Analysis, FileKind};
+use crate::http::{ApiJson, AppError, parse_session_id};
+use crate::model::{ActiveFile, FileRecord};
+use crate::store::keys;
+
+/// Rows a query returns when the request names no limit, and at most.
+pub const DEFAULT_QUERY_LIMIT: usize = 100;
+pub const MAX_QUERY_LIMIT: usize = 1_000;
+/// Room for the multipart framing and the other fields around the file.
+const MULTIPART_OVERHEAD: usize = 64 * 1024;
+/// Longest file name kept.
+const MAX_FILE_NAME_CHARS: usize = 255;
+
+pub fn routes(state: AppState) -> Router {
+    let body_limit = state.config.max_upload_bytes + MULTIPART_OVERHEAD;
+    Router::new()
+        .route(
+            "/api/chat/files/upload",
+            post(upload).layer(DefaultBodyLimit::max(body_limit)),
+        )
+        .route("/api/chat/files/info/{session_id}", get(info))
+        .route("/api/chat/files/query/{session_id}", post(query))
+        .route("/api/chat/files/{session_id}", delete(remove))
+        .with_state(state)
+}
+
+/// The files group on its own, as its Lambda function serves it.
+pub fn router(state: AppState) -> Router {
+    crate::http::finish(routes(state))
+}
+
+struct Upload {
+    session_id: Uuid,
+    name: String,
+    content_type: Option<String>,
+    bytes: Bytes,
+}
+
+fn multipart_error(e: axum::extract::multipart::MultipartError, limit: usize) -> AppError {
+    if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+        AppError::FileTooLarge { limit }
+    } else {
+        AppError::bad_request_detail("Invalid multipart body", e.body_text())
+    }
+}
+
+/// Reads the form: `sessionId` and `file`, in any order. The file is read in
+/// chunks and refused as soon as it passes the size limit.
+async fn read_upload(mut form: Multipart, limit: usize) -> Result<Upload, AppError> {
+    let mut session_id = None;
+    let mut file = None;
+    while let Some(mut field) = form
+        .next_field()
+        .await
+        .map_err(|e| multipart_error(e, limit))?
+    {
+        match field.name() {
+            Some("sessionId" | "session_id") => {
+                let text = field.text().await.map_err(|e| multipart_error(e, limit))?;
+                session_id = Some(parse_session_id(&text)?);
+            }
+            Some("file") => {
+                let name = field
+                    .file_name()
+                    .map(|n| n.rsplit(['/', '\\']).next().unwrap_or(n).trim())
+                    .filter(|n| !n.is_empty())
+                    .unwrap_or("upload")
+                    .chars()
+                    .take(MAX_FILE_NAME_CHARS)
+                    .collect::<String>();
+                let content_type = field.content_type().map(str::to_owned);
+                let mut bytes = BytesMut::new();
+                while let Some(chunk) =
+                    field.chunk().await.map_err(|e| multipart_error(e, limit))?
+                {
+                    if bytes.len() + chunk.len() > limit {
+                        return Err(AppError::FileTooLarge { limit });
+                    }
+                    bytes.extend_from_slice(&chunk);
+                }
+                file = Some((name, content_type, bytes.freeze()));
+            }
+            _ => {}
+        }
+    }
+    let session_id = session_id.ok_or_else(|| AppError::bad_request("sessionId is required"))?;
+    let (name, content_type, bytes) =
+        file.ok_or_else(|| AppError::bad_request("file is required"))?;
+    Ok(Upload {
+        session_id,
+        name,
+        content_type,
+        bytes,
+    })
+}
+
+/// Parses and summarises off the async threads: a 10 MB file is real work.
+async fn analyze(kind: FileKind, bytes: Bytes) -> Result<Analysis, AppError> {
+    tokio::task::spawn_blocking(move || files::analyze(kind, &bytes, FILE_EXCERPT_CHARS))
+        .await
+        .map_err(|e| AppError::Internal(format!("file analysis task failed: {e}")))?
+        .map_err(|e| AppError::InvalidFileContent(e.to_string()))
+}
+
+async fn upload(
+    caller: Caller,
+    State(state): State<AppState>,
+    form: Result<Multipart, MultipartRejection>,
+) -> Result<Json<Value>, AppError> {
+    let limit = state.config.max_upload_bytes;
+    let form = form.map_err(|e| {
+        AppError::bad_request_detail(
+            "Invalid multipart body",
+            format!(
+                "{}; send multipart/form-data with sessionId and file",
+                e.body_text()
+            ),
+        )
+    })?;
+    let upload = read_upload(form, limit).await?;
+    let kind = FileKind::detect(&upload.name, upload.content_type.as_deref())
+        .ok_or(AppError::UnsupportedFileType)?;
+    let session = load_session(&state, &caller, upload.session_id).await?;
+    ensure_live(&state, &session)?;
+    let size = upload.bytes.len() as u64;
+    let analysis = analyze(kind, upload.bytes.clone()).await?;
+
+    let now = state.now_ms();
+    let file_id = state.ids.v7_at(now);
+    let blob_key = keys::file_blob(session.tenant_id, session.session_id, file_id);
+    let content_type = match kind {
+        FileKind::Csv => "text/csv",
+        FileKind::Json => "application/json",
+    };
+    state
+        .blobs
+        .put(&blob_key, upload.bytes, content_type)
+        .await?;
+
+    let columns: Vec<String> = analysis.columns.iter().map(|c| c.name.clone()).collect();
+    let record = FileRecord {
+        file_id,
+        name: upload.name,
+        file_type: kind.as_str().into(),
+        size,
+        blob_key: blob_key.clone(),
+        summary: analysis.summary.clone(),
+        columns: columns.clone(),
+        rows: analysis.rows,
+        uploaded_at: now,
+        is_active: true,
+    };
+    let active = ActiveFile {
+        file_id,
+        name: record.name.clone(),
+        file_type: record.file_type.clone(),
+        size,
+        summary: analysis.summary,
+        columns,
+        rows: analysis.rows,
+        excerpt: analysis.excerpt,
+        uploaded_at: now,
+    };
+    if let Err(e) = state.repo.activate_file(&session, &record, &active).await {
+        // Nothing half-written: the bytes go when the record could not be stored.
+        if let Err(cleanup) = state.blobs.delete(&blob_key).await {
+            tracing::warn!(%cleanup, blob_key, "could not remove the blob of a failed upload");
+        }
+        return Err(e.into());
+    }
+    Ok(Json(json!({
+        "sessionId": session.session_id,
+        "file": {
+            "fileId": file_id,
+            "name": record.name,
+            "type": record.file_type,
+            "size": size,
+            "summary": record.summary,
+            "rows": record.rows,
+            "columns": record.columns,
+        },
+        "status": "uploaded",
+    })))
+}
+
+async fn info(
+    caller: Caller,
+    State(state): State<AppState>,
+    Path(session_id): Path<String>,
+) -> Result<Json<Value>, AppError> {
+    let session = load_session(&state, &caller, parse_session_id(&session_id)?).await?;
+    let file = session.active_file.as_ref().map(|f| {
+        json!({
+            "fileId": f.file_id,
+            "name": f.name,
+            "type": f.file_type,
+            "size": f.size,
+            "summary": f.summary,
+            "rows": f.rows,
+            "columns": f.columns,
+            "uploadedAt": f.uploaded_at,
+        })
+    });
+    Ok(Json(json!({
+        "hasFile": file.is_some(),
+        "file": file,
+    })))
+}
+
+#[derive(Deserialize)]
+struct QueryBody {
+    #[serde(default)]
+    query: Option<Value>,
+    #[serde(default)]
+    limit: Option<Value>,
+}
+
+async fn query(
+    caller: Caller,
+    State(state): State<AppState>,
+    Path(session_id): Path<String>,
+    ApiJson(body): ApiJson<QueryBody>,
+) -> Result<Json<Value>, AppError> {
+    let session_id = parse_session_id(&session_id)?;
+    let needle = match body.query {
+        Some(Value::String(s)) if !s.trim().is_empty() => s.trim().to_owned(),
+        Some(Value::String(_)) | None | Some(Value::Null) => {
+            return Err(AppError::bad_request("query is required"));
+        }
+        Some(_) => return Err(AppError::bad_request("query must be a string")),
+    };
+    let limit = match body.limit {
+        None | Some(Value::Null) => DEFAULT_QUERY_LIMIT,
+        Some(v) => match v.as_u64() {
+            Some(n) if (1..=MAX_QUERY_LIMIT as u64).contains(&n) => n as usize,
+            _ => {
+                return Err(AppError::bad_request_detail(
+                    "Invalid limit",
+                    format!("limit must be a whole number from 1 to {MAX_QUERY_LIMIT}"),
+                ));
+            }
+        },
+    };
+    let session = load_session(&state, &caller, session_id).await?;
+    let active = session.active_file.as_ref().ok_or(AppError::NoActiveFile)?;
+    let kind = match active.file_type.as_str() {
+        "json" => FileKind::Json,
+        _ => FileKind::Csv,
+    };
+    let blob_key = keys::file_blob(session.tenant_id, session.session_id, active.file_id);
+    let bytes = state.blobs.get(&blob_key).await?.ok_or_else(|| {
+        crate::blob::BlobError::Unavailable(format!("blob {blob_key} of an active file is missing"))
+    })?;
+    let found = tokio::task::spawn_blocking(move || files::query(kind, &bytes, &needle, limit))
+        .await
+        .map_err(|e| AppError::Internal(format!("file query task failed: {e}")))?
+        .map_err(|e| AppError::InvalidFileContent(e.to_string()))?;
+    Ok(Json(json!({
+        "results": found.results,
+        "count": found.results.len(),
+        "totalMatches": found.total_matches,
+    })))
+}
+
+async fn remove(
+    caller: Caller,
+    State(state): State<AppState>,
+    Path(session_id): Path<String>,
+) -> Result<Json<Value>, AppError> {
+    let session = load_session(&state, &caller, parse_session_id(&session_id)?).await?;
+    if !state.repo.deactivate_file(&session).await? {
+        return Err(AppError::NoActiveFile);
+    }
+    Ok(Json(json!({
+        "status": "deleted",
+        "sessionId": session.session_id,
+    })))
+}

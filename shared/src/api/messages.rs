@@ -1,0 +1,360 @@
+//! `/api/chat/messages/*`: send, history, clear.
+
+use axum::extract::{Path, Query, State};
+use axum::routing::{delete, get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+use uuid::Uuid;
+
+use super::{ensure_live, load_session};
+use crate::AppState;
+use crate::auth::Caller;
+use crate::clock::iso8601;
+use crate::context::{ContextInput, build_context};
+use crate::http::{ApiJson, AppError, parse_session_id};
+use crate::model::{Message, Role, Session};
+use crate::store::keys;
+use crate::store::{Cursor, Key};
+
+/// The reference's limit on one message.
+pub const MAX_MESSAGE_CHARS: usize = 10_000;
+/// Largest history page a client may ask for.
+pub const MAX_HISTORY_PAGE: usize = 1_000;
+/// Page size when reading a whole history.
+const FULL_HISTORY_PAGE: usize = 500;
+
+pub fn routes(state: AppState) -> Router {
+    Router::new()
+        .route("/api/chat/messages/send", post(send))
+        .route("/api/chat/messages/history/{session_id}", get(history))
+        .route("/api/chat/messages/clear/{session_id}", delete(clear))
+        .with_state(state)
+}
+
+/// The messages group on its own, as its Lambda function serves it.
+pub fn router(state: AppState) -> Router {
+    crate::http::finish(routes(state))
+}
+
+#[derive(Deserialize)]
+struct SendBody {
+    #[serde(default, alias = "session_id")]
+    #[serde(rename = "sessionId")]
+    session_id: Option<Value>,
+    #[serde(default)]
+    message: Option<Value>,
+    #[serde(default)]
+    config: Option<Value>,
+}
+
+/// A validated send request.
+pub struct SendRequest {
+    pub session_id: Uuid,
+    pub message: String,
+    /// Per-message overrides of the session config (not stored).
+    pub overrides: Map<String, Value>,
+}
+
+fn validate_send(body: SendBody) -> Result<SendRequest, AppError> {
+    let session_id = match body.session_id {
+        None | Some(Value::Null) => return Err(AppError::bad_request("sessionId is required")),
+        Some(Value::String(s)) => parse_session_id(&s)?,
+        Some(_) => return Err(AppError::InvalidSessionId),
+    };
+    let message = match body.message {
+        None | Some(Value::Null) => return Err(AppError::bad_request("message is required")),
+        Some(Value::String(s)) => s,
+        Some(_) => return Err(AppError::bad_request("message must be a string")),
+    };
+    if message.trim().is_empty() {
+        return Err(AppError::bad_request("message is required"));
+    }
+    if message.chars().count() > MAX_MESSAGE_CHARS {
+        return Err(AppError::bad_request_detail(
+            "Message too long",
+            format!("at most {MAX_MESSAGE_CHARS} characters"),
+        ));
+    }
+    let overrides = match body.config {
+        None | Some(Value::Null) => Map::new(),
+        Some(Value::Object(map)) => map,
+        Some(_) => return Err(AppError::bad_request("config must be a JSON object")),
+    };
+    Ok(SendRequest {
+        session_id,
+        message,
+        overrides,
+    })
+}
+
+/// The outcome of a send, shaped as the reference's response.
+pub struct Exchange {
+    pub session: Session,
+    pub reply: Message,
+    pub message_count: i64,
+    pub provider: &'static str,
+    pub model: String,
+}
+
+impl Exchange {
+    pub fn to_json(&self) -> Value {
+        json!({
+            "response": self.reply.content,
+            "sessionId": self.session.session_id,
+            "messageCount": self.message_count,
+            "provider": self.provider,
+            "model": self.model,
+            "timestamp": iso8601(self.reply.timestamp),
+        })
+    }
+}
+
+/// Runs one exchange: one read (session + last 10 messages), the provider,
+/// one atomic write of both messages and the session's counters. When the
+/// provider fails, the user's message is stored marked `failed` and the
+/// provider's error is returned.
+pub async fn exchange(
+    state: &AppState,
+    caller: &Caller,
+    request: SendRequest,
+) -> Result<Exchange, AppError> {
+    let tenant = caller.tenant_id();
+    let (session, history) = state
+        .repo
+        .session_with_recent_messages(tenant, request.session_id)
+        .await?
+        .ok_or(AppError::SessionNotFound)?;
+    ensure_live(state, &session)?;
+
+    let mut config = session.config.clone();
+    config.extend(request.overrides);
+    let requested = config.get("aiProvider").and_then(Value::as_str);
+    let received_at = state.now_ms();
+    let mut user_message = Message {
+        message_id: state.ids.v7_at(received_at),
+        role: Role::User,
+        content: request.message,
+        timestamp: received_at,
+        metadata: Map::new(),
+    };
+
+    let outcome = match state.providers.resolve(requested) {
+        Ok(provider) => {
+            let prompt = build_context(&ContextInput {
+                message: &user_message.content,
+                config: &config,
+                history: &history,
+                file: session.active_file.as_ref(),
+                default_model: provider.default_model(),
+            });
+            provider
+                .complete(prompt)
+                .await
+                .map(|completion| (provider.id(), completion))
+        }
+        Err(e) => Err(e),
+    };
+
+    let (provider, completion) = match outcome {
+        Ok(ok) => ok,
+        Err(error) => {
+            user_message
+                .metadata
+                .insert("status".into(), Value::from("failed"));
+            let now = state.now_ms();
+            state
+                .repo
+                .append_messages(&session, std::slice::from_ref(&user_message), now)
+                .await?;
+            return Err(AppError::Provider(error));
+        }
+    };
+
+    let replied_at = state.now_ms();
+    let mut metadata = Map::new();
+    metadata.insert("provider".into(), provider.into());
+    metadata.insert("model".into(), completion.model.clone().into());
+    if let Some(n) = completion.input_tokens {
+        metadata.insert("inputTokens".into(), n.into());
+    }
+    if let Some(n) = completion.output_tokens {
+        metadata.insert("outputTokens".into(), n.into());
+    }
+    metadata.insert(
+        "latencyMs".into(),
+        replied_at.saturating_sub(received_at).into(),
+    );
+    let reply = Message {
+        message_id: state.ids.v7_at(replied_at),
+        role: Role::Assistant,
+        content: completion.text,
+        timestamp: replied_at,
+        metadata,
+    };
+    state
+        .repo
+        .append_messages(&session, &[user_message, reply.clone()], replied_at)
+        .await?;
+    Ok(Exchange {
+        message_count: session.message_count + 2,
+        model: completion.model,
+        provider,
+        session,
+        reply,
+    })
+}
+
+async fn send(
+    caller: Caller,
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<SendBody>,
+) -> Result<Json<Value>, AppError> {
+    let request = validate_send(body)?;
+    let done = exchange(&state, &caller, request).await?;
+    Ok(Json(done.to_json()))
+}
+
+#[derive(Deserialize)]
+struct HistoryParams {
+    limit: Option<String>,
+    cursor: Option<String>,
+}
+
+/// Message history, oldest first, each message as the reference's
+/// `to_dict()`. Without `limit`, the whole history; with `limit`, the newest
+/// `limit` messages before `cursor`, and a `nextCursor` for older ones. One
+/// read per page; the first page also proves the session exists.
+async fn history(
+    caller: Caller,
+    State(state): State<AppState>,
+    Path(session_id): Path<String>,
+    Query(params): Query<HistoryParams>,
+) -> Result<Json<Value>, AppError> {
+    let session_id = parse_session_id(&session_id)?;
+    let tenant = caller.tenant_id();
+    let limit = match params.limit.as_deref() {
+        None => None,
+        Some(raw) => match raw.parse::<usize>() {
+            Ok(n) if (1..=MAX_HISTORY_PAGE).contains(&n) => Some(n),
+            _ => {
+                return Err(AppError::bad_request_detail(
+                    "Invalid limit",
+                    format!("limit must be a whole number from 1 to {MAX_HISTORY_PAGE}"),
+                ));
+            }
+        },
+    };
+    let cursor = match params.cursor.as_deref() {
+        None | Some("") => None,
+        Some(raw) => {
+            let id = Uuid::try_parse(raw).map_err(|_| AppError::bad_request("Invalid cursor"))?;
+            Some(Cursor {
+                key: keys::message(tenant, session_id, id),
+                index_key: None,
+            })
+        }
+    };
+    let first_page = cursor.is_none();
+    let page_size = limit.unwrap_or(FULL_HISTORY_PAGE);
+    let first = state
+        .repo
+        .history_page(tenant, session_id, page_size, cursor)
+        .await?;
+    // A first page starts at the session item: without it, no session.
+    if first_page && first.message_count.is_none() {
+        return Err(AppError::SessionNotFound);
+    }
+    let mut newest_first = first.messages;
+    let mut next = first.next;
+    if limit.is_none() {
+        while let Some(after) = next.take() {
+            let page = state
+                .repo
+                .history_page(tenant, session_id, page_size, Some(after))
+                .await?;
+            newest_first.extend(page.messages);
+            next = page.next;
+        }
+    }
+    let messages: Vec<Value> = newest_first.iter().rev().map(Message::to_dict).collect();
+    let mut body = json!({
+        "sessionId": session_id,
+        "messages": messages,
+    });
+    // Later pages read no session item, so only a first page knows the total.
+    if let Some(count) = first.message_count {
+        body["messageCount"] = count.into();
+    }
+    if limit.is_some() {
+        body["nextCursor"] = next
+            .as_ref()
+            .and_then(message_id_of)
+            .map_or(Value::Null, Value::from);
+    }
+    Ok(Json(body))
+}
+
+fn message_id_of(cursor: &Cursor) -> Option<String> {
+    let Key { sk, .. } = &cursor.key;
+    sk.strip_prefix(keys::MSG_PREFIX).map(str::to_owned)
+}
+
+async fn clear(
+    caller: Caller,
+    State(state): State<AppState>,
+    Path(session_id): Path<String>,
+) -> Result<Json<Value>, AppError> {
+    let session = load_session(&state, &caller, parse_session_id(&session_id)?).await?;
+    let cleared = state
+        .repo
+        .clear_messages(session.tenant_id, session.session_id)
+        .await?;
+    Ok(Json(json!({
+        "sessionId": session.session_id,
+        "status": "cleared",
+        "messagesCleared": cleared,
+        "timestamp": iso8601(state.now_ms()),
+    })))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn body(v: Value) -> SendBody {
+        serde_json::from_value(v).expect("decodes")
+    }
+
+    #[test]
+    fn send_validation_names_the_problem() {
+        let id = Uuid::new_v4().to_string();
+        let err = |v| validate_send(body(v)).err().map(|e| e.to_string());
+        assert_eq!(
+            err(json!({"message": "hi"})).as_deref(),
+            Some("bad request: sessionId is required")
+        );
+        assert_eq!(
+            err(json!({"sessionId": "nope", "message": "hi"})).as_deref(),
+            Some("invalid session id")
+        );
+        assert_eq!(
+            err(json!({"sessionId": id, "message": "  "})).as_deref(),
+            Some("bad request: message is required")
+        );
+        assert_eq!(
+            err(json!({"sessionId": id, "message": "x".repeat(10_001)})).as_deref(),
+            Some("bad request: Message too long")
+        );
+        assert!(
+            validate_send(body(
+                json!({"sessionId": id, "message": "é".repeat(10_000)})
+            ))
+            .is_ok()
+        );
+        assert_eq!(
+            err(json!({"sessionId": id, "message": "hi", "config": 3})).as_deref(),
+            Some("bad request: config must be a JSON object")
+        );
+    }
+}

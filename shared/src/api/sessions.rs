@@ -1,0 +1,226 @@
+//! `/api/chat/sessions/*`: create, details, config, stats, bot config.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post, put};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+use uuid::Uuid;
+
+use super::load_session;
+use crate::AppState;
+use crate::auth::Caller;
+use crate::clock::iso8601;
+use crate::http::{ApiJson, AppError, parse_session_id};
+use crate::model::{Session, Tenant};
+
+/// Longest accepted `user_identifier` (it is part of a table key).
+pub const MAX_USER_IDENTIFIER_CHARS: usize = 255;
+
+pub fn routes(state: AppState) -> Router {
+    Router::new()
+        .route("/api/chat/sessions/create", post(create))
+        .route("/api/chat/sessions/stats/summary", get(stats_summary))
+        .route("/api/chat/sessions/stats/by-user", get(stats_by_user))
+        .route("/api/chat/sessions/bot-config", get(bot_config))
+        .route("/api/chat/sessions/{session_id}", get(details))
+        .route("/api/chat/sessions/{session_id}/config", put(update_config))
+        .with_state(state)
+}
+
+/// The sessions group on its own, as its Lambda function serves it.
+pub fn router(state: AppState) -> Router {
+    crate::http::finish(routes(state))
+}
+
+#[derive(Deserialize)]
+struct CreateBody {
+    #[serde(default)]
+    config: Option<Value>,
+    #[serde(default, alias = "userIdentifier")]
+    user_identifier: Option<Value>,
+}
+
+#[derive(Deserialize)]
+struct ConfigBody {
+    #[serde(default)]
+    config: Option<Value>,
+}
+
+/// The request's `config`: required, and an object.
+fn required_config(config: Option<Value>) -> Result<Map<String, Value>, AppError> {
+    match config {
+        None | Some(Value::Null) => Err(AppError::bad_request_detail(
+            "config is required",
+            "send {\"config\": {...}}",
+        )),
+        Some(Value::Object(map)) => Ok(map),
+        Some(_) => Err(AppError::bad_request("config must be a JSON object")),
+    }
+}
+
+fn user_identifier(raw: Option<Value>) -> Result<Option<String>, AppError> {
+    match raw {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => {
+            let s = s.trim();
+            if s.is_empty() {
+                Ok(None)
+            } else if s.chars().count() > MAX_USER_IDENTIFIER_CHARS {
+                Err(AppError::bad_request_detail(
+                    "user_identifier too long",
+                    format!("at most {MAX_USER_IDENTIFIER_CHARS} characters"),
+                ))
+            } else {
+                Ok(Some(s.to_owned()))
+            }
+        }
+        Some(_) => Err(AppError::bad_request("user_identifier must be a string")),
+    }
+}
+
+/// A tenant's bot settings over the environment's defaults, by the
+/// reference's field names.
+pub fn bot_config_of(state: &AppState, tenant: &Tenant) -> Map<String, Value> {
+    let d = &state.config.bot;
+    let mut out = Map::new();
+    out.insert("botName".into(), d.name.clone().into());
+    out.insert("poweredBy".into(), d.powered_by.clone().into());
+    out.insert("botColor".into(), d.color.clone().into());
+    out.insert(
+        "botIcon".into(),
+        d.icon.clone().map_or(Value::Null, Value::from),
+    );
+    out.insert("botMsgBgColor".into(), d.msg_bg_color.clone().into());
+    for (k, v) in &tenant.bot {
+        if out.contains_key(k) {
+            out.insert(k.clone(), v.clone());
+        }
+    }
+    out
+}
+
+async fn create(
+    caller: Caller,
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<CreateBody>,
+) -> Result<(StatusCode, Json<Value>), AppError> {
+    let given = required_config(body.config)?;
+    let user_identifier = user_identifier(body.user_identifier)?;
+    let bot = bot_config_of(&state, &caller.tenant);
+    let mut config = Map::new();
+    config.insert(
+        "botName".into(),
+        bot.get("botName").cloned().unwrap_or(Value::Null),
+    );
+    config.insert(
+        "aiProvider".into(),
+        state.config.default_provider.clone().into(),
+    );
+    config.extend(given);
+
+    let now = state.now_ms();
+    let session = Session {
+        tenant_id: caller.tenant_id(),
+        session_id: Uuid::new_v4(),
+        config,
+        user_identifier,
+        created_at: now,
+        last_activity: now,
+        message_count: 0,
+        active_file: None,
+    };
+    state.repo.create_session(&session).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({
+            "sessionId": session.session_id,
+            "config": session.config,
+            "status": "created",
+            "timestamp": iso8601(now),
+        })),
+    ))
+}
+
+async fn details(
+    caller: Caller,
+    State(state): State<AppState>,
+    Path(session_id): Path<String>,
+) -> Result<Json<Value>, AppError> {
+    let session = load_session(&state, &caller, parse_session_id(&session_id)?).await?;
+    let expired = session.is_expired(state.now_ms(), state.config.session_timeout_secs);
+    Ok(Json(json!({
+        "sessionId": session.session_id,
+        "config": session.config,
+        "userIdentifier": session.user_identifier,
+        "messageCount": session.message_count,
+        "hasFile": session.active_file.is_some(),
+        "createdAt": iso8601(session.created_at),
+        "lastActivity": iso8601(session.last_activity),
+        "isExpired": expired,
+    })))
+}
+
+async fn update_config(
+    caller: Caller,
+    State(state): State<AppState>,
+    Path(session_id): Path<String>,
+    ApiJson(body): ApiJson<ConfigBody>,
+) -> Result<Json<Value>, AppError> {
+    let session_id = parse_session_id(&session_id)?;
+    let changes = required_config(body.config)?;
+    let session = state
+        .repo
+        .merge_config(caller.tenant_id(), session_id, &changes)
+        .await?
+        .ok_or(AppError::SessionNotFound)?;
+    Ok(Json(json!({
+        "sessionId": session.session_id,
+        "config": session.config,
+        "status": "updated",
+    })))
+}
+
+async fn stats_summary(
+    caller: Caller,
+    State(state): State<AppState>,
+) -> Result<Json<Value>, AppError> {
+    let now = state.now_ms();
+    let tenant = caller.tenant_id();
+    let stats = state.repo.tenant_stats(tenant).await?;
+    let since = now - state.config.session_timeout_secs * 1000;
+    let recently_active = state.repo.count_active_since(tenant, since).await?;
+    Ok(Json(json!({
+        "totalSessions": stats.total_sessions,
+        "recentlyActive": recently_active,
+        "timestamp": iso8601(now),
+    })))
+}
+
+async fn stats_by_user(
+    caller: Caller,
+    State(state): State<AppState>,
+) -> Result<Json<Value>, AppError> {
+    let tenant = caller.tenant_id();
+    let stats = state.repo.tenant_stats(tenant).await?;
+    let users = state.repo.user_stats(tenant).await?;
+    let unique_users = users.len();
+    let user_stats: Map<String, Value> = users
+        .into_iter()
+        .map(|u| (u.user_identifier, Value::from(u.session_count)))
+        .collect();
+    Ok(Json(json!({
+        "userStats": user_stats,
+        "summary": {
+            "totalSessions": stats.total_sessions,
+            "sessionsWithUser": stats.sessions_with_user,
+            "sessionsWithoutUser": stats.sessions_without_user,
+            "uniqueUsers": unique_users,
+        }
+    })))
+}
+
+async fn bot_config(caller: Caller, State(state): State<AppState>) -> Json<Value> {
+    Json(Value::Object(bot_config_of(&state, &caller.tenant)))
+}

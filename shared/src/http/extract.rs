@@ -1,0 +1,62 @@
+//! Extractors that turn bad input into our JSON errors instead of axum's
+//! plain-text rejections.
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Request};
+use serde::de::DeserializeOwned;
+use uuid::Uuid;
+
+use super::AppError;
+
+/// A JSON body. Unlike `axum::Json` it does not insist on a `Content-Type`
+/// header (curl's `-d` sends a form type), and a body that does not parse
+/// answers 400 with the parser's reason.
+pub struct ApiJson<T>(pub T);
+
+/// Request bodies larger than this are refused before parsing (messages are
+/// at most 10,000 characters; configs are small).
+pub const MAX_JSON_BODY: usize = 1024 * 1024;
+
+impl<S, T> FromRequest<S> for ApiJson<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned,
+{
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = Bytes::from_request(req, state)
+            .await
+            .map_err(|e| AppError::bad_request_detail("Invalid request body", e.body_text()))?;
+        if bytes.len() > MAX_JSON_BODY {
+            return Err(AppError::bad_request_detail(
+                "Request body too large",
+                format!("at most {MAX_JSON_BODY} bytes"),
+            ));
+        }
+        match bytes.iter().find(|b| !b.is_ascii_whitespace()) {
+            None => {
+                return Err(AppError::bad_request_detail(
+                    "Invalid JSON",
+                    "the request body is empty",
+                ));
+            }
+            // serde would read a struct from an array too; bodies are objects.
+            Some(b'[') => {
+                return Err(AppError::bad_request_detail(
+                    "Invalid JSON",
+                    "the request body must be a JSON object",
+                ));
+            }
+            Some(_) => {}
+        }
+        serde_json::from_slice(&bytes)
+            .map(ApiJson)
+            .map_err(|e| AppError::bad_request_detail("Invalid JSON", e.to_string()))
+    }
+}
+
+/// A session id from the path or a body: must be a UUID.
+pub fn parse_session_id(raw: &str) -> Result<Uuid, AppError> {
+    Uuid::try_parse(raw.trim()).map_err(|_| AppError::InvalidSessionId)
+}

@@ -1,0 +1,21 @@
+//! `chat-shared`: everything the chat functions have in common.
+//!
+//! The request path is one-way: an axum router (`api`) -> the tenant
+//! extractor (`auth`) -> the repository (`store::repo`) over the table port,
+//! the blob port and the provider port -> a JSON response. Lambda binaries and
+//! `chatctl serve` only build an [`AppState`] and hand these routers to a host.
+
+pub mod api;
+pub mod auth;
+pub mod blob;
+pub mod clock;
+pub mod config;
+pub mod context;
+pub mod files;
+pub mod http;
+pub mod model;
+pub mod providers;
+pub mod state;
+pub mod store;
+
+pub use state::AppState;

@@ -1,0 +1,189 @@
+//! Domain types: what a tenant, a session, a message and a file are.
+//!
+//! Each type (de)serializes to the attribute names stored in the table; the
+//! HTTP layer maps them to the reference's JSON shapes.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use uuid::Uuid;
+
+/// A session's configuration: free-form JSON; keys the context builder reads
+/// are listed in `context`, unknown keys are kept untouched.
+pub type SessionConfig = Map<String, Value>;
+
+/// A business using the platform.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Tenant {
+    pub tenant_id: Uuid,
+    pub name: String,
+    pub email: String,
+    pub created_at: i64,
+    /// Overrides of the bot defaults, by the reference's camelCase names
+    /// (`botName`, `poweredBy`, `botColor`, `botIcon`, `botMsgBgColor`).
+    #[serde(default)]
+    pub bot: Map<String, Value>,
+}
+
+/// What an API key may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum KeyKind {
+    /// `cb_…`: for the tenant's servers; every endpoint.
+    Secret,
+}
+
+/// An API key as stored: only its SHA-256, never the key.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ApiKeyRecord {
+    pub key_id: Uuid,
+    pub tenant_id: Uuid,
+    pub key_hash: String,
+    /// The first characters of the key, to recognise it in listings.
+    pub prefix: String,
+    pub kind: KeyKind,
+    pub created_at: i64,
+    #[serde(default)]
+    pub revoked: bool,
+}
+
+/// The file whose data the context builder includes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ActiveFile {
+    pub file_id: Uuid,
+    pub name: String,
+    pub file_type: String,
+    pub size: u64,
+    pub summary: String,
+    pub columns: Vec<String>,
+    pub rows: u64,
+    /// The head of the data, already cut to the context budget.
+    pub excerpt: String,
+    pub uploaded_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Session {
+    pub tenant_id: Uuid,
+    pub session_id: Uuid,
+    pub config: SessionConfig,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_identifier: Option<String>,
+    pub created_at: i64,
+    pub last_activity: i64,
+    #[serde(default)]
+    pub message_count: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub active_file: Option<ActiveFile>,
+}
+
+impl Session {
+    /// Idle longer than the timeout.
+    pub fn is_expired(&self, now_ms: i64, timeout_secs: i64) -> bool {
+        now_ms.saturating_sub(self.last_activity) > timeout_secs.saturating_mul(1000)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    User,
+    Assistant,
+    System,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::User => "user",
+            Role::Assistant => "assistant",
+            Role::System => "system",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Message {
+    pub message_id: Uuid,
+    pub role: Role,
+    pub content: String,
+    /// Epoch milliseconds.
+    pub timestamp: i64,
+    /// Provider, model and the like; flattened into the message in history.
+    #[serde(default)]
+    pub metadata: Map<String, Value>,
+}
+
+impl Message {
+    /// The reference's `Message.to_dict()`: role, content, timestamp (epoch
+    /// ms) and every metadata key at the top level.
+    pub fn to_dict(&self) -> Value {
+        let mut out = Map::with_capacity(3 + self.metadata.len());
+        for (k, v) in &self.metadata {
+            out.insert(k.clone(), v.clone());
+        }
+        out.insert("role".into(), Value::from(self.role.as_str()));
+        out.insert("content".into(), Value::from(self.content.clone()));
+        out.insert("timestamp".into(), Value::from(self.timestamp));
+        Value::Object(out)
+    }
+}
+
+/// An uploaded file's record; the bytes live in the blob store.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FileRecord {
+    pub file_id: Uuid,
+    pub name: String,
+    pub file_type: String,
+    pub size: u64,
+    pub blob_key: String,
+    pub summary: String,
+    pub columns: Vec<String>,
+    pub rows: u64,
+    pub uploaded_at: i64,
+    pub is_active: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn to_dict_flattens_metadata_as_the_reference_shows() {
+        let mut metadata = Map::new();
+        metadata.insert("provider".into(), "claude".into());
+        metadata.insert("model".into(), "claude-3-5-haiku-20241022".into());
+        let msg = Message {
+            message_id: Uuid::nil(),
+            role: Role::Assistant,
+            content: "Hi! How can I help?".into(),
+            timestamp: 1_759_902_466_933,
+            metadata,
+        };
+        assert_eq!(
+            msg.to_dict(),
+            serde_json::json!({
+                "role": "assistant",
+                "content": "Hi! How can I help?",
+                "timestamp": 1_759_902_466_933_i64,
+                "provider": "claude",
+                "model": "claude-3-5-haiku-20241022"
+            })
+        );
+    }
+
+    #[test]
+    fn expiry_is_strictly_after_the_timeout() {
+        let s = Session {
+            tenant_id: Uuid::nil(),
+            session_id: Uuid::nil(),
+            config: Map::new(),
+            user_identifier: None,
+            created_at: 0,
+            last_activity: 0,
+            message_count: 0,
+            active_file: None,
+        };
+        assert!(!s.is_expired(1_800_000, 1800));
+        assert!(s.is_expired(1_800_001, 1800));
+    }
+}

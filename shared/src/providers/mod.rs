@@ -1,0 +1,158 @@
+//! The provider port: how a reply is obtained from an AI model.
+//!
+//! The trait is streaming-first (`stream` yields text deltas, then the
+//! completion), so network-backed providers fit it as they are; `complete`
+//! collects a stream for callers that want the whole reply.
+
+pub mod dummy;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use futures::StreamExt;
+use futures::stream::BoxStream;
+
+use crate::config::Config;
+use crate::model::Role;
+
+/// One turn of the conversation in the provider's native message list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChatTurn {
+    pub role: Role,
+    pub content: String,
+}
+
+/// What went into the prompt; the dummy provider reports it, real providers
+/// ignore it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ContextStats {
+    pub history_messages: usize,
+    pub has_page_context: bool,
+    pub has_custom_instructions: bool,
+    pub has_file_data: bool,
+    pub has_json_data: bool,
+    pub estimated_tokens: usize,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProviderRequest {
+    pub model: String,
+    /// Page context, instructions and data.
+    pub system: String,
+    /// History, oldest first, ending with the current user message.
+    pub messages: Vec<ChatTurn>,
+    pub max_tokens: u32,
+    pub stats: ContextStats,
+}
+
+/// A finished reply.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Completion {
+    pub text: String,
+    pub model: String,
+    pub input_tokens: Option<u64>,
+    pub output_tokens: Option<u64>,
+}
+
+/// An event of a streamed reply: deltas, then exactly one `Done`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StreamEvent {
+    Delta(String),
+    Done(Completion),
+}
+
+/// Why a provider gave no reply. The message is for logs, never for clients.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum ProviderError {
+    #[error("provider not available: {0}")]
+    NotAvailable(String),
+    #[error("provider timed out")]
+    Timeout,
+    #[error("provider answered {status}: {message}")]
+    Upstream { status: u16, message: String },
+    #[error("provider reply malformed: {0}")]
+    Malformed(String),
+    #[error("provider unreachable: {0}")]
+    Network(String),
+}
+
+#[async_trait]
+pub trait Provider: Send + Sync {
+    /// The `aiProvider` value that selects it.
+    fn id(&self) -> &'static str;
+
+    fn default_model(&self) -> &str;
+
+    /// Starts a reply; the stream yields deltas, then `Done`.
+    async fn stream(
+        &self,
+        request: ProviderRequest,
+    ) -> Result<BoxStream<'static, Result<StreamEvent, ProviderError>>, ProviderError>;
+
+    /// The whole reply.
+    async fn complete(&self, request: ProviderRequest) -> Result<Completion, ProviderError> {
+        let mut events = self.stream(request).await?;
+        while let Some(event) = events.next().await {
+            if let StreamEvent::Done(completion) = event? {
+                return Ok(completion);
+            }
+        }
+        Err(ProviderError::Malformed(
+            "stream ended without a completion".into(),
+        ))
+    }
+}
+
+/// The providers this process can use, and which one answers by default.
+#[derive(Clone)]
+pub struct Providers {
+    by_id: BTreeMap<&'static str, Arc<dyn Provider>>,
+    default_id: Option<&'static str>,
+}
+
+impl Providers {
+    /// The providers the settings enable. Real providers arrive with their
+    /// own issue; today that is the dummy when enabled.
+    pub fn from_config(config: &Config) -> Self {
+        let mut list: Vec<Arc<dyn Provider>> = Vec::new();
+        if config.enable_dummy_provider {
+            list.push(Arc::new(dummy::DummyProvider::new(
+                config.dummy_model.clone(),
+            )));
+        }
+        Self::new(list, &config.default_provider)
+    }
+
+    /// `preferred` is the default when present, else the first in the list.
+    pub fn new(list: Vec<Arc<dyn Provider>>, preferred: &str) -> Self {
+        let default_id = list
+            .iter()
+            .find(|p| p.id() == preferred)
+            .or_else(|| list.first())
+            .map(|p| p.id());
+        Self {
+            by_id: list.into_iter().map(|p| (p.id(), p)).collect(),
+            default_id,
+        }
+    }
+
+    /// The provider a session asks for when it is available, else the
+    /// default one (so a session naming `claude` still gets an answer on a
+    /// server without a Claude key; the reply says which provider answered).
+    pub fn resolve(&self, requested: Option<&str>) -> Result<Arc<dyn Provider>, ProviderError> {
+        requested
+            .and_then(|id| self.by_id.get(id))
+            .or_else(|| self.default_id.and_then(|id| self.by_id.get(id)))
+            .cloned()
+            .ok_or_else(|| ProviderError::NotAvailable("no provider is configured".into()))
+    }
+
+    /// Available provider ids with their default models.
+    pub fn available(&self) -> Vec<(&'static str, String)> {
+        self.by_id
+            .values()
+            .map(|p| (p.id(), p.default_model().to_owned()))
+            .collect()
+    }
+}

@@ -1,0 +1,109 @@
+//! `AppState`: what every handler gets, built once per process.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::auth::Authenticator;
+use crate::blob::BlobStore;
+use crate::blob::fs::FsBlobStore;
+use crate::clock::{Clock, IdGenerator, SystemClock};
+use crate::config::{Config, StoreKind};
+use crate::providers::Providers;
+use crate::store::Table;
+use crate::store::embedded::EmbeddedTable;
+use crate::store::repo::Repository;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub repo: Repository,
+    pub blobs: Arc<dyn BlobStore>,
+    pub providers: Providers,
+    pub auth: Arc<Authenticator>,
+    pub clock: Arc<dyn Clock>,
+    pub ids: Arc<IdGenerator>,
+}
+
+/// Why the state could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    #[error("cannot open the store: {0}")]
+    Store(#[from] crate::store::StoreError),
+    #[error("{0}")]
+    Unsupported(String),
+}
+
+impl AppState {
+    /// Assembles a state from its parts; tests pass their own table, clock
+    /// and providers.
+    pub fn new(
+        config: Config,
+        table: Arc<dyn Table>,
+        blobs: Arc<dyn BlobStore>,
+        providers: Providers,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        let auth = Authenticator::new(Duration::from_secs(config.api_key_cache_secs));
+        Self {
+            config: Arc::new(config),
+            repo: Repository::new(table),
+            blobs,
+            providers,
+            auth: Arc::new(auth),
+            clock,
+            ids: Arc::new(IdGenerator::default()),
+        }
+    }
+
+    /// The state the settings describe: the store, blobs and providers they
+    /// select, on the system clock.
+    pub async fn from_config(config: Config) -> Result<Self, StartError> {
+        let (table, blobs): (Arc<dyn Table>, Arc<dyn BlobStore>) = match config.store {
+            StoreKind::Embedded => {
+                let dir = &config.data_dir;
+                let table = EmbeddedTable::open(&dir.join("table.redb"))?;
+                (
+                    Arc::new(table),
+                    Arc::new(FsBlobStore::new(dir.join("blobs"))),
+                )
+            }
+            StoreKind::DynamoDb => {
+                return Err(StartError::Unsupported(
+                    "CHAT_STORE=dynamodb: the DynamoDB driver is not part of this build yet; use CHAT_STORE=embedded".into(),
+                ));
+            }
+        };
+        let providers = Providers::from_config(&config);
+        Ok(Self::new(
+            config,
+            table,
+            blobs,
+            providers,
+            Arc::new(SystemClock),
+        ))
+    }
+
+    pub fn now_ms(&self) -> i64 {
+        self.clock.now_ms()
+    }
+}
+
+/// Logs to stderr as one line per event; `RUST_LOG` sets the level (default
+/// `info`). Called once by each binary.
+pub fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    // A second call (tests) keeps the first subscriber.
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .try_init();
+}
+
+/// The state a Lambda function runs with: settings from the environment.
+pub async fn state_from_env() -> Result<AppState, StartError> {
+    AppState::from_config(Config::from_env()?).await
+}

@@ -1,0 +1,198 @@
+//! `spawn_app()`: a fresh app on a temporary embedded store, a manual clock
+//! and a tenant with a key; helpers to call it like a client would.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode, header};
+use chat_shared::AppState;
+use chat_shared::auth;
+use chat_shared::blob::fs::FsBlobStore;
+use chat_shared::clock::ManualClock;
+use chat_shared::config::Config;
+use chat_shared::providers::{Provider, Providers};
+use chat_shared::store::embedded::EmbeddedTable;
+use chat_shared::store::{CountingTable, RoundTrips, Table};
+use http_body_util::BodyExt;
+use serde_json::Value;
+use tower::ServiceExt;
+
+/// 2025-10-08T12:00:00Z
+pub const START_MS: i64 = 1_759_924_800_000;
+
+pub struct TestApp {
+    pub router: Router,
+    pub state: AppState,
+    pub clock: Arc<ManualClock>,
+    pub table: Arc<CountingTable>,
+    pub key: String,
+    pub tenant: uuid::Uuid,
+    pub _dir: tempfile::TempDir,
+}
+
+pub struct Reply {
+    pub status: StatusCode,
+    pub body: Value,
+}
+
+pub fn config(pairs: &[(&str, &str)]) -> Config {
+    Config::from_lookup(|name| {
+        pairs
+            .iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| (*v).to_owned())
+    })
+    .unwrap()
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(config(&[]), None).await
+}
+
+/// An app with these settings and, when given, this provider list instead
+/// of the configured ones.
+pub async fn spawn_app_with(config: Config, providers: Option<Vec<Arc<dyn Provider>>>) -> TestApp {
+    let dir = tempfile::tempdir().unwrap();
+    let inner: Arc<dyn Table> = Arc::new(EmbeddedTable::temporary().unwrap());
+    let table = Arc::new(CountingTable::new(inner));
+    let blobs = Arc::new(FsBlobStore::new(dir.path().join("blobs")));
+    let clock = Arc::new(ManualClock::new(START_MS));
+    let providers = match providers {
+        Some(list) => Providers::new(list, &config.default_provider),
+        None => Providers::from_config(&config),
+    };
+    let state = AppState::new(config, table.clone(), blobs, providers, clock.clone());
+    let tenant = auth::create_tenant(&state.repo, "Test Client", "test@example.com", START_MS)
+        .await
+        .unwrap();
+    let (key, _) = auth::issue_key(&state.repo, tenant.tenant_id, START_MS)
+        .await
+        .unwrap();
+    table.take();
+    TestApp {
+        router: chat_shared::api::app(state.clone()),
+        state,
+        clock,
+        table,
+        key,
+        tenant: tenant.tenant_id,
+        _dir: dir,
+    }
+}
+
+impl TestApp {
+    /// A second tenant of the same deployment, with its own key.
+    pub async fn other_tenant_key(&self) -> String {
+        let t = auth::create_tenant(&self.state.repo, "Other", "other@example.com", START_MS)
+            .await
+            .unwrap();
+        auth::issue_key(&self.state.repo, t.tenant_id, START_MS)
+            .await
+            .unwrap()
+            .0
+    }
+
+    pub async fn send(&self, request: Request<Body>) -> Reply {
+        let response = self.router.clone().oneshot(request).await.unwrap();
+        let status = response.status();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        let body = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes).unwrap_or_else(|_| {
+                panic!("not JSON ({status}): {}", String::from_utf8_lossy(&bytes))
+            })
+        };
+        Reply { status, body }
+    }
+
+    /// A JSON request with this app's key.
+    pub async fn call(&self, method: Method, path: &str, body: Option<Value>) -> Reply {
+        self.call_as(Some(&self.key), method, path, body).await
+    }
+
+    pub async fn call_as(
+        &self,
+        key: Option<&str>,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Reply {
+        let mut builder = Request::builder().method(method).uri(path);
+        if let Some(key) = key {
+            builder = builder.header("X-API-Key", key);
+        }
+        let request = match body {
+            Some(json) => builder
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(json.to_string())),
+            None => builder.body(Body::empty()),
+        };
+        self.send(request.unwrap()).await
+    }
+
+    pub async fn get(&self, path: &str) -> Reply {
+        self.call(Method::GET, path, None).await
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> Reply {
+        self.call(Method::POST, path, Some(body)).await
+    }
+
+    /// Creates a session; returns its id.
+    pub async fn create_session(&self, body: Value) -> String {
+        let reply = self.post("/api/chat/sessions/create", body).await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+        reply.body["sessionId"].as_str().unwrap().to_owned()
+    }
+
+    pub async fn send_message(&self, session: &str, message: &str) -> Reply {
+        self.post(
+            "/api/chat/messages/send",
+            serde_json::json!({"sessionId": session, "message": message}),
+        )
+        .await
+    }
+
+    /// A multipart upload, as a browser or `requests` sends it.
+    pub async fn upload(&self, session: Option<&str>, file: Option<(&str, &str, &[u8])>) -> Reply {
+        let boundary = "----chat-test-boundary-7MA4YWxkTrZu0gW";
+        let mut body: Vec<u8> = Vec::new();
+        if let Some(session) = session {
+            body.extend_from_slice(
+                format!(
+                    "--{boundary}\r\nContent-Disposition: form-data; name=\"sessionId\"\r\n\r\n{session}\r\n"
+                )
+                .as_bytes(),
+            );
+        }
+        if let Some((name, content_type, bytes)) = file {
+            body.extend_from_slice(
+                format!(
+                    "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\nContent-Type: {content_type}\r\n\r\n"
+                )
+                .as_bytes(),
+            );
+            body.extend_from_slice(bytes);
+            body.extend_from_slice(b"\r\n");
+        }
+        body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+        let request = Request::builder()
+            .method(Method::POST)
+            .uri("/api/chat/files/upload")
+            .header("X-API-Key", &self.key)
+            .header(
+                header::CONTENT_TYPE,
+                format!("multipart/form-data; boundary={boundary}"),
+            )
+            .body(Body::from(body))
+            .unwrap();
+        self.send(request).await
+    }
+
+    /// Round trips to the table since the last call.
+    pub fn round_trips(&self) -> RoundTrips {
+        self.table.take()
+    }
+}

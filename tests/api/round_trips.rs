@@ -1,0 +1,100 @@
+//! Round trips to the table per request, counted exactly: the budgets of
+//! docs/ARCHITECTURE.md. Auth is warm (cached) as on a warm function.
+
+use axum::http::Method;
+use chat_shared::store::RoundTrips;
+use serde_json::json;
+
+use crate::helpers::spawn_app;
+
+fn trips(reads: u64, writes: u64) -> RoundTrips {
+    RoundTrips { reads, writes }
+}
+
+#[tokio::test]
+async fn each_operation_stays_within_its_budget() {
+    let app = spawn_app().await;
+    app.get("/api/chat/sessions/bot-config").await;
+    assert_eq!(
+        app.round_trips(),
+        trips(2, 0),
+        "a cold key: key item + tenant item"
+    );
+    app.get("/api/chat/sessions/bot-config").await;
+    assert_eq!(app.round_trips(), trips(0, 0), "a warm key costs nothing");
+
+    let id = app
+        .create_session(json!({"config": {}, "user_identifier": "u@example.com"}))
+        .await;
+    assert_eq!(
+        app.round_trips(),
+        trips(0, 1),
+        "create session: one atomic write"
+    );
+
+    for _ in 0..3 {
+        app.send_message(&id, "hello").await;
+        assert_eq!(
+            app.round_trips(),
+            trips(1, 1),
+            "send: one read, one atomic write"
+        );
+    }
+
+    app.get(&format!("/api/chat/messages/history/{id}?limit=2"))
+        .await;
+    assert_eq!(app.round_trips(), trips(1, 0), "one history page: one read");
+    app.get(&format!("/api/chat/messages/history/{id}")).await;
+    assert_eq!(
+        app.round_trips(),
+        trips(1, 0),
+        "a short full history: one read"
+    );
+
+    app.get(&format!("/api/chat/sessions/{id}")).await;
+    assert_eq!(app.round_trips(), trips(1, 0));
+    app.get("/api/chat/sessions/stats/by-user").await;
+    assert_eq!(
+        app.round_trips(),
+        trips(2, 0),
+        "counters + one page of users, no scan"
+    );
+    app.get("/api/chat/sessions/stats/summary").await;
+    assert_eq!(app.round_trips(), trips(2, 0), "counters + one index page");
+    app.call(
+        Method::PUT,
+        &format!("/api/chat/sessions/{id}/config"),
+        Some(json!({"config": {"a": 1}})),
+    )
+    .await;
+    assert_eq!(
+        app.round_trips(),
+        trips(1, 1),
+        "config merge: read, conditional write"
+    );
+
+    app.upload(Some(&id), Some(("d.csv", "text/csv", b"a\n1\n")))
+        .await;
+    assert_eq!(
+        app.round_trips(),
+        trips(1, 1),
+        "upload: read session, one atomic write"
+    );
+    app.get(&format!("/api/chat/files/info/{id}")).await;
+    assert_eq!(app.round_trips(), trips(1, 0));
+    app.call(Method::DELETE, &format!("/api/chat/files/{id}"), None)
+        .await;
+    assert_eq!(app.round_trips(), trips(1, 1));
+
+    app.call(
+        Method::DELETE,
+        &format!("/api/chat/messages/clear/{id}"),
+        None,
+    )
+    .await;
+    assert_eq!(
+        app.round_trips(),
+        trips(2, 2),
+        "clear 6 messages: read session, list keys, one batch, one counter update"
+    );
+}
