@@ -1,7 +1,12 @@
 #!/usr/bin/env bash
-# The full test suite: formatting, lints, and every test of the workspace.
-# Needs only the Rust toolchain (cargo with rustfmt and clippy); everything
-# else comes from crates.io through Cargo.lock.
+# The full test suite. Needs the Rust toolchain and python3; everything else
+# it installs by itself from the package registries (cached between runs).
+#   1. cargo fmt --check, cargo clippy -D warnings
+#   2. cargo test --workspace: unit tests, the API on the embedded store,
+#      the chatctl binary on a real socket
+#   3. local DynamoDB- and S3-compatible servers on 127.0.0.1, then the
+#      conformance suites and the whole API suite on the cloud drivers
+#   4. chatctl init / tenant create / serve on the cloud drivers
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,7 +23,18 @@ step "cargo fmt --check"
 cargo fmt --all -- --check
 
 step "cargo clippy (warnings are errors)"
-cargo clippy --locked --workspace --all-targets -- -D warnings
+cargo clippy --locked --workspace --all-targets --all-features -- -D warnings
 
-step "cargo test"
+step "cargo test (embedded store)"
 cargo test --locked --workspace
+
+step "local DynamoDB- and S3-compatible servers"
+source tests/servers.sh
+install_servers
+start_servers
+
+step "cloud drivers: conformance suites and the whole API suite (CHAT_STORE=dynamodb)"
+CHAT_STORE=dynamodb cargo test --locked -p integration-tests --features cloud --test api
+
+step "chatctl on the cloud drivers"
+tests/chatctl-cloud.sh

@@ -73,6 +73,15 @@ pub struct Config {
     /// `API_KEY_CACHE_SECONDS`: how long a verified key is trusted without a
     /// table read (0 disables the cache). Revocation takes effect within it.
     pub api_key_cache_secs: u64,
+    /// `TABLE_NAME`: the DynamoDB table (with `CHAT_STORE=dynamodb`).
+    pub table_name: String,
+    /// `BUCKET_NAME`: the S3 bucket for uploaded files (with `CHAT_STORE=dynamodb`).
+    pub bucket_name: String,
+    /// Path-style S3 addressing: on when an endpoint is set
+    /// (`AWS_ENDPOINT_URL_S3` / `AWS_ENDPOINT_URL`), or by `S3_FORCE_PATH_STYLE`.
+    pub s3_path_style: bool,
+    /// `UPLOAD_URL_EXPIRES_SECONDS`: how long a presigned upload URL works.
+    pub upload_url_expires_secs: u64,
 }
 
 impl Config {
@@ -126,6 +135,15 @@ impl Config {
             data_dir: get("CHAT_DATA_DIR")
                 .map_or_else(|| PathBuf::from(".chat-data"), PathBuf::from),
             api_key_cache_secs: parse_int(&get, "API_KEY_CACHE_SECONDS", 60, 0)?,
+            table_name: get("TABLE_NAME").unwrap_or_else(|| "chat".into()),
+            bucket_name: get("BUCKET_NAME").unwrap_or_else(|| "chat-uploads".into()),
+            s3_path_style: match get("S3_FORCE_PATH_STYLE") {
+                Some(v) => parse_bool("S3_FORCE_PATH_STYLE", &v)?,
+                None => get("AWS_ENDPOINT_URL_S3")
+                    .or_else(|| get("AWS_ENDPOINT_URL"))
+                    .is_some(),
+            },
+            upload_url_expires_secs: parse_int(&get, "UPLOAD_URL_EXPIRES_SECONDS", 900, 1)?,
         })
     }
 }

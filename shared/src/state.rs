@@ -6,10 +6,12 @@ use std::time::Duration;
 use crate::auth::Authenticator;
 use crate::blob::BlobStore;
 use crate::blob::fs::FsBlobStore;
+use crate::blob::s3::S3BlobStore;
 use crate::clock::{Clock, IdGenerator, SystemClock};
 use crate::config::{Config, StoreKind};
 use crate::providers::Providers;
 use crate::store::Table;
+use crate::store::dynamo::DynamoTable;
 use crate::store::embedded::EmbeddedTable;
 use crate::store::repo::Repository;
 
@@ -70,9 +72,15 @@ impl AppState {
                 )
             }
             StoreKind::DynamoDb => {
-                return Err(StartError::Unsupported(
-                    "CHAT_STORE=dynamodb: the DynamoDB driver is not part of this build yet; use CHAT_STORE=embedded".into(),
-                ));
+                let sdk = aws_sdk_config().await;
+                (
+                    Arc::new(DynamoTable::new(&sdk, &config.table_name)),
+                    Arc::new(S3BlobStore::new(
+                        &sdk,
+                        &config.bucket_name,
+                        config.s3_path_style,
+                    )),
+                )
             }
         };
         let providers = Providers::from_config(&config);
@@ -88,6 +96,18 @@ impl AppState {
     pub fn now_ms(&self) -> i64 {
         self.clock.now_ms()
     }
+}
+
+/// The AWS SDK configuration from the standard chain (environment,
+/// profile, container/instance roles; `AWS_ENDPOINT_URL*` for local servers),
+/// with `us-east-1` when no region is set anywhere. Loaded once per process.
+pub async fn aws_sdk_config() -> aws_config::SdkConfig {
+    let region =
+        aws_config::meta::region::RegionProviderChain::default_provider().or_else("us-east-1");
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(region)
+        .load()
+        .await
 }
 
 /// Logs to stderr as one line per event; `RUST_LOG` sets the level (default

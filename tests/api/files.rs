@@ -284,3 +284,63 @@ async fn uploads_to_an_expired_session_are_410() {
         .await;
     assert_eq!(reply.status, StatusCode::GONE);
 }
+
+#[tokio::test]
+async fn direct_uploads_need_a_store_that_presigns() {
+    let app = spawn_app().await;
+    let id = app.create_session(json!({"config": {}})).await;
+    let path = "/api/chat/files/upload-url";
+    for (body, status, error) in [
+        (
+            json!({"name": "a.csv", "size": 10}),
+            StatusCode::BAD_REQUEST,
+            "sessionId is required",
+        ),
+        (
+            json!({"sessionId": id, "size": 10}),
+            StatusCode::BAD_REQUEST,
+            "name is required",
+        ),
+        (
+            json!({"sessionId": id, "name": "a.csv"}),
+            StatusCode::BAD_REQUEST,
+            "size must be a positive whole number",
+        ),
+        (
+            json!({"sessionId": id, "name": "a.csv", "size": 0}),
+            StatusCode::BAD_REQUEST,
+            "size must be a positive whole number",
+        ),
+        (
+            json!({"sessionId": id, "name": "a.csv", "size": 20_000_000}),
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "File too large",
+        ),
+        (
+            json!({"sessionId": id, "name": "a.exe", "size": 10}),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "Unsupported file type",
+        ),
+    ] {
+        let reply = app.post(path, body.clone()).await;
+        assert_eq!(reply.status, status, "{body}");
+        assert_eq!(reply.body["error"], error, "{body}");
+    }
+    let complete = app
+        .post(
+            "/api/chat/files/complete",
+            json!({"sessionId": id, "fileId": uuid::Uuid::new_v4()}),
+        )
+        .await;
+    assert_eq!(complete.status, StatusCode::NOT_FOUND);
+    assert_eq!(complete.body["error"], "Upload not found");
+    let granted = app
+        .post(path, json!({"sessionId": id, "name": "a.csv", "size": 10}))
+        .await;
+    if crate::helpers::on_cloud_drivers() {
+        assert_eq!(granted.status, StatusCode::OK, "{}", granted.body);
+    } else {
+        assert_eq!(granted.status, StatusCode::NOT_IMPLEMENTED);
+        assert_eq!(granted.body["error"], "Direct uploads are not available");
+    }
+}

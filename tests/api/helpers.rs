@@ -8,10 +8,13 @@ use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
 use chat_shared::AppState;
 use chat_shared::auth;
+use chat_shared::blob::BlobStore;
 use chat_shared::blob::fs::FsBlobStore;
+use chat_shared::blob::s3::S3BlobStore;
 use chat_shared::clock::ManualClock;
 use chat_shared::config::Config;
 use chat_shared::providers::{Provider, Providers};
+use chat_shared::store::dynamo::DynamoTable;
 use chat_shared::store::embedded::EmbeddedTable;
 use chat_shared::store::{CountingTable, RoundTrips, Table};
 use http_body_util::BodyExt;
@@ -22,6 +25,9 @@ use tower::ServiceExt;
 pub const START_MS: i64 = 1_759_924_800_000;
 
 pub struct TestApp {
+    /// The DynamoDB driver under the app when the suite runs with
+    /// `CHAT_STORE=dynamodb`; its interceptor counts requests on the wire.
+    pub dynamo: Option<DynamoTable>,
     pub router: Router,
     pub state: AppState,
     pub clock: Arc<ManualClock>,
@@ -54,9 +60,8 @@ pub async fn spawn_app() -> TestApp {
 /// of the configured ones.
 pub async fn spawn_app_with(config: Config, providers: Option<Vec<Arc<dyn Provider>>>) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
-    let inner: Arc<dyn Table> = Arc::new(EmbeddedTable::temporary().unwrap());
+    let (inner, blobs, dynamo) = stores(&dir).await;
     let table = Arc::new(CountingTable::new(inner));
-    let blobs = Arc::new(FsBlobStore::new(dir.path().join("blobs")));
     let clock = Arc::new(ManualClock::new(START_MS));
     let providers = match providers {
         Some(list) => Providers::new(list, &config.default_provider),
@@ -70,7 +75,11 @@ pub async fn spawn_app_with(config: Config, providers: Option<Vec<Arc<dyn Provid
         .await
         .unwrap();
     table.take();
+    if let Some(wire) = &dynamo {
+        wire.requests().take();
+    }
     TestApp {
+        dynamo,
         router: chat_shared::api::app(state.clone()),
         state,
         clock,
@@ -78,6 +87,46 @@ pub async fn spawn_app_with(config: Config, providers: Option<Vec<Arc<dyn Provid
         key,
         tenant: tenant.tenant_id,
         _dir: dir,
+    }
+}
+
+/// Whether this run is on the DynamoDB/S3 drivers (`CHAT_STORE=dynamodb`,
+/// servers at `AWS_ENDPOINT_URL_*`, as `tests/run.sh` sets up).
+pub fn on_cloud_drivers() -> bool {
+    std::env::var("CHAT_STORE").is_ok_and(|v| v == "dynamodb")
+}
+
+/// A fresh table and bucket on the cloud drivers; fails when the servers
+/// are not there.
+pub async fn cloud_stores() -> (DynamoTable, S3BlobStore) {
+    let sdk = chat_shared::state::aws_sdk_config().await;
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    let table = DynamoTable::new(&sdk, format!("t-{id}"));
+    table
+        .create_if_missing()
+        .await
+        .expect("the DynamoDB-compatible server at AWS_ENDPOINT_URL_DYNAMODB answers");
+    let blobs = S3BlobStore::new(&sdk, format!("b-{id}"), true);
+    blobs
+        .create_if_missing()
+        .await
+        .expect("the S3-compatible server at AWS_ENDPOINT_URL_S3 answers");
+    table.requests().take();
+    (table, blobs)
+}
+
+async fn stores(
+    dir: &tempfile::TempDir,
+) -> (Arc<dyn Table>, Arc<dyn BlobStore>, Option<DynamoTable>) {
+    if on_cloud_drivers() {
+        let (table, blobs) = cloud_stores().await;
+        (Arc::new(table.clone()), Arc::new(blobs), Some(table))
+    } else {
+        (
+            Arc::new(EmbeddedTable::temporary().unwrap()),
+            Arc::new(FsBlobStore::new(dir.path().join("blobs"))),
+            None,
+        )
     }
 }
 

@@ -4,6 +4,8 @@
 
 #![allow(clippy::unwrap_used)]
 
+#[cfg(feature = "cloud")]
+mod cloud;
 mod conformance;
 mod files;
 mod helpers;

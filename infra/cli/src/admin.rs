@@ -4,8 +4,10 @@ use std::path::Path;
 
 use chat_shared::AppState;
 use chat_shared::auth;
+use chat_shared::blob::s3::S3BlobStore;
 use chat_shared::clock::iso8601;
-use chat_shared::config::Config;
+use chat_shared::config::{Config, StoreKind};
+use chat_shared::store::dynamo::DynamoTable;
 use uuid::Uuid;
 
 /// The state for an admin command, with a readable error when the embedded
@@ -24,6 +26,39 @@ pub async fn open(data_dir: &Path) -> Result<AppState, String> {
             text
         }
     })
+}
+
+/// Creates what the selected store needs; safe to run again.
+pub async fn init(data_dir: &Path) -> Result<(), String> {
+    let mut config = Config::from_env().map_err(|e| e.to_string())?;
+    config.data_dir = data_dir.to_path_buf();
+    match config.store {
+        StoreKind::Embedded => {
+            open(data_dir).await?;
+            println!("embedded store ready in {}", data_dir.display());
+        }
+        StoreKind::DynamoDb => {
+            let sdk = chat_shared::state::aws_sdk_config().await;
+            let table = DynamoTable::new(&sdk, &config.table_name);
+            let created = table.create_if_missing().await.map_err(|e| e.to_string())?;
+            println!(
+                "table {}: {}",
+                config.table_name,
+                if created { "created" } else { "exists" }
+            );
+            let bucket = S3BlobStore::new(&sdk, &config.bucket_name, config.s3_path_style);
+            let created = bucket
+                .create_if_missing()
+                .await
+                .map_err(|e| e.to_string())?;
+            println!(
+                "bucket {}: {}",
+                config.bucket_name,
+                if created { "created" } else { "exists" }
+            );
+        }
+    }
+    Ok(())
 }
 
 pub async fn create_tenant(data_dir: &Path, name: &str, email: &str) -> Result<(), String> {

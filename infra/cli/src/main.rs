@@ -36,6 +36,9 @@ enum Command {
         #[arg(long, default_value = "127.0.0.1:3000")]
         addr: String,
     },
+    /// Create the table (keys, GSI, TTL) and the bucket when missing, or the
+    /// embedded store's data directory.
+    Init,
     /// Manage tenants.
     #[command(subcommand)]
     Tenant(TenantCommand),
@@ -84,6 +87,7 @@ async fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Serve { addr } => serve::run(&cli.data_dir, &addr).await,
+        Command::Init => admin::init(&cli.data_dir).await,
         Command::Tenant(TenantCommand::Create { name, email }) => {
             admin::create_tenant(&cli.data_dir, &name, &email).await
         }

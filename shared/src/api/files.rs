@@ -1,5 +1,7 @@
 //! `/api/chat/files/*`: upload, info, query, delete.
 
+use std::time::Duration;
+
 use axum::extract::multipart::MultipartRejection;
 use axum::extract::{DefaultBodyLimit, Multipart, Path, State};
 use axum::routing::{delete, get, post};
@@ -15,7 +17,7 @@ use crate::auth::Caller;
 use crate::context::FILE_EXCERPT_CHARS;
 use crate::files::{self, Analysis, FileKind};
 use crate::http::{ApiJson, AppError, parse_session_id};
-use crate::model::{ActiveFile, FileRecord};
+use crate::model::{ActiveFile, FileRecord, PendingUpload, Session};
 use crate::store::keys;
 
 /// Rows a query returns when the request names no limit, and at most.
@@ -33,6 +35,8 @@ pub fn routes(state: AppState) -> Router {
             "/api/chat/files/upload",
             post(upload).layer(DefaultBodyLimit::max(body_limit)),
         )
+        .route("/api/chat/files/upload-url", post(upload_url))
+        .route("/api/chat/files/complete", post(complete))
         .route("/api/chat/files/info/{session_id}", get(info))
         .route("/api/chat/files/query/{session_id}", post(query))
         .route("/api/chat/files/{session_id}", delete(remove))
@@ -75,14 +79,7 @@ async fn read_upload(mut form: Multipart, limit: usize) -> Result<Upload, AppErr
                 session_id = Some(parse_session_id(&text)?);
             }
             Some("file") => {
-                let name = field
-                    .file_name()
-                    .map(|n| n.rsplit(['/', '\\']).next().unwrap_or(n).trim())
-                    .filter(|n| !n.is_empty())
-                    .unwrap_or("upload")
-                    .chars()
-                    .take(MAX_FILE_NAME_CHARS)
-                    .collect::<String>();
+                let name = clean_name(field.file_name().unwrap_or_default());
                 let content_type = field.content_type().map(str::to_owned);
                 let mut bytes = BytesMut::new();
                 while let Some(chunk) =
@@ -137,65 +134,270 @@ async fn upload(
         .ok_or(AppError::UnsupportedFileType)?;
     let session = load_session(&state, &caller, upload.session_id).await?;
     ensure_live(&state, &session)?;
-    let size = upload.bytes.len() as u64;
+    let file_id = state.ids.v7_at(state.now_ms());
     let analysis = analyze(kind, upload.bytes.clone()).await?;
-
-    let now = state.now_ms();
-    let file_id = state.ids.v7_at(now);
     let blob_key = keys::file_blob(session.tenant_id, session.session_id, file_id);
-    let content_type = match kind {
-        FileKind::Csv => "text/csv",
-        FileKind::Json => "application/json",
-    };
     state
         .blobs
-        .put(&blob_key, upload.bytes, content_type)
+        .put(&blob_key, upload.bytes.clone(), canonical_type(kind))
         .await?;
-
-    let columns: Vec<String> = analysis.columns.iter().map(|c| c.name.clone()).collect();
-    let record = FileRecord {
+    let stored = StoredFile {
         file_id,
         name: upload.name,
-        file_type: kind.as_str().into(),
-        size,
+        kind,
+        size: upload.bytes.len() as u64,
+        analysis,
+    };
+    activate(&state, &session, stored, false).await
+}
+
+fn canonical_type(kind: FileKind) -> &'static str {
+    match kind {
+        FileKind::Csv => "text/csv",
+        FileKind::Json => "application/json",
+    }
+}
+
+/// A file whose bytes are in the blob store and whose analysis is done.
+struct StoredFile {
+    file_id: Uuid,
+    name: String,
+    kind: FileKind,
+    size: u64,
+    analysis: Analysis,
+}
+
+/// Records the file and makes it the session's active one; when that fails
+/// the bytes are removed again, so nothing is left half-written.
+async fn activate(
+    state: &AppState,
+    session: &Session,
+    file: StoredFile,
+    completes_upload: bool,
+) -> Result<Json<Value>, AppError> {
+    let now = state.now_ms();
+    let blob_key = keys::file_blob(session.tenant_id, session.session_id, file.file_id);
+    let columns: Vec<String> = file
+        .analysis
+        .columns
+        .iter()
+        .map(|c| c.name.clone())
+        .collect();
+    let record = FileRecord {
+        file_id: file.file_id,
+        name: file.name,
+        file_type: file.kind.as_str().into(),
+        size: file.size,
         blob_key: blob_key.clone(),
-        summary: analysis.summary.clone(),
+        summary: file.analysis.summary.clone(),
         columns: columns.clone(),
-        rows: analysis.rows,
+        rows: file.analysis.rows,
         uploaded_at: now,
         is_active: true,
     };
     let active = ActiveFile {
-        file_id,
+        file_id: file.file_id,
         name: record.name.clone(),
         file_type: record.file_type.clone(),
-        size,
-        summary: analysis.summary,
+        size: file.size,
+        summary: file.analysis.summary,
         columns,
-        rows: analysis.rows,
-        excerpt: analysis.excerpt,
+        rows: file.analysis.rows,
+        excerpt: file.analysis.excerpt,
         uploaded_at: now,
     };
-    if let Err(e) = state.repo.activate_file(&session, &record, &active).await {
-        // Nothing half-written: the bytes go when the record could not be stored.
-        if let Err(cleanup) = state.blobs.delete(&blob_key).await {
-            tracing::warn!(%cleanup, blob_key, "could not remove the blob of a failed upload");
-        }
+    if let Err(e) = state
+        .repo
+        .activate_file(session, &record, &active, completes_upload)
+        .await
+    {
+        remove_blob(state, &blob_key).await;
         return Err(e.into());
     }
     Ok(Json(json!({
         "sessionId": session.session_id,
         "file": {
-            "fileId": file_id,
+            "fileId": record.file_id,
             "name": record.name,
             "type": record.file_type,
-            "size": size,
+            "size": record.size,
             "summary": record.summary,
             "rows": record.rows,
             "columns": record.columns,
         },
         "status": "uploaded",
     })))
+}
+
+async fn remove_blob(state: &AppState, blob_key: &str) {
+    if let Err(cleanup) = state.blobs.delete(blob_key).await {
+        tracing::warn!(%cleanup, blob_key, "could not remove the blob of a failed upload");
+    }
+}
+
+#[derive(Deserialize)]
+struct UploadUrlBody {
+    #[serde(default, rename = "sessionId")]
+    session_id: Option<Value>,
+    #[serde(default)]
+    name: Option<Value>,
+    #[serde(default, rename = "type")]
+    content_type: Option<Value>,
+    #[serde(default)]
+    size: Option<Value>,
+}
+
+fn body_session_id(raw: Option<Value>) -> Result<Uuid, AppError> {
+    match raw {
+        None | Some(Value::Null) => Err(AppError::bad_request("sessionId is required")),
+        Some(Value::String(s)) => parse_session_id(&s),
+        Some(_) => Err(AppError::InvalidSessionId),
+    }
+}
+
+/// Grants a direct upload: a presigned `PUT` URL for a file up to the size
+/// limit, for files larger than an API request may carry.
+async fn upload_url(
+    caller: Caller,
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<UploadUrlBody>,
+) -> Result<Json<Value>, AppError> {
+    let session_id = body_session_id(body.session_id)?;
+    let name = match body.name {
+        Some(Value::String(s)) if !s.trim().is_empty() => clean_name(&s),
+        _ => return Err(AppError::bad_request("name is required")),
+    };
+    let declared_type = match body.content_type {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(s),
+        Some(_) => return Err(AppError::bad_request("type must be a string")),
+    };
+    let size = match body.size.as_ref().map(Value::as_u64) {
+        Some(Some(n)) if n > 0 => n,
+        _ => {
+            return Err(AppError::bad_request(
+                "size must be a positive whole number",
+            ));
+        }
+    };
+    let limit = state.config.max_upload_bytes;
+    if size > limit as u64 {
+        return Err(AppError::FileTooLarge { limit });
+    }
+    let kind =
+        FileKind::detect(&name, declared_type.as_deref()).ok_or(AppError::UnsupportedFileType)?;
+    let session = load_session(&state, &caller, session_id).await?;
+    ensure_live(&state, &session)?;
+
+    let now = state.now_ms();
+    let file_id = state.ids.v7_at(now);
+    let blob_key = keys::file_blob(session.tenant_id, session.session_id, file_id);
+    let content_type = canonical_type(kind);
+    let expires = state.config.upload_url_expires_secs;
+    let Some(presigned) = state
+        .blobs
+        .presign_put(&blob_key, content_type, Duration::from_secs(expires))
+        .await?
+    else {
+        return Err(AppError::DirectUploadUnavailable);
+    };
+    let pending = PendingUpload {
+        file_id,
+        name,
+        file_type: kind.as_str().into(),
+        content_type: content_type.into(),
+        size,
+        created_at: now,
+        ttl: now / 1000 + expires as i64 + 3600,
+    };
+    state.repo.put_pending_upload(&session, &pending).await?;
+    let headers: serde_json::Map<String, Value> = presigned
+        .headers
+        .into_iter()
+        .map(|(k, v)| (k, Value::from(v)))
+        .collect();
+    Ok(Json(json!({
+        "sessionId": session.session_id,
+        "fileId": file_id,
+        "uploadUrl": presigned.url,
+        "method": "PUT",
+        "headers": headers,
+        "expiresAt": crate::clock::iso8601(now + expires as i64 * 1000),
+        "maxSize": limit,
+    })))
+}
+
+#[derive(Deserialize)]
+struct CompleteBody {
+    #[serde(default, rename = "sessionId")]
+    session_id: Option<Value>,
+    #[serde(default, rename = "fileId")]
+    file_id: Option<Value>,
+}
+
+/// Completes a direct upload: checks the stored object's real size and
+/// content, then processes it exactly like a multipart upload.
+async fn complete(
+    caller: Caller,
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<CompleteBody>,
+) -> Result<Json<Value>, AppError> {
+    let session_id = body_session_id(body.session_id)?;
+    let file_id = match body.file_id {
+        Some(Value::String(s)) => {
+            Uuid::try_parse(s.trim()).map_err(|_| AppError::bad_request("Invalid fileId"))?
+        }
+        _ => return Err(AppError::bad_request("fileId is required")),
+    };
+    let session = load_session(&state, &caller, session_id).await?;
+    ensure_live(&state, &session)?;
+    let pending = state
+        .repo
+        .get_pending_upload(session.tenant_id, session.session_id, file_id)
+        .await?
+        .ok_or(AppError::UploadNotFound)?;
+    let blob_key = keys::file_blob(session.tenant_id, session.session_id, file_id);
+    let info = state
+        .blobs
+        .head(&blob_key)
+        .await?
+        .ok_or(AppError::UploadNotReceived)?;
+    let limit = state.config.max_upload_bytes;
+    if info.size > limit as u64 {
+        remove_blob(&state, &blob_key).await;
+        return Err(AppError::FileTooLarge { limit });
+    }
+    let kind = if pending.file_type == "json" {
+        FileKind::Json
+    } else {
+        FileKind::Csv
+    };
+    let bytes = state
+        .blobs
+        .get(&blob_key)
+        .await?
+        .ok_or(AppError::UploadNotReceived)?;
+    let analysis = match analyze(kind, bytes.clone()).await {
+        Ok(a) => a,
+        Err(e) => {
+            remove_blob(&state, &blob_key).await;
+            return Err(e);
+        }
+    };
+    let stored = StoredFile {
+        file_id,
+        name: pending.name,
+        kind,
+        size: bytes.len() as u64,
+        analysis,
+    };
+    activate(&state, &session, stored, true).await
+}
+
+fn clean_name(raw: &str) -> String {
+    let name = raw.rsplit(['/', '\\']).next().unwrap_or(raw).trim();
+    let name = if name.is_empty() { "upload" } else { name };
+    name.chars().take(MAX_FILE_NAME_CHARS).collect()
 }
 
 async fn info(

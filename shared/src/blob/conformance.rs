@@ -57,6 +57,7 @@ checks!(
     binary_and_empty_bodies,
     invalid_keys_are_refused,
     concurrent_puts_never_tear,
+    head_reports_size,
 );
 
 async fn get(store: &dyn BlobStore, key: &str) -> Option<Vec<u8>> {
@@ -174,4 +175,22 @@ pub async fn concurrent_puts_never_tear(store: &dyn BlobStore) {
         bodies.contains(&got),
         "a blob is one whole put, never a mix"
     );
+}
+
+pub async fn head_reports_size(store: &dyn BlobStore) {
+    assert_eq!(store.head("h/missing").await.unwrap(), None);
+    store
+        .put(
+            "h/file.csv",
+            bytes::Bytes::from_static(b"a,b\n1,2\n"),
+            "text/csv",
+        )
+        .await
+        .unwrap();
+    let info = store.head("h/file.csv").await.unwrap().unwrap();
+    assert_eq!(info.size, 8);
+    if let Some(content_type) = info.content_type {
+        assert_eq!(content_type, "text/csv");
+    }
+    assert!(store.head("../x").await.is_err());
 }

@@ -118,6 +118,22 @@ impl BlobStore for FsBlobStore {
         blocking(move || write_atomically(&key, &path, &bytes)).await
     }
 
+    async fn head(&self, key: &str) -> Result<Option<super::BlobInfo>, BlobError> {
+        let path = self.path(key)?;
+        blocking(move || match std::fs::metadata(&path) {
+            Ok(meta) if meta.is_file() => Ok(Some(super::BlobInfo {
+                size: meta.len(),
+                content_type: None,
+            })),
+            Ok(_) => Ok(None),
+            Err(e) if matches!(e.kind(), ErrorKind::NotFound | ErrorKind::NotADirectory) => {
+                Ok(None)
+            }
+            Err(e) => Err(unavailable("cannot stat", &path, &e)),
+        })
+        .await
+    }
+
     async fn get(&self, key: &str) -> Result<Option<Bytes>, BlobError> {
         let path = self.path(key)?;
         blocking(move || match std::fs::read(&path) {

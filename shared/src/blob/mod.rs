@@ -5,9 +5,12 @@
 //! driver would resolve outside its root is refused before any driver sees it.
 
 pub mod fs;
+pub mod s3;
 
 #[cfg(any(test, feature = "test-support"))]
 pub mod conformance;
+
+use std::time::Duration;
 
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -30,6 +33,37 @@ pub trait BlobStore: Send + Sync {
     /// Removes the blob under `key`; a missing blob is not an error, so
     /// retried deletes are harmless.
     async fn delete(&self, key: &str) -> Result<(), BlobError>;
+
+    /// The size of the blob under `key` (and its content type where the
+    /// store keeps one), `None` when there is none. One request.
+    async fn head(&self, key: &str) -> Result<Option<BlobInfo>, BlobError>;
+
+    /// A URL a client can `PUT` the bytes to directly, bypassing the API
+    /// (whose requests are too small for large files on Lambda). `None` when
+    /// the store has no such thing; clients then use the multipart upload.
+    async fn presign_put(
+        &self,
+        key: &str,
+        content_type: &str,
+        expires_in: Duration,
+    ) -> Result<Option<PresignedPut>, BlobError> {
+        let _ = (key, content_type, expires_in);
+        Ok(None)
+    }
+}
+
+/// What `head` tells of a blob.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlobInfo {
+    pub size: u64,
+    pub content_type: Option<String>,
+}
+
+/// A presigned upload: the client sends `PUT url` with exactly `headers`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PresignedPut {
+    pub url: String,
+    pub headers: Vec<(String, String)>,
 }
 
 #[derive(Debug, thiserror::Error)]

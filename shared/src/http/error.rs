@@ -36,8 +36,12 @@ pub enum AppError {
     UnsupportedFileType,
     #[error("invalid file content: {0}")]
     InvalidFileContent(String),
-    #[error("conflict")]
-    Conflict,
+    #[error("direct uploads unavailable")]
+    DirectUploadUnavailable,
+    #[error("upload not found")]
+    UploadNotFound,
+    #[error("upload not received")]
+    UploadNotReceived,
     #[error("route not found")]
     RouteNotFound,
     #[error("method not allowed")]
@@ -100,10 +104,22 @@ impl AppError {
                 "Invalid file content",
                 Some(detail.clone()),
             ),
-            Conflict => (
+            DirectUploadUnavailable => (
+                StatusCode::NOT_IMPLEMENTED,
+                "Direct uploads are not available",
+                Some(
+                    "This deployment stores files locally; use POST /api/chat/files/upload".into(),
+                ),
+            ),
+            UploadNotFound => (
+                StatusCode::NOT_FOUND,
+                "Upload not found",
+                Some("Request an upload URL first, and complete each upload once".into()),
+            ),
+            UploadNotReceived => (
                 StatusCode::CONFLICT,
-                "Conflict",
-                Some("The session changed while this request ran; retry it".into()),
+                "Upload not received",
+                Some("PUT the file to the upload URL before completing it".into()),
             ),
             RouteNotFound => (StatusCode::NOT_FOUND, "Not found", None),
             MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "Method not allowed", None),

@@ -143,6 +143,20 @@ pub struct FileRecord {
     pub is_active: bool,
 }
 
+/// A direct upload that was granted a presigned URL and is not completed yet.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PendingUpload {
+    pub file_id: Uuid,
+    pub name: String,
+    pub file_type: String,
+    pub content_type: String,
+    /// The size the client announced.
+    pub size: u64,
+    pub created_at: i64,
+    /// Epoch seconds after which the table may drop it.
+    pub ttl: i64,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

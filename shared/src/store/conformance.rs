@@ -276,16 +276,15 @@ pub async fn update_creates_missing_item(table: &dyn Table) {
     let expected = item("P", "S", json!({"a": "x"}));
     assert_eq!(new.as_ref(), Some(&expected));
     assert_eq!(table.get(&key).await.unwrap(), Some(expected));
-    // An update without actions still creates the bare item, as UpdateItem does.
+    // The port has no update without actions.
     let bare = Key::new("P", "bare");
-    table
-        .write(WriteOp::update(bare.clone(), Update::new()))
-        .await
-        .unwrap();
-    assert_eq!(
-        table.get(&bare).await.unwrap(),
-        Some(item("P", "bare", json!({})))
-    );
+    assert!(matches!(
+        table
+            .write(WriteOp::update(bare.clone(), Update::new()))
+            .await,
+        Err(StoreError::Invalid(_))
+    ));
+    assert_eq!(table.get(&bare).await.unwrap(), None);
 }
 
 pub async fn update_add_counts_from_zero(table: &dyn Table) {

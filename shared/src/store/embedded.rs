@@ -286,8 +286,17 @@ fn check_item(item: &Item) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// DynamoDB rejects an update expression naming one attribute twice.
+/// DynamoDB rejects an update expression naming one attribute twice; the
+/// port also has no update without actions (not every DynamoDB
+/// implementation handles a missing update expression).
 fn check_update(update: &Update) -> Result<(), StoreError> {
+    if update.set.is_empty()
+        && update.set_if_absent.is_empty()
+        && update.add.is_empty()
+        && update.remove.is_empty()
+    {
+        return Err(invalid("an update needs at least one action"));
+    }
     let names = update
         .set
         .iter()

@@ -12,6 +12,7 @@
 //! | session      | `TENANT#{tid}#SESSION#{sid}`     | `SESSION`       |
 //! | message      | same PK                          | `MSG#{uuid v7}` |
 //! | file         | same PK                          | `FILE#{uuid v7}`|
+//! | upload       | same PK                          | `UPLOAD#{uuid}` |
 //!
 //! GSI1: sessions by `TENANT#{tid}` / `{last_activity:013}#{sid}`; tenants by
 //! `TENANTS` / `{created_at:013}#{tid}`.
@@ -26,6 +27,7 @@ pub const APIKEY_SK: &str = "APIKEY";
 pub const SESSION_SK: &str = "SESSION";
 pub const MSG_PREFIX: &str = "MSG#";
 pub const FILE_PREFIX: &str = "FILE#";
+pub const UPLOAD_PREFIX: &str = "UPLOAD#";
 pub const USER_PREFIX: &str = "USER#";
 pub const KEY_PREFIX: &str = "KEY#";
 /// GSI1 partition listing every tenant.
@@ -72,6 +74,14 @@ pub fn message(tenant: Uuid, session: Uuid, message: Uuid) -> Key {
 
 pub fn file(tenant: Uuid, session: Uuid, file: Uuid) -> Key {
     Key::new(session_pk(tenant, session), format!("{FILE_PREFIX}{file}"))
+}
+
+/// A granted direct upload, until it is completed.
+pub fn pending_upload(tenant: Uuid, session: Uuid, file: Uuid) -> Key {
+    Key::new(
+        session_pk(tenant, session),
+        format!("{UPLOAD_PREFIX}{file}"),
+    )
 }
 
 /// GSI1 sort key of a session: sessions sort by last activity.

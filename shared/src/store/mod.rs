@@ -5,6 +5,7 @@
 //! once; every driver (`embedded` here, `dynamo` in the cloud) must keep the
 //! same invariants, which the conformance suite checks.
 
+pub mod dynamo;
 pub mod embedded;
 pub mod keys;
 pub mod repo;
@@ -197,6 +198,7 @@ impl Condition {
 
 /// An update of one item, DynamoDB `UpdateItem` style. On a missing item it
 /// creates one from the key and the actions, unless a condition forbids it.
+/// It has at least one action.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Update {
     /// `SET name = value`.

@@ -13,7 +13,9 @@ use super::{
     Condition, Cursor, GSI1PK, GSI1SK, Item, Key, PK, Query, SK, SortCondition, StoreError, Table,
     Update, WriteOp,
 };
-use crate::model::{ActiveFile, ApiKeyRecord, FileRecord, Message, Session, SessionConfig, Tenant};
+use crate::model::{
+    ActiveFile, ApiKeyRecord, FileRecord, Message, PendingUpload, Session, SessionConfig, Tenant,
+};
 
 /// Messages the context builder sees.
 pub const CONTEXT_HISTORY: usize = 10;
@@ -309,7 +311,20 @@ impl Repository {
             )
             .when(Condition::Exists),
         );
-        self.table.transact(ops).await
+        // A conflict with a concurrent transaction on the same session (no
+        // condition failed) is retried: the writes are unconditional adds.
+        let mut attempt = 0;
+        loop {
+            match self.table.transact(ops.clone()).await {
+                Err(StoreError::TransactionCancelled { failed })
+                    if failed.is_empty() && attempt < MAX_RETRIES =>
+                {
+                    attempt += 1;
+                    tokio::time::sleep(std::time::Duration::from_millis(10 << attempt)).await;
+                }
+                other => return other,
+            }
+        }
     }
 
     /// One page of history, newest first; one read. Without `after` the
@@ -386,6 +401,7 @@ impl Repository {
         session: &Session,
         record: &FileRecord,
         active: &ActiveFile,
+        completes_upload: bool,
     ) -> Result<(), StoreError> {
         let (tenant, sid) = (session.tenant_id, session.session_id);
         let previous = session.active_file.as_ref().map(|f| f.file_id);
@@ -416,7 +432,40 @@ impl Repository {
                 .when(Condition::Exists),
             );
         }
+        if completes_upload {
+            // Completing twice fails here: the grant is consumed.
+            ops.push(
+                WriteOp::delete(keys::pending_upload(tenant, sid, record.file_id))
+                    .when(Condition::Exists),
+            );
+        }
         self.table.transact(ops).await
+    }
+
+    /// Records a granted direct upload.
+    pub async fn put_pending_upload(
+        &self,
+        session: &Session,
+        upload: &PendingUpload,
+    ) -> Result<(), StoreError> {
+        let key = keys::pending_upload(session.tenant_id, session.session_id, upload.file_id);
+        self.table
+            .write(WriteOp::put(to_item(&key, upload)?).when(Condition::NotExists))
+            .await?;
+        Ok(())
+    }
+
+    pub async fn get_pending_upload(
+        &self,
+        tenant: Uuid,
+        session: Uuid,
+        file: Uuid,
+    ) -> Result<Option<PendingUpload>, StoreError> {
+        self.table
+            .get(&keys::pending_upload(tenant, session, file))
+            .await?
+            .map(from_item)
+            .transpose()
     }
 
     /// Soft-deletes the active file: the record stays, marked inactive.

@@ -1,0 +1,775 @@
+//! The DynamoDB driver of the table port (aws-sdk-dynamodb, serde_dynamo).
+//!
+//! Every port call is one request (`batch_delete`: one per chunk of 25, plus
+//! retries of unprocessed keys). Requests are counted per operation by an
+//! SDK interceptor, so tests hold the round-trip budgets on the real wire.
+//! Throttling and transient errors are retried by the SDK's retry config.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::{BuildError, ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, AttributeValue, BillingMode, ConditionCheck, Delete, DeleteRequest,
+    GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType, Put, ReturnValue,
+    ScalarAttributeType, TimeToLiveSpecification, TransactWriteItem, Update as DynamoUpdate,
+    WriteRequest,
+};
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::interceptors::Intercept;
+use aws_smithy_runtime_api::client::interceptors::context::BeforeSerializationInterceptorContextRef;
+use aws_smithy_runtime_api::client::orchestrator::Metadata;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_types::config_bag::ConfigBag;
+use serde_json::Value;
+
+use super::{
+    BATCH_DELETE_CHUNK, Condition, Cursor, GSI1PK, GSI1SK, Index, Item, Key, MAX_TRANSACT_ITEMS,
+    PK, Page, Query, SK, SortCondition, StoreError, TTL, Table, Update, WriteOp,
+};
+
+/// The name of the one global secondary index.
+pub const GSI1_NAME: &str = "GSI1";
+/// How often unprocessed keys of a batch are sent again before giving up.
+const BATCH_RETRIES: u32 = 8;
+
+type AttributeMap = HashMap<String, AttributeValue>;
+
+/// Requests sent to DynamoDB, by operation name (`GetItem`, `Query`, ...).
+#[derive(Debug, Default, Clone)]
+pub struct RequestCounter(Arc<Mutex<BTreeMap<String, u64>>>);
+
+impl RequestCounter {
+    /// The counts so far, then zero.
+    pub fn take(&self) -> BTreeMap<String, u64> {
+        std::mem::take(&mut *self.0.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+}
+
+impl Intercept for RequestCounter {
+    fn name(&self) -> &'static str {
+        "RequestCounter"
+    }
+
+    // Once per operation (retries are not counted), after the operation's
+    // configuration, which names it, is in place.
+    fn read_before_serialization(
+        &self,
+        _context: &BeforeSerializationInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let operation = cfg
+            .load::<Metadata>()
+            .map_or_else(|| "unknown".to_owned(), |m| m.name().to_owned());
+        *self
+            .0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(operation)
+            .or_default() += 1;
+        Ok(())
+    }
+}
+
+/// The table port on a DynamoDB table.
+#[derive(Clone)]
+pub struct DynamoTable {
+    client: Client,
+    table: String,
+    counter: RequestCounter,
+}
+
+impl fmt::Debug for DynamoTable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DynamoTable")
+            .field("table", &self.table)
+            .finish()
+    }
+}
+
+fn unavailable(e: impl fmt::Display) -> StoreError {
+    StoreError::Unavailable(e.to_string())
+}
+
+fn built(e: BuildError) -> StoreError {
+    StoreError::Invalid(e.to_string())
+}
+
+/// The detailed service message of an SDK error, for logs.
+fn sdk_message<E: std::error::Error + 'static, R: fmt::Debug>(e: &SdkError<E, R>) -> String {
+    match e {
+        SdkError::ServiceError(s) => format!(
+            "{}",
+            aws_smithy_types::error::display::DisplayErrorContext(s.err())
+        ),
+        other => format!(
+            "{}",
+            aws_smithy_types::error::display::DisplayErrorContext(other)
+        ),
+    }
+}
+
+fn to_av(value: &Value) -> Result<AttributeValue, StoreError> {
+    serde_dynamo::to_attribute_value(value).map_err(|e| StoreError::Invalid(e.to_string()))
+}
+
+fn to_map(item: &Item) -> Result<AttributeMap, StoreError> {
+    item.iter()
+        .map(|(k, v)| Ok((k.clone(), to_av(v)?)))
+        .collect()
+}
+
+fn from_map(map: AttributeMap) -> Result<Item, StoreError> {
+    serde_dynamo::from_item(map)
+        .map_err(|e| StoreError::Unavailable(format!("item does not decode: {e}")))
+}
+
+fn key_map(key: &Key) -> AttributeMap {
+    HashMap::from([
+        (PK.to_owned(), AttributeValue::S(key.pk.clone())),
+        (SK.to_owned(), AttributeValue::S(key.sk.clone())),
+    ])
+}
+
+fn string_attr(map: &AttributeMap, name: &str) -> Option<String> {
+    match map.get(name) {
+        Some(AttributeValue::S(s)) => Some(s.clone()),
+        _ => None,
+    }
+}
+
+/// Expression placeholders: `#n0`, `:v0`, ... with their bindings.
+#[derive(Default)]
+struct Expr {
+    names: HashMap<String, String>,
+    values: AttributeMap,
+}
+
+impl Expr {
+    fn name(&mut self, name: &str) -> String {
+        if let Some((placeholder, _)) = self.names.iter().find(|(_, n)| n.as_str() == name) {
+            return placeholder.clone();
+        }
+        let placeholder = format!("#n{}", self.names.len());
+        self.names.insert(placeholder.clone(), name.to_owned());
+        placeholder
+    }
+
+    fn value(&mut self, value: AttributeValue) -> String {
+        let placeholder = format!(":v{}", self.values.len());
+        self.values.insert(placeholder.clone(), value);
+        placeholder
+    }
+
+    fn condition(&mut self, condition: &Condition) -> Result<String, StoreError> {
+        Ok(match condition {
+            Condition::Exists => format!("attribute_exists({})", self.name(PK)),
+            Condition::NotExists => format!("attribute_not_exists({})", self.name(PK)),
+            Condition::AttributeExists(a) => format!("attribute_exists({})", self.name(a)),
+            Condition::AttributeNotExists(a) => format!("attribute_not_exists({})", self.name(a)),
+            Condition::Equals(a, v) => {
+                let n = self.name(a);
+                let v = self.value(to_av(v)?);
+                // An absent attribute equals nothing, not even NULL; said
+                // explicitly, since not every DynamoDB implementation agrees.
+                format!("attribute_exists({n}) AND {n} = {v}")
+            }
+            Condition::And(all) => {
+                if all.is_empty() {
+                    return Err(StoreError::Invalid("empty AND condition".into()));
+                }
+                let parts = all
+                    .iter()
+                    .map(|c| self.condition(c).map(|s| format!("({s})")))
+                    .collect::<Result<Vec<_>, _>>()?;
+                parts.join(" AND ")
+            }
+        })
+    }
+
+    /// The update expression; the port has no update without actions.
+    fn update(&mut self, update: &Update) -> Result<String, StoreError> {
+        let mut touched = std::collections::HashSet::new();
+        let mut check = |name: &str| {
+            if name == PK || name == SK {
+                return Err(StoreError::Invalid(format!(
+                    "cannot update key attribute {name}"
+                )));
+            }
+            if !touched.insert(name.to_owned()) {
+                return Err(StoreError::Invalid(format!(
+                    "attribute {name} updated twice"
+                )));
+            }
+            Ok(())
+        };
+        // Index keys must stay non-empty strings (DynamoDB validates this
+        // against the index definition; checked here for every server).
+        let index_key = |name: &str, value: Option<&Value>| {
+            let is_index = name == GSI1PK || name == GSI1SK;
+            if is_index && value.and_then(Value::as_str).is_none_or(str::is_empty) {
+                return Err(StoreError::Invalid(format!(
+                    "{name} must be a non-empty string"
+                )));
+            }
+            Ok(())
+        };
+        for (name, _) in &update.add {
+            index_key(name, None)?;
+        }
+        let mut set = Vec::new();
+        for (name, value) in update.set.iter().chain(&update.set_if_absent) {
+            index_key(name, Some(value))?;
+        }
+        for (name, value) in &update.set {
+            check(name)?;
+            let (n, v) = (self.name(name), self.value(to_av(value)?));
+            set.push(format!("{n} = {v}"));
+        }
+        for (name, value) in &update.set_if_absent {
+            check(name)?;
+            let (n, v) = (self.name(name), self.value(to_av(value)?));
+            set.push(format!("{n} = if_not_exists({n}, {v})"));
+        }
+        let mut add = Vec::new();
+        for (name, delta) in &update.add {
+            check(name)?;
+            let (n, v) = (
+                self.name(name),
+                self.value(AttributeValue::N(delta.to_string())),
+            );
+            add.push(format!("{n} {v}"));
+        }
+        let mut remove = Vec::new();
+        for name in &update.remove {
+            check(name)?;
+            remove.push(self.name(name));
+        }
+        let mut clauses = Vec::new();
+        if !set.is_empty() {
+            clauses.push(format!("SET {}", set.join(", ")));
+        }
+        if !add.is_empty() {
+            clauses.push(format!("ADD {}", add.join(", ")));
+        }
+        if !remove.is_empty() {
+            clauses.push(format!("REMOVE {}", remove.join(", ")));
+        }
+        if clauses.is_empty() {
+            return Err(StoreError::Invalid(
+                "an update needs at least one action".into(),
+            ));
+        }
+        Ok(clauses.join(" "))
+    }
+
+    fn names(&self) -> Option<HashMap<String, String>> {
+        (!self.names.is_empty()).then(|| self.names.clone())
+    }
+
+    fn values(&self) -> Option<AttributeMap> {
+        (!self.values.is_empty()).then(|| self.values.clone())
+    }
+}
+
+fn validate_put(item: &Item) -> Result<Key, StoreError> {
+    let key = Key::of(item)
+        .ok_or_else(|| StoreError::Invalid("put item lacks string PK and SK".into()))?;
+    if key.pk.is_empty() || key.sk.is_empty() {
+        return Err(StoreError::Invalid("empty key attribute".into()));
+    }
+    for name in [GSI1PK, GSI1SK] {
+        if item
+            .get(name)
+            .is_some_and(|v| v.as_str().is_none_or(str::is_empty))
+        {
+            return Err(StoreError::Invalid(format!(
+                "{name} must be a non-empty string"
+            )));
+        }
+    }
+    Ok(key)
+}
+
+impl DynamoTable {
+    /// A client from the standard AWS configuration chain (`AWS_REGION`,
+    /// credentials, `AWS_ENDPOINT_URL[_DYNAMODB]`), counting its requests.
+    pub fn new(sdk: &aws_config::SdkConfig, table: impl Into<String>) -> Self {
+        let counter = RequestCounter::default();
+        let config = aws_sdk_dynamodb::config::Builder::from(sdk)
+            .interceptor(counter.clone())
+            .build();
+        Self {
+            client: Client::from_conf(config),
+            table: table.into(),
+            counter,
+        }
+    }
+
+    pub fn table_name(&self) -> &str {
+        &self.table
+    }
+
+    /// Requests sent, by operation.
+    pub fn requests(&self) -> &RequestCounter {
+        &self.counter
+    }
+
+    /// Creates the table (keys, GSI1, TTL, on-demand billing) unless it
+    /// exists; waits until it is active. Returns whether it was created.
+    pub async fn create_if_missing(&self) -> Result<bool, StoreError> {
+        let exists = match self
+            .client
+            .describe_table()
+            .table_name(&self.table)
+            .send()
+            .await
+        {
+            Ok(_) => true,
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_resource_not_found_exception()) =>
+            {
+                false
+            }
+            Err(e) => return Err(unavailable(sdk_message(&e))),
+        };
+        if exists {
+            return Ok(false);
+        }
+        let attr = |name: &str| {
+            AttributeDefinition::builder()
+                .attribute_name(name)
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .map_err(built)
+        };
+        let key = |name: &str, kind: KeyType| {
+            KeySchemaElement::builder()
+                .attribute_name(name)
+                .key_type(kind)
+                .build()
+                .map_err(built)
+        };
+        let gsi = GlobalSecondaryIndex::builder()
+            .index_name(GSI1_NAME)
+            .key_schema(key(GSI1PK, KeyType::Hash)?)
+            .key_schema(key(GSI1SK, KeyType::Range)?)
+            .projection(
+                Projection::builder()
+                    .projection_type(ProjectionType::All)
+                    .build(),
+            )
+            .build()
+            .map_err(built)?;
+        self.client
+            .create_table()
+            .table_name(&self.table)
+            .billing_mode(BillingMode::PayPerRequest)
+            .attribute_definitions(attr(PK)?)
+            .attribute_definitions(attr(SK)?)
+            .attribute_definitions(attr(GSI1PK)?)
+            .attribute_definitions(attr(GSI1SK)?)
+            .key_schema(key(PK, KeyType::Hash)?)
+            .key_schema(key(SK, KeyType::Range)?)
+            .global_secondary_indexes(gsi)
+            .send()
+            .await
+            .map_err(|e| unavailable(sdk_message(&e)))?;
+        for _ in 0..120 {
+            let status = self
+                .client
+                .describe_table()
+                .table_name(&self.table)
+                .send()
+                .await
+                .map_err(|e| unavailable(sdk_message(&e)))?
+                .table
+                .and_then(|t| t.table_status);
+            if status.as_ref().is_some_and(|s| s.as_str() == "ACTIVE") {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+        self.client
+            .update_time_to_live()
+            .table_name(&self.table)
+            .time_to_live_specification(
+                TimeToLiveSpecification::builder()
+                    .attribute_name(TTL)
+                    .enabled(true)
+                    .build()
+                    .map_err(built)?,
+            )
+            .send()
+            .await
+            .map_err(|e| unavailable(sdk_message(&e)))?;
+        Ok(true)
+    }
+
+    fn transact_item(&self, op: &WriteOp) -> Result<TransactWriteItem, StoreError> {
+        let mut expr = Expr::default();
+        let item = match op {
+            WriteOp::Put { item, condition } => {
+                validate_put(item)?;
+                let condition = condition.as_ref().map(|c| expr.condition(c)).transpose()?;
+                TransactWriteItem::builder().put(
+                    Put::builder()
+                        .table_name(&self.table)
+                        .set_item(Some(to_map(item)?))
+                        .set_condition_expression(condition)
+                        .set_expression_attribute_names(expr.names())
+                        .set_expression_attribute_values(expr.values())
+                        .build()
+                        .map_err(built)?,
+                )
+            }
+            WriteOp::Update {
+                key,
+                update,
+                condition,
+            } => {
+                let update_expression = expr.update(update)?;
+                let condition = condition.as_ref().map(|c| expr.condition(c)).transpose()?;
+                TransactWriteItem::builder().update(
+                    DynamoUpdate::builder()
+                        .table_name(&self.table)
+                        .set_key(Some(key_map(key)))
+                        .update_expression(update_expression)
+                        .set_condition_expression(condition)
+                        .set_expression_attribute_names(expr.names())
+                        .set_expression_attribute_values(expr.values())
+                        .build()
+                        .map_err(built)?,
+                )
+            }
+            WriteOp::Delete { key, condition } => {
+                let condition = condition.as_ref().map(|c| expr.condition(c)).transpose()?;
+                TransactWriteItem::builder().delete(
+                    Delete::builder()
+                        .table_name(&self.table)
+                        .set_key(Some(key_map(key)))
+                        .set_condition_expression(condition)
+                        .set_expression_attribute_names(expr.names())
+                        .set_expression_attribute_values(expr.values())
+                        .build()
+                        .map_err(built)?,
+                )
+            }
+            WriteOp::Check { key, condition } => {
+                let condition = expr.condition(condition)?;
+                TransactWriteItem::builder().condition_check(
+                    ConditionCheck::builder()
+                        .table_name(&self.table)
+                        .set_key(Some(key_map(key)))
+                        .condition_expression(condition)
+                        .set_expression_attribute_names(expr.names())
+                        .set_expression_attribute_values(expr.values())
+                        .build()
+                        .map_err(built)?,
+                )
+            }
+        };
+        Ok(item.build())
+    }
+}
+
+/// Whether a single write failed its condition.
+fn condition_failed<E>(e: &SdkError<E, aws_smithy_runtime_api::http::Response>) -> bool
+where
+    E: ProvideErrorMetadata,
+{
+    e.as_service_error()
+        .is_some_and(|s| s.code() == Some("ConditionalCheckFailedException"))
+}
+
+fn single_write_error<E>(e: SdkError<E, aws_smithy_runtime_api::http::Response>) -> StoreError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    if condition_failed(&e) {
+        StoreError::ConditionFailed
+    } else if e
+        .as_service_error()
+        .is_some_and(|s| s.code() == Some("ValidationException"))
+    {
+        StoreError::Invalid(sdk_message(&e))
+    } else {
+        unavailable(sdk_message(&e))
+    }
+}
+
+#[async_trait]
+impl Table for DynamoTable {
+    async fn get(&self, key: &Key) -> Result<Option<Item>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key_map(key)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(single_write_error)?;
+        out.item.map(from_map).transpose()
+    }
+
+    async fn query(&self, query: &Query) -> Result<Page, StoreError> {
+        if query.partition.is_empty() {
+            return Err(StoreError::Invalid("empty partition key".into()));
+        }
+        if query.limit == Some(0) {
+            return Err(StoreError::Invalid("limit must be at least 1".into()));
+        }
+        let (pk_name, sk_name) = match query.index {
+            Index::Primary => (PK, SK),
+            Index::Gsi1 => (GSI1PK, GSI1SK),
+        };
+        let mut expr = Expr::default();
+        let pk = expr.name(pk_name);
+        let pv = expr.value(AttributeValue::S(query.partition.clone()));
+        let mut key_condition = format!("{pk} = {pv}");
+        let sk = expr.name(sk_name);
+        match &query.sort {
+            SortCondition::All => {}
+            SortCondition::BeginsWith(p) => {
+                let v = expr.value(AttributeValue::S(p.clone()));
+                key_condition.push_str(&format!(" AND begins_with({sk}, {v})"));
+            }
+            SortCondition::Between(lo, hi) => {
+                if lo > hi {
+                    return Err(StoreError::Invalid("BETWEEN bounds out of order".into()));
+                }
+                let lo = expr.value(AttributeValue::S(lo.clone()));
+                let hi = expr.value(AttributeValue::S(hi.clone()));
+                key_condition.push_str(&format!(" AND {sk} BETWEEN {lo} AND {hi}"));
+            }
+            SortCondition::GreaterOrEqual(v) => {
+                let v = expr.value(AttributeValue::S(v.clone()));
+                key_condition.push_str(&format!(" AND {sk} >= {v}"));
+            }
+            SortCondition::LessOrEqual(v) => {
+                let v = expr.value(AttributeValue::S(v.clone()));
+                key_condition.push_str(&format!(" AND {sk} <= {v}"));
+            }
+        }
+        if matches!(query.sort, SortCondition::All) {
+            // The sort key placeholder is unused; DynamoDB rejects unused names.
+            expr.names.retain(|_, n| n != sk_name);
+        }
+        let start = match &query.start_after {
+            None => None,
+            Some(cursor) => {
+                let mut map = key_map(&cursor.key);
+                if query.index == Index::Gsi1 {
+                    let (ipk, isk) = cursor.index_key.clone().ok_or_else(|| {
+                        StoreError::Invalid("GSI cursor without index key".into())
+                    })?;
+                    if ipk != query.partition {
+                        return Err(StoreError::Invalid("cursor from another partition".into()));
+                    }
+                    map.insert(GSI1PK.into(), AttributeValue::S(ipk));
+                    map.insert(GSI1SK.into(), AttributeValue::S(isk));
+                } else if cursor.key.pk != query.partition {
+                    return Err(StoreError::Invalid("cursor from another partition".into()));
+                }
+                Some(map)
+            }
+        };
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .set_index_name((query.index == Index::Gsi1).then(|| GSI1_NAME.to_owned()))
+            .key_condition_expression(key_condition)
+            .set_expression_attribute_names(expr.names())
+            .set_expression_attribute_values(expr.values())
+            .scan_index_forward(query.forward)
+            .set_limit(query.limit.map(|l| i32::try_from(l).unwrap_or(i32::MAX)))
+            .set_exclusive_start_key(start)
+            .set_consistent_read((query.index == Index::Primary).then_some(true))
+            .send()
+            .await
+            .map_err(single_write_error)?;
+        let last_key = out.last_evaluated_key.and_then(|map| {
+            Some(Cursor {
+                key: Key::new(string_attr(&map, PK)?, string_attr(&map, SK)?),
+                index_key: match query.index {
+                    Index::Primary => None,
+                    Index::Gsi1 => Some((string_attr(&map, GSI1PK)?, string_attr(&map, GSI1SK)?)),
+                },
+            })
+        });
+        let items = out
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .map(from_map)
+            .collect::<Result<_, _>>()?;
+        Ok(Page { items, last_key })
+    }
+
+    async fn write(&self, op: WriteOp) -> Result<Option<Item>, StoreError> {
+        let mut expr = Expr::default();
+        match op {
+            WriteOp::Put { item, condition } => {
+                validate_put(&item)?;
+                let condition = condition.as_ref().map(|c| expr.condition(c)).transpose()?;
+                self.client
+                    .put_item()
+                    .table_name(&self.table)
+                    .set_item(Some(to_map(&item)?))
+                    .set_condition_expression(condition)
+                    .set_expression_attribute_names(expr.names())
+                    .set_expression_attribute_values(expr.values())
+                    .send()
+                    .await
+                    .map_err(single_write_error)?;
+                Ok(None)
+            }
+            WriteOp::Update {
+                key,
+                update,
+                condition,
+            } => {
+                let update_expression = expr.update(&update)?;
+                let condition = condition.as_ref().map(|c| expr.condition(c)).transpose()?;
+                let out = self
+                    .client
+                    .update_item()
+                    .table_name(&self.table)
+                    .set_key(Some(key_map(&key)))
+                    .update_expression(update_expression)
+                    .set_condition_expression(condition)
+                    .set_expression_attribute_names(expr.names())
+                    .set_expression_attribute_values(expr.values())
+                    .return_values(ReturnValue::AllNew)
+                    .send()
+                    .await
+                    .map_err(single_write_error)?;
+                out.attributes.map(from_map).transpose()
+            }
+            WriteOp::Delete { key, condition } => {
+                let condition = condition.as_ref().map(|c| expr.condition(c)).transpose()?;
+                self.client
+                    .delete_item()
+                    .table_name(&self.table)
+                    .set_key(Some(key_map(&key)))
+                    .set_condition_expression(condition)
+                    .set_expression_attribute_names(expr.names())
+                    .set_expression_attribute_values(expr.values())
+                    .send()
+                    .await
+                    .map_err(single_write_error)?;
+                Ok(None)
+            }
+            WriteOp::Check { .. } => Err(StoreError::Invalid(
+                "a condition check only exists inside a transaction".into(),
+            )),
+        }
+    }
+
+    async fn transact(&self, ops: Vec<WriteOp>) -> Result<(), StoreError> {
+        if ops.is_empty() {
+            return Err(StoreError::Invalid("empty transaction".into()));
+        }
+        if ops.len() > MAX_TRANSACT_ITEMS {
+            return Err(StoreError::Invalid(format!(
+                "a transaction holds at most {MAX_TRANSACT_ITEMS} operations"
+            )));
+        }
+        let mut seen = std::collections::HashSet::new();
+        for op in &ops {
+            if !seen.insert(op.key()?) {
+                return Err(StoreError::Invalid("two operations on one item".into()));
+            }
+        }
+        let items = ops
+            .iter()
+            .map(|op| self.transact_item(op))
+            .collect::<Result<Vec<_>, _>>()?;
+        let result = self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) => match e.as_service_error() {
+                Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) => {
+                    let failed = cancelled
+                        .cancellation_reasons()
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, r)| r.code() == Some("ConditionalCheckFailed"))
+                        .map(|(i, _)| i)
+                        .collect();
+                    Err(StoreError::TransactionCancelled { failed })
+                }
+                Some(s) if s.code() == Some("ValidationException") => {
+                    Err(StoreError::Invalid(sdk_message(&e)))
+                }
+                _ => Err(unavailable(sdk_message(&e))),
+            },
+        }
+    }
+
+    async fn batch_delete(&self, keys: Vec<Key>) -> Result<(), StoreError> {
+        let mut unique = Vec::with_capacity(keys.len());
+        let mut seen = std::collections::HashSet::new();
+        for key in keys {
+            if seen.insert(key.clone()) {
+                unique.push(key);
+            }
+        }
+        for chunk in unique.chunks(BATCH_DELETE_CHUNK) {
+            let mut requests = chunk
+                .iter()
+                .map(|key| {
+                    Ok(WriteRequest::builder()
+                        .delete_request(
+                            DeleteRequest::builder()
+                                .set_key(Some(key_map(key)))
+                                .build()
+                                .map_err(built)?,
+                        )
+                        .build())
+                })
+                .collect::<Result<Vec<_>, StoreError>>()?;
+            let mut attempt = 0;
+            while !requests.is_empty() {
+                let out = self
+                    .client
+                    .batch_write_item()
+                    .request_items(&self.table, requests)
+                    .send()
+                    .await
+                    .map_err(single_write_error)?;
+                requests = out
+                    .unprocessed_items
+                    .and_then(|mut m| m.remove(&self.table))
+                    .unwrap_or_default();
+                if requests.is_empty() {
+                    break;
+                }
+                attempt += 1;
+                if attempt > BATCH_RETRIES {
+                    return Err(StoreError::Unavailable(format!(
+                        "{} deletes still unprocessed after {BATCH_RETRIES} retries",
+                        requests.len()
+                    )));
+                }
+                // Unprocessed items mean throttling: back off before resending.
+                tokio::time::sleep(Duration::from_millis(25 << attempt.min(6))).await;
+            }
+        }
+        Ok(())
+    }
+}
