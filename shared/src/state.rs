@@ -104,8 +104,11 @@ impl AppState {
 pub async fn aws_sdk_config() -> aws_config::SdkConfig {
     let region =
         aws_config::meta::region::RegionProviderChain::default_provider().or_else("us-east-1");
+    // Standard retry mode: throttling and transient errors are retried with
+    // jittered backoff by the SDK itself.
     aws_config::defaults(aws_config::BehaviorVersion::latest())
         .region(region)
+        .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(4))
         .load()
         .await
 }
