@@ -59,8 +59,8 @@ pub async fn spawn_app_with(config: Config, providers: Option<Vec<Arc<dyn Provid
     let blobs = Arc::new(FsBlobStore::new(dir.path().join("blobs")));
     let clock = Arc::new(ManualClock::new(START_MS));
     let providers = match providers {
-        Some(list) => Providers::new(list, &config.default_provider),
-        None => Providers::from_config(&config),
+        Some(list) => Providers::new(list, &config.default_provider).unwrap(),
+        None => Providers::from_config(&config).unwrap(),
     };
     let state = AppState::new(config, table.clone(), blobs, providers, clock.clone());
     let tenant = auth::create_tenant(&state.repo, "Test Client", "test@example.com", START_MS)
