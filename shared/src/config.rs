@@ -266,8 +266,9 @@ where
     Ok(value)
 }
 
-/// An `http(s)://` base URL, kept without a trailing slash.
-fn parse_url(name: &'static str, raw: &str) -> Result<String, ConfigError> {
+/// An `http(s)://` base URL, kept without a trailing slash (`name` names
+/// the setting in the error).
+pub fn parse_url(name: &'static str, raw: &str) -> Result<String, ConfigError> {
     let trimmed = raw.trim_end_matches('/');
     let rest = trimmed
         .strip_prefix("https://")
