@@ -161,6 +161,7 @@ pub async fn create_tenant(
         email: email.to_owned(),
         created_at: now_ms,
         bot: Default::default(),
+        custom_provider: None,
     };
     repo.create_tenant(&tenant).await?;
     Ok(tenant)

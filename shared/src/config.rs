@@ -6,6 +6,11 @@
 
 use std::fmt;
 use std::path::PathBuf;
+use std::time::Duration;
+
+/// A current Haiku-class model: fast and cheap, as the reference's default
+/// (`claude-3-5-haiku-20241022`) was in its day. `CLAUDE_MODEL` overrides it.
+pub const DEFAULT_CLAUDE_MODEL: &str = "claude-haiku-4-5";
 
 /// A setting that could not be read.
 #[derive(Debug, thiserror::Error)]
@@ -39,14 +44,69 @@ pub struct BotDefaults {
 pub struct Secret(String);
 
 impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
     pub fn expose(&self) -> &str {
         &self.0
+    }
+}
+
+/// Stored as a plain string (a tenant's own provider key); never shown.
+impl serde::Serialize for Secret {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Secret {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d).map(Secret)
     }
 }
 
 impl fmt::Debug for Secret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("Secret(***)")
+    }
+}
+
+/// An OpenAI-compatible endpoint (vLLM, Ollama, Groq, a gateway): the
+/// `custom` provider.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CustomProviderSettings {
+    /// Where `/chat/completions` is appended, e.g. `http://127.0.0.1:11434/v1`.
+    pub base_url: String,
+    pub model: String,
+    /// Sent as `Authorization: Bearer`; local servers often need none.
+    pub api_key: Option<Secret>,
+}
+
+/// How provider calls are made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProviderHttpSettings {
+    /// `PROVIDER_TIMEOUT_SECONDS`: one attempt, from request to last byte.
+    pub timeout: Duration,
+    /// `PROVIDER_CONNECT_TIMEOUT_SECONDS`.
+    pub connect_timeout: Duration,
+    /// `PROVIDER_MAX_RETRIES`: retries after the first attempt on 429, 5xx, 529.
+    pub max_retries: u32,
+    /// `PROVIDER_RETRY_BASE_MS`: first backoff step, doubled each retry, jittered.
+    pub retry_base: Duration,
+    /// `PROVIDER_RETRY_BUDGET_SECONDS`: no retry starts after this much time.
+    pub retry_budget: Duration,
+}
+
+impl Default for ProviderHttpSettings {
+    fn default() -> Self {
+        Self {
+            timeout: Duration::from_secs(60),
+            connect_timeout: Duration::from_secs(10),
+            max_retries: 2,
+            retry_base: Duration::from_millis(500),
+            retry_budget: Duration::from_secs(30),
+        }
     }
 }
 
@@ -65,6 +125,13 @@ pub struct Config {
     pub claude_model: String,
     pub openai_model: String,
     pub dummy_model: String,
+    /// `ANTHROPIC_BASE_URL`: `/v1/messages` is appended.
+    pub anthropic_base_url: String,
+    /// `OPENAI_BASE_URL`: `/v1/chat/completions` is appended.
+    pub openai_base_url: String,
+    /// `CUSTOM_PROVIDER_BASE_URL`, `CUSTOM_PROVIDER_MODEL`, `CUSTOM_PROVIDER_API_KEY`.
+    pub custom_provider: Option<CustomProviderSettings>,
+    pub provider_http: ProviderHttpSettings,
     pub bot: BotDefaults,
     /// `CHAT_STORE`: `embedded` (default) or `dynamodb`.
     pub store: StoreKind,
@@ -101,7 +168,41 @@ impl Config {
         let secret = |name: &str| get(name).map(Secret);
         let anthropic_api_key = secret("ANTHROPIC_API_KEY");
         let openai_api_key = secret("OPENAI_API_KEY");
-        let no_real_provider = anthropic_api_key.is_none() && openai_api_key.is_none();
+        let custom_provider = match (
+            get("CUSTOM_PROVIDER_BASE_URL"),
+            get("CUSTOM_PROVIDER_MODEL"),
+        ) {
+            (None, None) => None,
+            (Some(base_url), Some(model)) => Some(CustomProviderSettings {
+                base_url: parse_url("CUSTOM_PROVIDER_BASE_URL", &base_url)?,
+                model,
+                api_key: secret("CUSTOM_PROVIDER_API_KEY"),
+            }),
+            (Some(_), None) => {
+                return Err(ConfigError {
+                    name: "CUSTOM_PROVIDER_MODEL",
+                    reason: "required when CUSTOM_PROVIDER_BASE_URL is set".into(),
+                });
+            }
+            (None, Some(_)) => {
+                return Err(ConfigError {
+                    name: "CUSTOM_PROVIDER_BASE_URL",
+                    reason: "required when CUSTOM_PROVIDER_MODEL is set".into(),
+                });
+            }
+        };
+        let no_real_provider =
+            anthropic_api_key.is_none() && openai_api_key.is_none() && custom_provider.is_none();
+        let secs = |name: &'static str, default: u64, min: u64| {
+            parse_int(&get, name, default, min).map(Duration::from_secs)
+        };
+        let provider_http = ProviderHttpSettings {
+            timeout: secs("PROVIDER_TIMEOUT_SECONDS", 60, 1)?,
+            connect_timeout: secs("PROVIDER_CONNECT_TIMEOUT_SECONDS", 10, 1)?,
+            max_retries: parse_int(&get, "PROVIDER_MAX_RETRIES", 2, 0)?,
+            retry_base: Duration::from_millis(parse_int(&get, "PROVIDER_RETRY_BASE_MS", 500, 1)?),
+            retry_budget: secs("PROVIDER_RETRY_BUDGET_SECONDS", 30, 0)?,
+        };
         Ok(Self {
             session_timeout_secs: parse_int(&get, "CHAT_SESSION_TIMEOUT", 30 * 60, 1)?,
             max_upload_bytes: parse_int(&get, "FILE_UPLOAD_MAX_MEMORY_SIZE", 10 * 1024 * 1024, 1)?,
@@ -112,9 +213,19 @@ impl Config {
             },
             anthropic_api_key,
             openai_api_key,
-            claude_model: get("CLAUDE_MODEL").unwrap_or_else(|| "claude-3-5-haiku-20241022".into()),
+            claude_model: get("CLAUDE_MODEL").unwrap_or_else(|| DEFAULT_CLAUDE_MODEL.into()),
             openai_model: get("OPENAI_MODEL").unwrap_or_else(|| "gpt-4o".into()),
             dummy_model: get("DUMMY_MODEL").unwrap_or_else(|| "dummy-1.0".into()),
+            anthropic_base_url: parse_url(
+                "ANTHROPIC_BASE_URL",
+                &get("ANTHROPIC_BASE_URL").unwrap_or_else(|| "https://api.anthropic.com".into()),
+            )?,
+            openai_base_url: parse_url(
+                "OPENAI_BASE_URL",
+                &get("OPENAI_BASE_URL").unwrap_or_else(|| "https://api.openai.com".into()),
+            )?,
+            custom_provider,
+            provider_http,
             bot: BotDefaults {
                 name: get("BOT_NAME").unwrap_or_else(|| "Claude Assistant".into()),
                 powered_by: get("BOT_POWERED_BY").unwrap_or_else(|| "Claude".into()),
@@ -171,6 +282,24 @@ where
         });
     }
     Ok(value)
+}
+
+/// An `http(s)://` base URL, kept without a trailing slash (`name` names
+/// the setting in the error).
+pub fn parse_url(name: &'static str, raw: &str) -> Result<String, ConfigError> {
+    let trimmed = raw.trim_end_matches('/');
+    let rest = trimmed
+        .strip_prefix("https://")
+        .or_else(|| trimmed.strip_prefix("http://"));
+    match rest {
+        Some(host) if !host.is_empty() && !host.contains(char::is_whitespace) => {
+            Ok(trimmed.to_owned())
+        }
+        _ => Err(ConfigError {
+            name,
+            reason: format!("expected an http:// or https:// URL, got `{raw}`"),
+        }),
+    }
 }
 
 fn parse_bool(name: &'static str, raw: &str) -> Result<bool, ConfigError> {
@@ -234,7 +363,70 @@ mod tests {
 
     #[test]
     fn secrets_do_not_show_in_debug_output() {
-        let c = config(&[("OPENAI_API_KEY", "sk-very-secret")]).expect("parses");
-        assert!(!format!("{c:?}").contains("sk-very-secret"));
+        let c = config(&[
+            ("OPENAI_API_KEY", "sk-very-secret"),
+            ("CUSTOM_PROVIDER_BASE_URL", "http://127.0.0.1:11434/v1"),
+            ("CUSTOM_PROVIDER_MODEL", "llama3"),
+            ("CUSTOM_PROVIDER_API_KEY", "custom-very-secret"),
+        ])
+        .expect("parses");
+        let shown = format!("{c:?}");
+        assert!(!shown.contains("sk-very-secret"));
+        assert!(!shown.contains("custom-very-secret"));
+    }
+
+    #[test]
+    fn provider_settings_have_defaults() {
+        let c = config(&[]).expect("parses");
+        assert_eq!(c.claude_model, DEFAULT_CLAUDE_MODEL);
+        assert_eq!(c.openai_model, "gpt-4o");
+        assert_eq!(c.anthropic_base_url, "https://api.anthropic.com");
+        assert_eq!(c.openai_base_url, "https://api.openai.com");
+        assert_eq!(c.custom_provider, None);
+        assert_eq!(c.provider_http.timeout, Duration::from_secs(60));
+        assert_eq!(c.provider_http.connect_timeout, Duration::from_secs(10));
+        assert_eq!(c.provider_http.max_retries, 2);
+        assert_eq!(c.provider_http.retry_base, Duration::from_millis(500));
+        assert_eq!(c.provider_http.retry_budget, Duration::from_secs(30));
+    }
+
+    #[test]
+    fn provider_settings_are_read() {
+        let c = config(&[
+            ("ANTHROPIC_BASE_URL", "http://127.0.0.1:9000/"),
+            ("OPENAI_BASE_URL", "https://proxy.example/openai"),
+            ("CLAUDE_MODEL", "claude-sonnet-4-5"),
+            ("PROVIDER_TIMEOUT_SECONDS", "5"),
+            ("PROVIDER_MAX_RETRIES", "0"),
+            ("CUSTOM_PROVIDER_BASE_URL", "http://127.0.0.1:8000/v1"),
+            ("CUSTOM_PROVIDER_MODEL", "mistral"),
+        ])
+        .expect("parses");
+        assert_eq!(c.anthropic_base_url, "http://127.0.0.1:9000");
+        assert_eq!(c.openai_base_url, "https://proxy.example/openai");
+        assert_eq!(c.claude_model, "claude-sonnet-4-5");
+        assert_eq!(c.provider_http.timeout, Duration::from_secs(5));
+        assert_eq!(c.provider_http.max_retries, 0);
+        let custom = c.custom_provider.expect("custom provider");
+        assert_eq!(custom.base_url, "http://127.0.0.1:8000/v1");
+        assert_eq!(custom.model, "mistral");
+        assert_eq!(custom.api_key, None);
+        assert!(
+            !c.enable_dummy_provider,
+            "a custom endpoint is a real provider"
+        );
+    }
+
+    #[test]
+    fn bad_provider_settings_name_the_variable() {
+        let err = config(&[("ANTHROPIC_BASE_URL", "api.anthropic.com")]).expect_err("rejected");
+        assert_eq!(err.name, "ANTHROPIC_BASE_URL");
+        let err = config(&[("PROVIDER_TIMEOUT_SECONDS", "0")]).expect_err("rejected");
+        assert_eq!(err.name, "PROVIDER_TIMEOUT_SECONDS");
+        let err =
+            config(&[("CUSTOM_PROVIDER_BASE_URL", "http://127.0.0.1:1/v1")]).expect_err("rejected");
+        assert_eq!(err.name, "CUSTOM_PROVIDER_MODEL");
+        let err = config(&[("CUSTOM_PROVIDER_MODEL", "llama3")]).expect_err("rejected");
+        assert_eq!(err.name, "CUSTOM_PROVIDER_BASE_URL");
     }
 }

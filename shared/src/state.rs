@@ -33,6 +33,8 @@ pub enum StartError {
     Config(#[from] crate::config::ConfigError),
     #[error("cannot open the store: {0}")]
     Store(#[from] crate::store::StoreError),
+    #[error("cannot set up the AI providers: {0}")]
+    Providers(#[from] crate::providers::ProviderError),
     #[error("{0}")]
     Unsupported(String),
 }
@@ -83,7 +85,7 @@ impl AppState {
                 )
             }
         };
-        let providers = Providers::from_config(&config);
+        let providers = Providers::from_config(&config)?;
         Ok(Self::new(
             config,
             table,

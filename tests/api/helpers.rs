@@ -64,8 +64,8 @@ pub async fn spawn_app_with(config: Config, providers: Option<Vec<Arc<dyn Provid
     let table = Arc::new(CountingTable::new(inner));
     let clock = Arc::new(ManualClock::new(START_MS));
     let providers = match providers {
-        Some(list) => Providers::new(list, &config.default_provider),
-        None => Providers::from_config(&config),
+        Some(list) => Providers::new(list, &config.default_provider).unwrap(),
+        None => Providers::from_config(&config).unwrap(),
     };
     let state = AppState::new(config, table.clone(), blobs, providers, clock.clone());
     let tenant = auth::create_tenant(&state.repo, "Test Client", "test@example.com", START_MS)
@@ -243,5 +243,70 @@ impl TestApp {
     /// Round trips to the table since the last call.
     pub fn round_trips(&self) -> RoundTrips {
         self.table.take()
+    }
+}
+
+/// A server-sent event as a client parses it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SseEvent {
+    pub event: String,
+    pub data: Value,
+}
+
+/// Parses a whole `text/event-stream` body (comment lines are keep-alives).
+pub fn parse_sse(text: &str) -> Vec<SseEvent> {
+    text.split("\n\n")
+        .filter_map(|block| {
+            let mut event = String::from("message");
+            let mut data = Vec::new();
+            for line in block.lines() {
+                if let Some(v) = line.strip_prefix("event:") {
+                    event = v.trim().to_owned();
+                } else if let Some(v) = line.strip_prefix("data:") {
+                    data.push(v.strip_prefix(' ').unwrap_or(v).to_owned());
+                }
+            }
+            (!data.is_empty()).then(|| SseEvent {
+                event,
+                data: serde_json::from_str(&data.join("\n")).unwrap(),
+            })
+        })
+        .collect()
+}
+
+impl TestApp {
+    /// `POST /messages/stream`, the response itself (its body not read).
+    pub async fn stream_request(&self, session: &str, message: &str) -> axum::response::Response {
+        let request = Request::builder()
+            .method(Method::POST)
+            .uri("/api/chat/messages/stream")
+            .header("X-API-Key", &self.key)
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(
+                serde_json::json!({"sessionId": session, "message": message}).to_string(),
+            ))
+            .unwrap();
+        self.router.clone().oneshot(request).await.unwrap()
+    }
+
+    /// `POST /messages/stream` read to its end: the status and the events.
+    pub async fn stream_message(
+        &self,
+        session: &str,
+        message: &str,
+    ) -> (StatusCode, Vec<SseEvent>) {
+        let response = self.stream_request(session, message).await;
+        let status = response.status();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        (status, parse_sse(std::str::from_utf8(&bytes).unwrap()))
+    }
+
+    /// The session's stored messages, oldest first.
+    pub async fn history(&self, session: &str) -> Vec<Value> {
+        let reply = self
+            .get(&format!("/api/chat/messages/history/{session}"))
+            .await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+        reply.body["messages"].as_array().unwrap().clone()
     }
 }

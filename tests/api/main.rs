@@ -4,13 +4,18 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod bench;
 #[cfg(feature = "cloud")]
 mod cloud;
 mod conformance;
+mod fake;
 mod files;
 mod helpers;
 mod messages;
+mod providers_claude;
+mod providers_openai;
 mod reference;
 mod round_trips;
 mod sessions;
+mod streaming;
 mod tenants;

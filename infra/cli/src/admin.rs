@@ -6,7 +6,8 @@ use chat_shared::AppState;
 use chat_shared::auth;
 use chat_shared::blob::s3::S3BlobStore;
 use chat_shared::clock::iso8601;
-use chat_shared::config::{Config, StoreKind};
+use chat_shared::config::{self, Config, Secret, StoreKind};
+use chat_shared::model::TenantProvider;
 use chat_shared::store::dynamo::DynamoTable;
 use uuid::Uuid;
 
@@ -79,6 +80,64 @@ pub async fn create_tenant(data_dir: &Path, name: &str, email: &str) -> Result<(
     println!("key id: {}", record.key_id);
     println!("secret key (shown once, store it safely):");
     println!("{key}");
+    Ok(())
+}
+
+/// Sets (or, without an endpoint, removes) a tenant's own provider endpoint.
+pub async fn set_provider(
+    data_dir: &Path,
+    tenant_id: Uuid,
+    endpoint: Option<(String, String)>,
+    api_key_env: Option<&str>,
+) -> Result<(), String> {
+    let provider = match endpoint {
+        None => None,
+        Some((base_url, model)) => {
+            let base_url = config::parse_url("--base-url", &base_url).map_err(|e| e.to_string())?;
+            let model = model.trim().to_owned();
+            if model.is_empty() {
+                return Err("--model must not be empty".into());
+            }
+            let api_key = match api_key_env {
+                None => None,
+                Some(var) => match std::env::var(var) {
+                    Ok(v) if !v.trim().is_empty() => Some(Secret::new(v.trim())),
+                    _ => return Err(format!("the environment variable {var} is not set")),
+                },
+            };
+            Some(TenantProvider {
+                base_url,
+                model,
+                api_key,
+            })
+        }
+    };
+    let state = open(data_dir).await?;
+    let mut tenant = state
+        .repo
+        .get_tenant(tenant_id)
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| format!("no tenant {tenant_id}"))?;
+    tenant.custom_provider = provider;
+    state
+        .repo
+        .update_tenant(&tenant)
+        .await
+        .map_err(|e| e.to_string())?;
+    match &tenant.custom_provider {
+        Some(p) => println!(
+            "tenant {tenant_id}: custom provider {} model {} ({})",
+            p.base_url,
+            p.model,
+            if p.api_key.is_some() {
+                "with key"
+            } else {
+                "no key"
+            }
+        ),
+        None => println!("tenant {tenant_id}: custom provider removed"),
+    }
     Ok(())
 }
 

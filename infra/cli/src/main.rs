@@ -58,6 +58,23 @@ enum TenantCommand {
     },
     /// List tenants.
     List,
+    /// Give a tenant its own OpenAI-compatible endpoint for `aiProvider:
+    /// "custom"` (or remove it with --clear). The key is read from the
+    /// environment variable named by --api-key-env, never from the command line.
+    SetProvider {
+        #[arg(long)]
+        tenant: Uuid,
+        /// API root where `/chat/completions` is appended, e.g. https://api.groq.com/openai/v1
+        #[arg(long, required_unless_present = "clear")]
+        base_url: Option<String>,
+        #[arg(long, required_unless_present = "clear")]
+        model: Option<String>,
+        /// Name of the environment variable holding the endpoint's key.
+        #[arg(long)]
+        api_key_env: Option<String>,
+        #[arg(long, conflicts_with_all = ["base_url", "model", "api_key_env"])]
+        clear: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -92,6 +109,16 @@ async fn main() -> ExitCode {
             admin::create_tenant(&cli.data_dir, &name, &email).await
         }
         Command::Tenant(TenantCommand::List) => admin::list_tenants(&cli.data_dir).await,
+        Command::Tenant(TenantCommand::SetProvider {
+            tenant,
+            base_url,
+            model,
+            api_key_env,
+            clear: _,
+        }) => {
+            let endpoint = base_url.zip(model);
+            admin::set_provider(&cli.data_dir, tenant, endpoint, api_key_env.as_deref()).await
+        }
         Command::Key(KeyCommand::Create { tenant }) => {
             admin::create_key(&cli.data_dir, tenant).await
         }

@@ -334,3 +334,99 @@ fn tenants_and_keys_are_managed_from_the_command_line() {
     );
     server.stop();
 }
+
+#[test]
+fn a_tenant_gets_its_own_provider_endpoint_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let created = chatctl(
+        &data,
+        &[
+            "tenant",
+            "create",
+            "--name",
+            "Own",
+            "--email",
+            "ops@own.test",
+        ],
+    );
+    assert!(created.status.success());
+    let key = last_line(&created);
+    let stdout = String::from_utf8_lossy(&created.stdout).to_string();
+    let tenant = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("tenant: "))
+        .unwrap()
+        .to_owned();
+
+    let bad = chatctl(
+        &data,
+        &[
+            "tenant",
+            "set-provider",
+            "--tenant",
+            &tenant,
+            "--base-url",
+            "nope",
+            "--model",
+            "m",
+        ],
+    );
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("--base-url"));
+
+    let set = Command::new(CHATCTL)
+        .args([
+            "tenant",
+            "set-provider",
+            "--tenant",
+            &tenant,
+            "--base-url",
+            "http://127.0.0.1:9/v1",
+            "--model",
+            "llama3.2",
+            "--api-key-env",
+            "OWN_PROVIDER_KEY",
+            "--data-dir",
+        ])
+        .arg(&data)
+        .env("OWN_PROVIDER_KEY", "own-very-secret")
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(
+        set.status.success(),
+        "{}",
+        String::from_utf8_lossy(&set.stderr)
+    );
+    let shown = String::from_utf8_lossy(&set.stdout).to_string();
+    assert!(
+        shown.contains("with key") && !shown.contains("own-very-secret"),
+        "{shown}"
+    );
+
+    let server = Server::start(&data);
+    let (status, body) = server.call("GET", "/api/chat/providers", Some(&key), None);
+    assert_eq!(status, 200);
+    assert_eq!(
+        body["providers"],
+        json!([
+            {"id": "custom", "defaultModel": "llama3.2"},
+            {"id": "dummy", "defaultModel": "dummy-1.0"}
+        ])
+    );
+    server.stop();
+
+    let cleared = chatctl(
+        &data,
+        &["tenant", "set-provider", "--tenant", &tenant, "--clear"],
+    );
+    assert!(cleared.status.success());
+    let server = Server::start(&data);
+    let (_, body) = server.call("GET", "/api/chat/providers", Some(&key), None);
+    assert_eq!(
+        body["providers"],
+        json!([{"id": "dummy", "defaultModel": "dummy-1.0"}])
+    );
+    server.stop();
+}

@@ -1,10 +1,17 @@
-//! `/api/chat/messages/*`: send, history, clear.
+//! `/api/chat/messages/*`: send, stream, history, clear; and
+//! `/api/chat/providers`.
+
+use std::convert::Infallible;
 
 use axum::extract::{Path, Query, State};
+use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
+use futures::StreamExt;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
+use tokio::sync::mpsc;
 use uuid::Uuid;
 
 use super::{ensure_live, load_session};
@@ -13,7 +20,8 @@ use crate::auth::Caller;
 use crate::clock::iso8601;
 use crate::context::{ContextInput, build_context};
 use crate::http::{ApiJson, AppError, parse_session_id};
-use crate::model::{Message, Role, Session};
+use crate::model::{Message, Role, Session, Tenant};
+use crate::providers::{Completion, Provider, ProviderError, ProviderRequest, StreamEvent};
 use crate::store::keys;
 use crate::store::{Cursor, Key};
 
@@ -27,6 +35,8 @@ const FULL_HISTORY_PAGE: usize = 500;
 pub fn routes(state: AppState) -> Router {
     Router::new()
         .route("/api/chat/messages/send", post(send))
+        .route("/api/chat/messages/stream", post(stream))
+        .route("/api/chat/providers", get(providers))
         .route("/api/chat/messages/history/{session_id}", get(history))
         .route("/api/chat/messages/clear/{session_id}", delete(clear))
         .with_state(state)
@@ -110,15 +120,28 @@ impl Exchange {
     }
 }
 
-/// Runs one exchange: one read (session + last 10 messages), the provider,
-/// one atomic write of both messages and the session's counters. When the
-/// provider fails, the user's message is stored marked `failed` and the
-/// provider's error is returned.
-pub async fn exchange(
+/// What a running exchange reports: text as it arrives, then the stored
+/// outcome or the error.
+pub enum ExchangeEvent {
+    Delta(String),
+    Done(Box<Exchange>),
+    Failed(AppError),
+}
+
+/// Deltas buffered between the provider task and a slow client.
+const EVENT_BUFFER: usize = 64;
+
+/// Starts one exchange: one read (session + last 10 messages) here, so a
+/// bad session is a plain 4xx; then a spawned task runs the provider and one
+/// atomic write of both messages and the session's counters. When the
+/// provider fails, the user's message is stored marked `failed` and the error
+/// reported. The task finishes (and stores) even when the receiver is
+/// dropped, so a client that goes away loses nothing.
+pub async fn start_exchange(
     state: &AppState,
     caller: &Caller,
     request: SendRequest,
-) -> Result<Exchange, AppError> {
+) -> Result<mpsc::Receiver<ExchangeEvent>, AppError> {
     let tenant = caller.tenant_id();
     let (session, history) = state
         .repo
@@ -127,6 +150,29 @@ pub async fn exchange(
         .ok_or(AppError::SessionNotFound)?;
     ensure_live(state, &session)?;
 
+    let (tx, rx) = mpsc::channel(EVENT_BUFFER);
+    let state = state.clone();
+    let tenant = caller.tenant.clone();
+    tokio::spawn(async move {
+        let outcome = run_exchange(&state, &tenant, session, history, request, &tx).await;
+        let last = match outcome {
+            Ok(done) => ExchangeEvent::Done(Box::new(done)),
+            Err(error) => ExchangeEvent::Failed(error),
+        };
+        // A receiver that is gone is fine: everything is stored already.
+        let _ = tx.send(last).await;
+    });
+    Ok(rx)
+}
+
+async fn run_exchange(
+    state: &AppState,
+    tenant: &Tenant,
+    session: Session,
+    history: Vec<Message>,
+    request: SendRequest,
+    tx: &mpsc::Sender<ExchangeEvent>,
+) -> Result<Exchange, AppError> {
     let mut config = session.config.clone();
     config.extend(request.overrides);
     let requested = config.get("aiProvider").and_then(Value::as_str);
@@ -139,7 +185,7 @@ pub async fn exchange(
         metadata: Map::new(),
     };
 
-    let outcome = match state.providers.resolve(requested) {
+    let outcome = match state.providers.resolve(requested, tenant) {
         Ok(provider) => {
             let prompt = build_context(&ContextInput {
                 message: &user_message.content,
@@ -148,8 +194,7 @@ pub async fn exchange(
                 file: session.active_file.as_ref(),
                 default_model: provider.default_model(),
             });
-            provider
-                .complete(prompt)
+            relay(provider.as_ref(), prompt, tx)
                 .await
                 .map(|completion| (provider.id(), completion))
         }
@@ -205,6 +250,47 @@ pub async fn exchange(
     })
 }
 
+/// Streams the provider's reply, forwarding each delta, until its completion.
+async fn relay(
+    provider: &dyn Provider,
+    prompt: ProviderRequest,
+    tx: &mpsc::Sender<ExchangeEvent>,
+) -> Result<Completion, ProviderError> {
+    let mut events = provider.stream(prompt).await?;
+    while let Some(event) = events.next().await {
+        match event? {
+            StreamEvent::Delta(text) => {
+                // Nobody listening (the client left, or `send` ignores
+                // deltas): keep going, the reply is still stored.
+                let _ = tx.send(ExchangeEvent::Delta(text)).await;
+            }
+            StreamEvent::Done(completion) => return Ok(completion),
+        }
+    }
+    Err(ProviderError::Malformed(
+        "stream ended without a completion".into(),
+    ))
+}
+
+/// Runs one exchange to its end: the reply `send` answers.
+pub async fn exchange(
+    state: &AppState,
+    caller: &Caller,
+    request: SendRequest,
+) -> Result<Exchange, AppError> {
+    let mut events = start_exchange(state, caller, request).await?;
+    while let Some(event) = events.recv().await {
+        match event {
+            ExchangeEvent::Delta(_) => {}
+            ExchangeEvent::Done(done) => return Ok(*done),
+            ExchangeEvent::Failed(error) => return Err(error),
+        }
+    }
+    Err(AppError::Internal(
+        "the exchange ended without an outcome".into(),
+    ))
+}
+
 async fn send(
     caller: Caller,
     State(state): State<AppState>,
@@ -213,6 +299,51 @@ async fn send(
     let request = validate_send(body)?;
     let done = exchange(&state, &caller, request).await?;
     Ok(Json(done.to_json()))
+}
+
+/// `send` as server-sent events: `delta` events (`{"text"}`) as the reply
+/// arrives, then one `done` event with exactly `send`'s response, or one
+/// `error` event (`{"error", "status", "detail"?}`). Bad input, unknown or
+/// expired sessions are answered before the stream starts, as plain JSON.
+async fn stream(
+    caller: Caller,
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<SendBody>,
+) -> Result<Response, AppError> {
+    let request = validate_send(body)?;
+    let events = start_exchange(&state, &caller, request).await?;
+    let sse = futures::stream::unfold(events, |mut events| async move {
+        let event = events.recv().await?;
+        Some((Ok::<_, Infallible>(sse_event(event)), events))
+    });
+    Ok(Sse::new(sse)
+        .keep_alive(KeepAlive::default())
+        .into_response())
+}
+
+fn sse_event(event: ExchangeEvent) -> SseEvent {
+    let (name, data) = match event {
+        ExchangeEvent::Delta(text) => ("delta", json!({ "text": text })),
+        ExchangeEvent::Done(done) => ("done", done.to_json()),
+        ExchangeEvent::Failed(error) => {
+            error.log();
+            let (status, mut body) = error.status_and_body();
+            body["status"] = status.as_u16().into();
+            ("error", body)
+        }
+    };
+    SseEvent::default().event(name).data(data.to_string())
+}
+
+/// The providers the caller's sessions can use, with their default models
+/// (the reference's `get_available_providers()`).
+async fn providers(caller: Caller, State(state): State<AppState>) -> Json<Value> {
+    let (list, default) = state.providers.available(&caller.tenant);
+    let providers: Vec<Value> = list
+        .into_iter()
+        .map(|(id, model)| json!({"id": id, "defaultModel": model}))
+        .collect();
+    Json(json!({"providers": providers, "default": default}))
 }
 
 #[derive(Deserialize)]

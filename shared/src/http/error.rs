@@ -5,7 +5,7 @@
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::blob::BlobError;
 use crate::providers::ProviderError;
@@ -153,16 +153,30 @@ impl AppError {
     }
 }
 
-impl IntoResponse for AppError {
-    fn into_response(self) -> Response {
+impl AppError {
+    /// The status and the JSON body clients see.
+    pub fn status_and_body(&self) -> (StatusCode, Value) {
         let (status, error, detail) = self.parts();
-        if status.is_server_error() {
-            tracing::error!(cause = %self, status = status.as_u16(), "request failed");
-        }
         let body = match detail {
             Some(detail) => json!({ "error": error, "detail": detail }),
             None => json!({ "error": error }),
         };
+        (status, body)
+    }
+
+    /// Logs the cause of a 5xx answer (clients never see it).
+    pub fn log(&self) {
+        let status = self.parts().0;
+        if status.is_server_error() {
+            tracing::error!(cause = %self, status = status.as_u16(), "request failed");
+        }
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        self.log();
+        let (status, body) = self.status_and_body();
         (status, Json(body)).into_response()
     }
 }

@@ -22,6 +22,20 @@ pub struct Tenant {
     /// (`botName`, `poweredBy`, `botColor`, `botIcon`, `botMsgBgColor`).
     #[serde(default)]
     pub bot: Map<String, Value>,
+    /// The tenant's own OpenAI-compatible endpoint, used for `aiProvider:
+    /// "custom"`. Its key is never returned by an endpoint nor logged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub custom_provider: Option<TenantProvider>,
+}
+
+/// A tenant's own OpenAI-compatible endpoint.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TenantProvider {
+    /// Where `/chat/completions` is appended, e.g. `https://api.groq.com/openai/v1`.
+    pub base_url: String,
+    pub model: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_key: Option<crate::config::Secret>,
 }
 
 /// What an API key may do.

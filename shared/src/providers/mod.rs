@@ -4,7 +4,10 @@
 //! completion), so network-backed providers fit it as they are; `complete`
 //! collects a stream for callers that want the whole reply.
 
+pub mod anthropic;
 pub mod dummy;
+pub mod http;
+pub mod openai;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -13,8 +16,8 @@ use async_trait::async_trait;
 use futures::StreamExt;
 use futures::stream::BoxStream;
 
-use crate::config::Config;
-use crate::model::Role;
+use crate::config::{Config, ProviderHttpSettings};
+use crate::model::{Role, Tenant};
 
 /// One turn of the conversation in the provider's native message list.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -105,27 +108,61 @@ pub trait Provider: Send + Sync {
 }
 
 /// The providers this process can use, and which one answers by default.
+/// Network providers share one HTTP client (one connection pool).
 #[derive(Clone)]
 pub struct Providers {
     by_id: BTreeMap<&'static str, Arc<dyn Provider>>,
     default_id: Option<&'static str>,
+    http: http::HttpClient,
 }
 
 impl Providers {
-    /// The providers the settings enable. Real providers arrive with their
-    /// own issue; today that is the dummy when enabled.
-    pub fn from_config(config: &Config) -> Self {
+    /// The providers the settings enable: `claude` with `ANTHROPIC_API_KEY`,
+    /// `openai` with `OPENAI_API_KEY`, `custom` with `CUSTOM_PROVIDER_*`,
+    /// `dummy` with `ENABLE_DUMMY_PROVIDER` (on when none of those is set).
+    pub fn from_config(config: &Config) -> Result<Self, ProviderError> {
+        let http = http::HttpClient::new(config.provider_http.clone())?;
         let mut list: Vec<Arc<dyn Provider>> = Vec::new();
+        if let Some(key) = &config.anthropic_api_key {
+            list.push(Arc::new(anthropic::AnthropicProvider::new(
+                &config.anthropic_base_url,
+                key.clone(),
+                config.claude_model.clone(),
+                http.clone(),
+            )));
+        }
+        if let Some(key) = &config.openai_api_key {
+            list.push(Arc::new(openai::OpenAiCompatible::openai(
+                &config.openai_base_url,
+                key.clone(),
+                config.openai_model.clone(),
+                http.clone(),
+            )));
+        }
+        if let Some(custom) = &config.custom_provider {
+            list.push(Arc::new(openai::OpenAiCompatible::custom(
+                &custom.base_url,
+                custom.api_key.clone(),
+                custom.model.clone(),
+                http.clone(),
+            )));
+        }
         if config.enable_dummy_provider {
             list.push(Arc::new(dummy::DummyProvider::new(
                 config.dummy_model.clone(),
             )));
         }
-        Self::new(list, &config.default_provider)
+        Ok(Self::with_client(list, &config.default_provider, http))
     }
 
     /// `preferred` is the default when present, else the first in the list.
-    pub fn new(list: Vec<Arc<dyn Provider>>, preferred: &str) -> Self {
+    /// The HTTP client (for tenants' own endpoints) uses default settings.
+    pub fn new(list: Vec<Arc<dyn Provider>>, preferred: &str) -> Result<Self, ProviderError> {
+        let http = http::HttpClient::new(ProviderHttpSettings::default())?;
+        Ok(Self::with_client(list, preferred, http))
+    }
+
+    fn with_client(list: Vec<Arc<dyn Provider>>, preferred: &str, http: http::HttpClient) -> Self {
         let default_id = list
             .iter()
             .find(|p| p.id() == preferred)
@@ -134,13 +171,29 @@ impl Providers {
         Self {
             by_id: list.into_iter().map(|p| (p.id(), p)).collect(),
             default_id,
+            http,
         }
     }
 
     /// The provider a session asks for when it is available, else the
     /// default one (so a session naming `claude` still gets an answer on a
     /// server without a Claude key; the reply says which provider answered).
-    pub fn resolve(&self, requested: Option<&str>) -> Result<Arc<dyn Provider>, ProviderError> {
+    /// A tenant with its own OpenAI-compatible endpoint gets it for `custom`.
+    pub fn resolve(
+        &self,
+        requested: Option<&str>,
+        tenant: &Tenant,
+    ) -> Result<Arc<dyn Provider>, ProviderError> {
+        if requested == Some("custom")
+            && let Some(own) = &tenant.custom_provider
+        {
+            return Ok(Arc::new(openai::OpenAiCompatible::custom(
+                &own.base_url,
+                own.api_key.clone(),
+                own.model.clone(),
+                self.http.clone(),
+            )));
+        }
         requested
             .and_then(|id| self.by_id.get(id))
             .or_else(|| self.default_id.and_then(|id| self.by_id.get(id)))
@@ -148,11 +201,22 @@ impl Providers {
             .ok_or_else(|| ProviderError::NotAvailable("no provider is configured".into()))
     }
 
-    /// Available provider ids with their default models.
-    pub fn available(&self) -> Vec<(&'static str, String)> {
-        self.by_id
+    /// The providers a tenant can use, with their default models, and the
+    /// default one (the reference's `get_available_providers()`).
+    pub fn available(
+        &self,
+        tenant: &Tenant,
+    ) -> (Vec<(&'static str, String)>, Option<&'static str>) {
+        let mut list: Vec<(&'static str, String)> = self
+            .by_id
             .values()
             .map(|p| (p.id(), p.default_model().to_owned()))
-            .collect()
+            .collect();
+        if let Some(own) = &tenant.custom_provider {
+            list.retain(|(id, _)| *id != "custom");
+            list.push(("custom", own.model.clone()));
+            list.sort_by_key(|(id, _)| *id);
+        }
+        (list, self.default_id)
     }
 }

@@ -101,6 +101,20 @@ impl Repository {
         Ok(())
     }
 
+    /// Replaces an existing tenant's settings (bot overrides, own provider).
+    pub async fn update_tenant(&self, tenant: &Tenant) -> Result<(), StoreError> {
+        let mut item = to_item(&keys::tenant(tenant.tenant_id), tenant)?;
+        item.insert(GSI1PK.into(), keys::TENANTS_GSI1PK.into());
+        item.insert(
+            GSI1SK.into(),
+            keys::tenant_gsi1sk(tenant.created_at, tenant.tenant_id).into(),
+        );
+        self.table
+            .write(WriteOp::put(item).when(Condition::Exists))
+            .await?;
+        Ok(())
+    }
+
     pub async fn get_tenant(&self, tenant: Uuid) -> Result<Option<Tenant>, StoreError> {
         self.table
             .get(&keys::tenant(tenant))
