@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# The full test suite: formatting, lints, and every test of the workspace.
-# Needs only the Rust toolchain (cargo with rustfmt and clippy); everything
-# else comes from crates.io through Cargo.lock.
+# The full test suite: formatting, lints, every test of the workspace, then
+# the widget's browser tests. Needs the Rust toolchain (cargo with rustfmt
+# and clippy) and Node.js 20 with npm; crates come through Cargo.lock,
+# playwright-core through tests/browser/package-lock.json, and Chromium from
+# Debian's packages (installed with apt-get when /usr/bin/chromium is missing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,3 +24,6 @@ cargo clippy --locked --workspace --all-targets -- -D warnings
 
 step "cargo test"
 cargo test --locked --workspace
+
+step "browser tests (the widget in headless Chromium against chatctl serve)"
+tests/browser/run.sh
