@@ -64,7 +64,7 @@
 
   // User tracking, as the reference: explicit identifier, else a UUID kept in
   // localStorage as chatbot_user_id, else (noTracking) none at all.
-  var userId = params.get('userIdentifier') || null;
+  var userId = noTracking ? null : params.get('userIdentifier') || null;
   if (!userId && !noTracking) {
     userId = get('localStorage', USER_KEY);
     if (!userId) { userId = uuid(); set('localStorage', USER_KEY, userId); }
@@ -168,6 +168,7 @@
     emit('widget_minimized', { userId: userId });
   }
   launcher.addEventListener('click', function () { if (isOpen) close(); else open(); });
+  wrap.addEventListener('keydown', function (e) { if (e.key === 'Escape' && isOpen) close(); });
 
   var commands = {
     open: open,

@@ -117,6 +117,8 @@ async function newPage(viewport = { width: 1280, height: 800 }) {
   const page = await context.newPage();
   const errors = [];
   page.on('pageerror', (e) => errors.push(e.message));
+  // The frame's Content-Security-Policy must never have to block anything.
+  page.on('console', (m) => { if (/Content Security Policy/i.test(m.text())) errors.push(m.text()); });
   page.errors = errors;
   return page;
 }
@@ -273,7 +275,7 @@ describe('the three embed options of the reference', () => {
     await page.context().close();
   });
 
-  test('3. noTracking=true: no identifier created or sent', async () => {
+  test('3. noTracking=true: no identifier created or sent (even beside a userIdentifier)', async () => {
     const page = await newPage();
     const requests = [];
     page.on('request', (r) => { if (r.url().endsWith('/sessions/create')) requests.push(r.postDataJSON()); });
@@ -293,6 +295,10 @@ describe('the three embed options of the reference', () => {
     const restored = await waitEvent(page, 'session_restored');
     assert.equal(restored.sessionId, created.sessionId);
     assert.equal(restored.userId, null);
+    await page.goto(embedUrl({ noTracking: 'true', userIdentifier: 'ignored@example.com' }));
+    await waitEvent(page, 'widget_ready');
+    assert.equal((await waitEvent(page, 'session_restored')).userId, null);
+    assert.ok(requests.every((r) => !('user_identifier' in r)));
     await page.context().close();
   });
 });
@@ -306,6 +312,7 @@ test('a message is sent, the reply shown and announced, and the host page record
   assert.match(await chat(page).locator('#live').textContent(), /Claude Assistant: You said: "Hello widget"/);
   await chat(page).locator('#close').click();
   await waitEvent(page, 'widget_minimized');
+  assert.deepEqual(page.errors, []);
 
   const recorded = await page.evaluate(() => window.__events);
   assert.deepEqual(recorded.map((e) => e.data.type),
@@ -508,6 +515,12 @@ test('keyboard: Enter opens with focus in the chat, Escape closes and focus retu
     const root = document.getElementById('chatbot-widget').shadowRoot;
     return document.activeElement.id === 'chatbot-widget' && root.activeElement.classList.contains('l');
   }), true);
+  // Escape also closes while the launcher has focus.
+  await page.keyboard.press('Enter');
+  await waitEvent(page, 'widget_opened', 2);
+  await launcher(page).focus();
+  await page.keyboard.press('Escape');
+  await waitEvent(page, 'widget_minimized', 2);
   // Tab reaches the launcher from the page, like any button.
   await page.locator('h1').click();
   await page.keyboard.press('Tab');
