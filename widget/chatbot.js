@@ -208,7 +208,8 @@
           while (queue.length) frame.contentWindow.postMessage(queue.shift(), apiOrigin);
           break;
         case 'ready':
-          if (d.color) launcher.style.setProperty('--c', d.color);
+          if (typeof d.color === 'string') launcher.style.setProperty('--c', d.color);
+          if (!d.first) break;
           emit('widget_ready', { userId: userId });
           if (get('sessionStorage', openKey)) open();
           break;

@@ -28,6 +28,7 @@
   var streamAvailable = true;
   var pendingSession = null;
   var busy = 0;
+  var readySent = false;
 
   // --- loader link ---------------------------------------------------------
   function post(type, data) {
@@ -51,14 +52,14 @@
         break;
       case 'open':
         focusInput();
-        ensureSession().catch(function (err) { showError(err, null); });
+        startSession();
         break;
       case 'focus':
         focusInput();
         break;
       case 'new_conversation':
         reset();
-        createSession().catch(function (err) { showError(err, null); });
+        startSession();
         break;
       case 'set_user':
         userId = d.userId || null;
@@ -103,7 +104,7 @@
 
   function loadBotConfig() {
     call('GET', 'sessions/bot-config').then(function (r) {
-      if (!r.ok) { showError(failure(r), loadBotConfig); post('ready', {}); return; }
+      if (!r.ok) { showError(failure(r), loadBotConfig); ready(null); return; }
       var c = r.data;
       botName = c.botName || botName;
       $('bot-name').textContent = botName;
@@ -123,8 +124,14 @@
       } else {
         icon.textContent = typeof c.botIcon === 'string' && c.botIcon ? Array.from(c.botIcon).slice(0, 2).join('') : botName.charAt(0).toUpperCase();
       }
-      post('ready', { color: color || null });
+      ready(color);
     });
+  }
+  // The loader hears `ready` once, with the bot colour when it is known.
+  function ready(color) {
+    if (readySent && !color) return;
+    post('ready', { color: color, first: !readySent });
+    readySent = true;
   }
   function validColor(c) {
     return typeof c === 'string' && window.CSS && CSS.supports('color', c) ? c : null;
@@ -143,7 +150,8 @@
   }
 
   function restore(id) {
-    return call('GET', 'messages/history/' + encodeURIComponent(id)).then(function (r) {
+    // The newest 100 messages are plenty to pick a conversation up again.
+    return call('GET', 'messages/history/' + encodeURIComponent(id) + '?limit=100').then(function (r) {
       if (r.status === 404 || r.status === 400) return createSession();
       if (!r.ok) throw failure(r);
       sessionId = id;
@@ -171,6 +179,11 @@
       });
     }
     return pendingSession;
+  }
+
+  // The current session, or a new one, with an error and Retry on failure.
+  function startSession() {
+    ensureSession().catch(function (err) { showError(err, startSession); });
   }
 
   function reset() {
@@ -326,7 +339,7 @@
   $('close').addEventListener('click', function () { post('close', {}); });
   $('new-chat').addEventListener('click', function () {
     reset();
-    createSession().catch(function (err) { showError(err, null); });
+    startSession();
     focusInput();
   });
 

@@ -492,6 +492,37 @@ describe('streaming and failures', () => {
     assert.equal(await chat(page).locator('.note.error').count(), 0);
     await page.context().close();
   });
+
+  test('a session that cannot be created shows the error, and Retry creates it', async () => {
+    const page = await newPage();
+    await load(page, embedUrl({ userIdentifier: 'no-session@example.com' }));
+    await page.route(`${ORIGIN}/api/chat/sessions/create`, (route) => route.fulfill({
+      status: 503, contentType: 'application/json', body: '{"error":"Storage unavailable","detail":"Please retry shortly"}',
+    }), { times: 1 });
+    await openChat(page);
+    const error = chat(page).locator('.note.error');
+    await error.waitFor();
+    assert.match(await error.textContent(), /Storage unavailable: Please retry shortly\. Please try again\./);
+    await error.getByRole('button', { name: 'Retry' }).click();
+    await waitEvent(page, 'session_created');
+    assert.equal(await chat(page).locator('.note.error').count(), 0);
+    await page.context().close();
+  });
+
+  test('a bad API key is reported in the chat, and widget_ready is posted once', async () => {
+    const page = await newPage();
+    await page.goto(`${HOST}/embed?q=${encodeURIComponent('apiKey=cb_wrong')}`);
+    await waitEvent(page, 'widget_ready');
+    await openChat(page);
+    const error = chat(page).locator('.note.error').first();
+    await error.waitFor();
+    assert.match(await error.textContent(), /Invalid API key/);
+    await error.getByRole('button', { name: 'Retry' }).click();
+    await chat(page).locator('.note.error', { hasText: 'Invalid API key' }).first().waitFor();
+    await flushMessages(page);
+    assert.equal((await events(page)).filter((e) => e.type === 'widget_ready').length, 1);
+    await page.context().close();
+  });
 });
 
 test('keyboard: Enter opens with focus in the chat, Escape closes and focus returns to the launcher', async () => {
