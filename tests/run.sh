@@ -7,6 +7,9 @@
 #   3. local DynamoDB- and S3-compatible servers on 127.0.0.1, then the
 #      conformance suites and the whole API suite on the cloud drivers
 #   4. chatctl init / tenant create / serve on the cloud drivers
+#   5. the widget's browser tests: headless Chromium (Debian's package,
+#      installed when missing) with playwright-core (npm ci) against
+#      chatctl serve; needs Node.js 20 with npm
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -38,3 +41,6 @@ CHAT_STORE=dynamodb cargo test --locked -p integration-tests --features cloud --
 
 step "chatctl on the cloud drivers"
 tests/chatctl-cloud.sh
+
+step "browser tests (the widget in headless Chromium against chatctl serve)"
+tests/browser/run.sh

@@ -28,7 +28,12 @@ fn file() -> ActiveFile {
     let mut excerpt = String::from("id,product,region,revenue\n");
     let mut i = 0;
     while excerpt.len() + 40 < FILE_EXCERPT_CHARS {
-        excerpt.push_str(&format!("{i},Widget {},north-{},{}.50\n", i % 97, i % 7, i % 1000));
+        excerpt.push_str(&format!(
+            "{i},Widget {},north-{},{}.50\n",
+            i % 97,
+            i % 7,
+            i % 1000
+        ));
         i += 1;
     }
     ActiveFile {
@@ -37,7 +42,12 @@ fn file() -> ActiveFile {
         file_type: "csv".into(),
         size: 1_000_000,
         summary: "CSV file with 20000 rows and 4 columns. id: integer, 0 to 19999.".into(),
-        columns: vec!["id".into(), "product".into(), "region".into(), "revenue".into()],
+        columns: vec![
+            "id".into(),
+            "product".into(),
+            "region".into(),
+            "revenue".into(),
+        ],
         rows: 20_000,
         excerpt,
         uploaded_at: 0,
@@ -52,17 +62,20 @@ fn bench(c: &mut Criterion) {
         "customInstructions": "Be concise and cite the rows you use.",
     });
     let config = config.as_object().cloned().unwrap_or_default();
-    c.bench_function("build_context: 10 messages + 2,000 tokens of file data", |b| {
-        b.iter(|| {
-            build_context(black_box(&ContextInput {
-                message: "Which product sold best in the north?",
-                config: &config,
-                history: &history,
-                file: Some(&file),
-                default_model: "dummy-1.0",
-            }))
-        })
-    });
+    c.bench_function(
+        "build_context: 10 messages + 2,000 tokens of file data",
+        |b| {
+            b.iter(|| {
+                build_context(black_box(&ContextInput {
+                    message: "Which product sold best in the north?",
+                    config: &config,
+                    history: &history,
+                    file: Some(&file),
+                    default_model: "dummy-1.0",
+                }))
+            })
+        },
+    );
     let text = file.excerpt.clone();
     c.bench_function("estimate_token_count: 8,000 characters", |b| {
         b.iter(|| estimate_token_count(black_box(&text)))

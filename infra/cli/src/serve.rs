@@ -4,7 +4,10 @@
 use std::io::Write;
 use std::path::Path;
 
+use axum::Router;
+use axum::routing::get;
 use chat_shared::AppState;
+use chat_shared::api::widget;
 use chat_shared::auth;
 use chat_shared::store::repo::Repository;
 use tokio::net::TcpListener;
@@ -22,11 +25,12 @@ pub async fn run(data_dir: &Path, addr: &str) -> Result<(), String> {
         .await
         .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     let local = listener.local_addr().map_err(|e| e.to_string())?;
-    let app = chat_shared::api::app(state).layer(TraceLayer::new_for_http());
+    let app = app(state, &demo_key).layer(TraceLayer::new_for_http());
 
     // Written without `println!`: a closed stdout must not stop the server.
     let banner = format!(
         "Chat API: http://{local}/api/chat/\n\
+         Widget demo: http://{local}/\n\
          Data directory: {}\n\
          Demo API key: {demo_key}\n\
          Try: curl -X POST http://{local}/api/chat/sessions/create -H 'X-API-Key: {demo_key}' -d '{{\"config\":{{\"aiProvider\":\"dummy\"}}}}'\n",
@@ -40,6 +44,16 @@ pub async fn run(data_dir: &Path, addr: &str) -> Result<(), String> {
         .with_graceful_shutdown(shutdown_signal())
         .await
         .map_err(|e| format!("server failed: {e}"))
+}
+
+/// The API, the widget's files under `/widget/`, and a demo host page at `/`
+/// embedding the widget with the demo key (rendered in, never stored).
+fn app(state: AppState, demo_key: &str) -> Router {
+    let key = demo_key.to_owned();
+    Router::new()
+        .route("/", get(move || async move { widget::demo_response(&key) }))
+        .merge(widget::router())
+        .merge(chat_shared::api::app(state))
 }
 
 /// The demo tenant's key: the one from an earlier start when it still works,

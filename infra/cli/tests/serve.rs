@@ -22,9 +22,15 @@ struct Server {
 
 impl Server {
     fn start(data_dir: &Path) -> Server {
+        Server::start_in(data_dir, Path::new("."))
+    }
+
+    /// Started with `cwd` as its working directory.
+    fn start_in(data_dir: &Path, cwd: &Path) -> Server {
         let mut child = Command::new(CHATCTL)
             .args(["serve", "--addr", "127.0.0.1:0", "--data-dir"])
             .arg(data_dir)
+            .current_dir(cwd)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -121,6 +127,30 @@ fn http(
         body.to_owned()
     };
     (status, serde_json::from_str(&body).unwrap_or(Value::Null))
+}
+
+/// A plain GET: status, lower-cased head, body.
+fn get_raw(addr: &str, path: &str) -> (u16, String, String) {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut raw = String::new();
+    stream.read_to_string(&mut raw).unwrap();
+    let (head, body) = raw.split_once("\r\n\r\n").unwrap();
+    let status: u16 = head.split(' ').nth(1).unwrap().parse().unwrap();
+    let head = head.to_ascii_lowercase();
+    let body = if head.contains("transfer-encoding: chunked") {
+        dechunk(body)
+    } else {
+        body.to_owned()
+    };
+    (status, head, body)
 }
 
 fn dechunk(mut body: &str) -> String {
@@ -428,5 +458,45 @@ fn a_tenant_gets_its_own_provider_endpoint_from_the_command_line() {
         body["providers"],
         json!([{"id": "dummy", "defaultModel": "dummy-1.0"}])
     );
+    server.stop();
+}
+
+#[test]
+fn the_widget_and_its_demo_page_are_served_from_any_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let elsewhere = tempfile::tempdir().unwrap();
+    let server = Server::start_in(&dir.path().join("data"), elsewhere.path());
+
+    let (status, head, body) = get_raw(&server.addr, "/widget/chatbot.js");
+    assert_eq!(status, 200);
+    assert!(
+        head.contains("content-type: text/javascript; charset=utf-8"),
+        "{head}"
+    );
+    assert!(head.contains("cache-control: public, max-age="), "{head}");
+    assert!(head.contains("etag: "), "{head}");
+    assert!(body.contains("chatbot_user_id"));
+
+    let (status, head, body) = get_raw(&server.addr, "/widget/frame.html");
+    assert_eq!(status, 200);
+    assert!(head.contains("content-security-policy: "), "{head}");
+    assert!(body.contains("frame.js"));
+
+    let (status, head, body) = get_raw(&server.addr, "/");
+    assert_eq!(status, 200);
+    assert!(
+        head.contains("content-type: text/html; charset=utf-8"),
+        "{head}"
+    );
+    assert!(head.contains("cache-control: no-store"), "{head}");
+    assert!(
+        body.contains(&format!("/widget/chatbot.js?apiKey={}\"", server.key)),
+        "the demo page carries the demo key"
+    );
+
+    let (status, _, _) = get_raw(&server.addr, "/widget/nope.js");
+    assert_eq!(status, 404);
+    let (status, _) = server.call("GET", "/api/chat/nope", None, None);
+    assert_eq!(status, 404, "the API's own fallback still answers");
     server.stop();
 }

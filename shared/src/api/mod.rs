@@ -4,6 +4,7 @@
 pub mod files;
 pub mod messages;
 pub mod sessions;
+pub mod widget;
 
 use axum::Router;
 use uuid::Uuid;

@@ -66,7 +66,11 @@ async fn call(client: &Client, args: &Args, t: &Target) -> Result<Value, String>
     }
 }
 
-async fn create_session(client: &Client, args: &Args, user: Option<String>) -> Result<String, String> {
+async fn create_session(
+    client: &Client,
+    args: &Args,
+    user: Option<String>,
+) -> Result<String, String> {
     let mut body = json!({"config": {"aiProvider": "dummy"}});
     if let Some(user) = user {
         body["user_identifier"] = user.into();
@@ -121,7 +125,9 @@ async fn targets(client: &Client, args: &Args) -> Result<Vec<Target>, String> {
         Scenario::Create => same(Target {
             method: Method::POST,
             path: "/api/chat/sessions/create".into(),
-            body: Some(json!({"config": {"aiProvider": "dummy"}, "user_identifier": "bench@example.com"})),
+            body: Some(
+                json!({"config": {"aiProvider": "dummy"}, "user_identifier": "bench@example.com"}),
+            ),
         }),
         Scenario::Send => {
             let mut out = Vec::with_capacity(n);
@@ -165,7 +171,12 @@ async fn targets(client: &Client, args: &Args) -> Result<Vec<Target>, String> {
                         seconds: 0,
                     };
                     for i in (worker..10_000).step_by(32) {
-                        create_session(&client, &args, Some(format!("user{}@example.com", i % 100))).await?;
+                        create_session(
+                            &client,
+                            &args,
+                            Some(format!("user{}@example.com", i % 100)),
+                        )
+                        .await?;
                     }
                     Ok::<(), String>(())
                 }));

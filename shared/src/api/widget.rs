@@ -1,0 +1,243 @@
+//! `/widget/*`: the embeddable chat widget (`widget/` at the repository
+//! root), compiled into the binary so every host serves the same bytes from
+//! any working directory: `chatctl serve`, a Lambda function, or a step that
+//! uploads [`ASSETS`] to a CDN.
+
+use std::sync::LazyLock;
+
+use axum::Router;
+use axum::extract::Path;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use sha2::{Digest, Sha256};
+
+use crate::http::AppError;
+
+/// One file of the widget.
+pub struct Asset {
+    /// Name under `/widget/`.
+    pub name: &'static str,
+    pub content_type: &'static str,
+    pub cache_control: &'static str,
+    pub body: &'static [u8],
+}
+
+/// Tenants embed `chatbot.js` by a fixed URL, so nothing is cached for long:
+/// a fix reaches every site within minutes, and the ETag makes the check a
+/// 304. The frame page is always revalidated.
+const SHORT: &str = "public, max-age=300";
+
+/// Everything under `/widget/`.
+pub const ASSETS: &[Asset] = &[
+    Asset {
+        name: "chatbot.js",
+        content_type: "text/javascript; charset=utf-8",
+        cache_control: SHORT,
+        body: include_bytes!("../../../widget/chatbot.js"),
+    },
+    Asset {
+        name: "frame.html",
+        content_type: "text/html; charset=utf-8",
+        cache_control: "no-cache",
+        body: include_bytes!("../../../widget/frame.html"),
+    },
+    Asset {
+        name: "frame.js",
+        content_type: "text/javascript; charset=utf-8",
+        cache_control: SHORT,
+        body: include_bytes!("../../../widget/frame.js"),
+    },
+    Asset {
+        name: "frame.css",
+        content_type: "text/css; charset=utf-8",
+        cache_control: SHORT,
+        body: include_bytes!("../../../widget/frame.css"),
+    },
+];
+
+/// The demo host page; `{{API_KEY}}` is filled in per request by [`demo_page`].
+const DEMO_PAGE: &str = include_str!("../../../widget/demo.html");
+
+/// The frame runs only its own scripts and talks only to its own origin, so
+/// even a rendering bug could not run injected markup. Any site may embed it.
+const FRAME_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
+     img-src 'self' https: data:; connect-src 'self'; base-uri 'none'; form-action 'none'; \
+     frame-ancestors *";
+
+static ETAGS: LazyLock<Vec<String>> = LazyLock::new(|| {
+    ASSETS
+        .iter()
+        .map(|a| format!("\"{}\"", &hex::encode(Sha256::digest(a.body))[..20]))
+        .collect()
+});
+
+/// The widget's files under `/widget/`. No fallback: it is merged beside the
+/// API routers, whose fallback answers unknown paths.
+pub fn router() -> Router {
+    Router::new().route("/widget/{file}", get(asset))
+}
+
+async fn asset(Path(file): Path<String>, headers: HeaderMap) -> Response {
+    let Some(index) = ASSETS.iter().position(|a| a.name == file) else {
+        return AppError::RouteNotFound.into_response();
+    };
+    let asset = &ASSETS[index];
+    let etag = &ETAGS[index];
+    let fresh = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"));
+    let mut response = if fresh {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        asset.body.into_response()
+    };
+    let h = response.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(asset.content_type),
+    );
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static(asset.cache_control),
+    );
+    if let Ok(v) = HeaderValue::from_str(etag) {
+        h.insert(header::ETAG, v);
+    }
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    // Public files: also loadable with `crossorigin` (subresource integrity).
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
+    if asset.name == "frame.html" {
+        h.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(FRAME_CSP),
+        );
+    }
+    response
+}
+
+/// The demo host page embedding the widget with `api_key`. The key is
+/// rendered per request (never stored in the repository) and escaped for a
+/// URL query inside an HTML attribute.
+pub fn demo_page(api_key: &str) -> String {
+    DEMO_PAGE.replace("{{API_KEY}}", &query_escape(api_key))
+}
+
+/// Percent-encodes everything but unreserved characters, which leaves
+/// nothing that HTML or a URL would read specially.
+fn query_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// The demo page as a response: HTML, never cached (it carries a key).
+pub fn demo_response(api_key: &str) -> Response {
+    let mut response = demo_page(api_key).into_response();
+    let h = response.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::body::Body;
+    use axum::http::Request;
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+
+    async fn get(path: &str, if_none_match: Option<&str>) -> (StatusCode, HeaderMap, Vec<u8>) {
+        let mut request = Request::get(path);
+        if let Some(tag) = if_none_match {
+            request = request.header(header::IF_NONE_MATCH, tag);
+        }
+        let response = router()
+            .oneshot(request.body(Body::empty()).expect("request"))
+            .await
+            .expect("infallible");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = response
+            .into_body()
+            .collect()
+            .await
+            .expect("body")
+            .to_bytes()
+            .to_vec();
+        (status, headers, body)
+    }
+
+    #[tokio::test]
+    async fn every_file_is_served_with_its_type_and_cache_headers() {
+        for (path, ty) in [
+            ("/widget/chatbot.js", "text/javascript; charset=utf-8"),
+            ("/widget/frame.html", "text/html; charset=utf-8"),
+            ("/widget/frame.js", "text/javascript; charset=utf-8"),
+            ("/widget/frame.css", "text/css; charset=utf-8"),
+        ] {
+            let (status, headers, body) = get(path, None).await;
+            assert_eq!(status, StatusCode::OK, "{path}");
+            assert_eq!(headers[header::CONTENT_TYPE], ty, "{path}");
+            assert!(headers.contains_key(header::CACHE_CONTROL), "{path}");
+            assert_eq!(headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+            assert!(!body.is_empty());
+        }
+        let (_, headers, _) = get("/widget/frame.html", None).await;
+        let csp = headers[header::CONTENT_SECURITY_POLICY]
+            .to_str()
+            .expect("ascii");
+        assert!(csp.contains("script-src 'self'"), "{csp}");
+    }
+
+    #[tokio::test]
+    async fn a_matching_etag_answers_304_without_a_body() {
+        let (_, headers, body) = get("/widget/chatbot.js", None).await;
+        let etag = headers[header::ETAG].to_str().expect("ascii").to_owned();
+        assert!(String::from_utf8_lossy(&body).contains("chatbot_user_id"));
+        let (status, headers, body) = get("/widget/chatbot.js", Some(&etag)).await;
+        assert_eq!(status, StatusCode::NOT_MODIFIED);
+        assert!(body.is_empty());
+        assert_eq!(headers[header::ETAG].to_str().expect("ascii"), etag);
+        let (status, _, _) = get("/widget/chatbot.js", Some("\"other\"")).await;
+        assert_eq!(status, StatusCode::OK);
+    }
+
+    #[tokio::test]
+    async fn unknown_files_are_404_and_paths_cannot_escape() {
+        for path in ["/widget/nope.js", "/widget/..%2FCargo.toml", "/widget/"] {
+            let (status, _, _) = get(path, None).await;
+            assert_eq!(status, StatusCode::NOT_FOUND, "{path}");
+        }
+    }
+
+    #[test]
+    fn the_demo_page_carries_the_key_escaped() {
+        let page = demo_page("cb_abc123");
+        assert!(
+            page.contains("/widget/chatbot.js?apiKey=cb_abc123\""),
+            "{page}"
+        );
+        assert!(!page.contains("{{API_KEY}}"));
+        let hostile = demo_page("\"><script>alert(1)</script>&x=");
+        assert!(!hostile.contains("<script>alert"));
+        assert!(hostile.contains("%22%3E%3Cscript%3E"));
+    }
+}

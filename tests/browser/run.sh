@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Browser tests of the widget: Debian's headless Chromium, driven by
+# playwright-core, against the real `chatctl serve` on a free 127.0.0.1 port.
+# Installs what it needs: chromium (apt-get) when missing, then `npm ci`.
+# Screenshots go to target/widget-screenshots/.
+set -euo pipefail
+cd "$(dirname "$0")"
+ROOT=$(cd ../.. && pwd)
+
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+if [ ! -x /usr/bin/chromium ]; then
+  echo "installing chromium (apt-get)"
+  as_root apt-get update
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium
+fi
+npm ci --no-audit --no-fund
+
+CHATCTL="$ROOT/target/debug/chatctl"
+# The binary `cargo test --workspace` builds (same features: a no-op after it).
+(cd "$ROOT" && cargo build --locked --workspace --all-targets)
+
+WORK=$(mktemp -d)
+SERVER=""
+cleanup() {
+  if [ -n "$SERVER" ]; then
+    kill "$SERVER" 2>/dev/null || true
+    wait "$SERVER" 2>/dev/null || true
+  fi
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+RUST_LOG=warn "$CHATCTL" serve --addr 127.0.0.1:0 --data-dir "$WORK/data" >"$WORK/serve.out" 2>"$WORK/serve.err" &
+SERVER=$!
+for _ in $(seq 1 200); do
+  grep -q '^Demo API key: ' "$WORK/serve.out" 2>/dev/null && break
+  if ! kill -0 "$SERVER" 2>/dev/null; then
+    echo "chatctl serve exited:" >&2
+    cat "$WORK/serve.err" >&2
+    exit 1
+  fi
+  sleep 0.1
+done
+CHAT_API=$(sed -n 's/^Chat API: //p' "$WORK/serve.out")
+CHAT_KEY=$(sed -n 's/^Demo API key: //p' "$WORK/serve.out")
+if [ -z "$CHAT_API" ] || [ -z "$CHAT_KEY" ]; then
+  echo "chatctl serve did not print its address and key" >&2
+  exit 1
+fi
+echo "chatctl serve at $CHAT_API"
+export CHAT_API CHAT_KEY CHATBOT_SCREENSHOTS="$ROOT/target/widget-screenshots"
+node --test --test-concurrency=1 widget.test.mjs

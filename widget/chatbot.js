@@ -1,0 +1,247 @@
+/*
+ * Chat widget loader. Embed with
+ *   <script src="https://API-HOST/widget/chatbot.js?apiKey=cb_xxx"></script>
+ * Options (script URL query): apiKey (required), userIdentifier, noTracking=true.
+ * Adds a launcher button and an iframe (frame.html, served from the API's
+ * origin) inside a shadow root, so the host page's CSS and scripts and the
+ * widget stay out of each other's way. Events reach the host page through
+ * window.postMessage (target origin: the page's own origin); commands are on
+ * window.ChatbotWidget or sent to the page with postMessage. See README.
+ */
+(function () {
+  'use strict';
+  if (window.ChatbotWidget) return; // embedded twice: the first one wins
+
+  var VERSION = 1;
+  var SOURCE = 'chatbot-widget';
+  var FROM_FRAME = 'chatbot-widget-frame';
+  var TO_FRAME = 'chatbot-widget-loader';
+  var USER_KEY = 'chatbot_user_id';
+
+  var script = document.currentScript ||
+    document.querySelector('script[src*="/widget/chatbot.js"]');
+  if (!script) return;
+  var src = new URL(script.src, location.href);
+  var params = src.searchParams;
+  var apiKey = params.get('apiKey') || '';
+  var noTracking = params.get('noTracking') === 'true';
+  var apiOrigin = src.origin;
+  var frameUrl = new URL('frame.html', src);
+  frameUrl.search = '';
+  // The frame learns who its parent is from the fragment; it only ever posts
+  // to that origin, so a page lying about it gets nothing.
+  frameUrl.hash = 'host=' + encodeURIComponent(location.origin);
+  var hostOrigin = location.origin;
+
+  function store(kind) {
+    try { return window[kind]; } catch (e) { return null; }
+  }
+  function get(kind, key) {
+    var s = store(kind);
+    try { return s ? s.getItem(key) : null; } catch (e) { return null; }
+  }
+  function set(kind, key, value) {
+    var s = store(kind);
+    try {
+      if (!s) return;
+      if (value == null) s.removeItem(key); else s.setItem(key, value);
+    } catch (e) { /* storage full or blocked: the widget still works */ }
+  }
+  function uuid() {
+    if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
+    var b = crypto.getRandomValues(new Uint8Array(16));
+    b[6] = (b[6] & 15) | 64; b[8] = (b[8] & 63) | 128;
+    var h = Array.prototype.map.call(b, function (x) { return (x + 256).toString(16).slice(1); }).join('');
+    return h.slice(0, 8) + '-' + h.slice(8, 12) + '-' + h.slice(12, 16) + '-' + h.slice(16, 20) + '-' + h.slice(20);
+  }
+  // A short, stable name for this key's saved session (the key itself is not
+  // written into storage).
+  function hash(s) {
+    var h = 2166136261;
+    for (var i = 0; i < s.length; i++) { h ^= s.charCodeAt(i); h = Math.imul(h, 16777619); }
+    return (h >>> 0).toString(16);
+  }
+
+  // User tracking, as the reference: explicit identifier, else a UUID kept in
+  // localStorage as chatbot_user_id, else (noTracking) none at all.
+  var userId = noTracking ? null : params.get('userIdentifier') || null;
+  if (!userId && !noTracking) {
+    userId = get('localStorage', USER_KEY);
+    if (!userId) { userId = uuid(); set('localStorage', USER_KEY, userId); }
+  }
+  // Without tracking the conversation survives reloads in this tab only.
+  var sessionStore = noTracking ? 'sessionStorage' : 'localStorage';
+  var sessionKey = 'chatbot_session_' + hash(apiKey);
+  var openKey = 'chatbot_open_' + hash(apiKey);
+
+  function savedSession() {
+    try {
+      var s = JSON.parse(get(sessionStore, sessionKey) || 'null');
+      return s && s.sessionId && (s.userId || null) === userId ? s.sessionId : null;
+    } catch (e) { return null; }
+  }
+
+  function pageData() {
+    var text = '';
+    try { text = (document.body && document.body.innerText || '').replace(/\s+/g, ' ').trim().slice(0, 1000); } catch (e) { /* ignore */ }
+    return {
+      url: location.href,
+      title: document.title,
+      pageContent: text,
+      hostname: location.hostname,
+      language: document.documentElement.lang || navigator.language || ''
+    };
+  }
+  var pageContext = { url: location.href, title: document.title };
+
+  // Events for the host page: posted to this window, readable only by the
+  // page's own origin.
+  function emit(type, data) {
+    var msg = { type: type, source: SOURCE, version: VERSION };
+    for (var k in data) if (Object.prototype.hasOwnProperty.call(data, k)) msg[k] = data[k];
+    if (hostOrigin && hostOrigin !== 'null') window.postMessage(msg, hostOrigin);
+  }
+
+  // --- DOM, inside a shadow root -------------------------------------------
+  var host = document.createElement('div');
+  host.id = 'chatbot-widget';
+  host.style.setProperty('all', 'initial', 'important');
+  host.style.setProperty('display', 'block', 'important');
+  var root = host.attachShadow({ mode: 'open' });
+  root.innerHTML =
+    '<style>' +
+    ':host{all:initial}' +
+    '*{box-sizing:border-box}' +
+    '.l{position:fixed;right:20px;bottom:20px;z-index:2147483000;width:60px;height:60px;border-radius:50%;border:0;' +
+    'background:var(--c,#667eea);color:#fff;cursor:pointer;box-shadow:0 4px 14px rgba(0,0,0,.25);display:flex;' +
+    'align-items:center;justify-content:center;padding:0;margin:0}' +
+    '.l:focus-visible{outline:3px solid #111;outline-offset:3px}' +
+    '.l svg{width:28px;height:28px;fill:currentColor}' +
+    '.p{position:fixed;right:20px;bottom:92px;z-index:2147483001;width:380px;height:600px;max-height:calc(100vh - 112px);' +
+    'border:0;border-radius:14px;box-shadow:0 8px 32px rgba(0,0,0,.25);background:#fff;display:none;margin:0;padding:0}' +
+    '.open .p{display:block}' +
+    '@media (max-width:480px){.open .p{right:0;bottom:0;left:0;top:0;width:100%;height:100%;max-height:none;border-radius:0}' +
+    '.open .l{display:none}}' +
+    '</style>' +
+    '<div class="w"><button class="l" type="button" aria-haspopup="dialog" aria-expanded="false" aria-label="Open chat">' +
+    '<svg viewBox="0 0 24 24" aria-hidden="true"><path d="M4 3h16a2 2 0 0 1 2 2v11a2 2 0 0 1-2 2H8l-5 4V5a2 2 0 0 1 1-2z"/></svg>' +
+    '</button></div>';
+  var wrap = root.querySelector('.w');
+  var launcher = root.querySelector('.l');
+  var frame = document.createElement('iframe');
+  frame.className = 'p';
+  frame.title = 'Chat';
+  frame.setAttribute('allow', 'clipboard-write');
+  frame.src = frameUrl.href;
+  wrap.appendChild(frame);
+
+  var isOpen = false;
+  var frameReady = false;
+  var queue = [];
+
+  function toFrame(type, data) {
+    var msg = { ns: TO_FRAME, type: type };
+    for (var k in data) if (Object.prototype.hasOwnProperty.call(data, k)) msg[k] = data[k];
+    if (!frameReady && type !== 'init') { queue.push(msg); return; }
+    frame.contentWindow.postMessage(msg, apiOrigin);
+  }
+
+  function open() {
+    if (isOpen) { toFrame('focus', {}); return; }
+    isOpen = true;
+    wrap.className = 'w open';
+    launcher.setAttribute('aria-expanded', 'true');
+    launcher.setAttribute('aria-label', 'Close chat');
+    set('sessionStorage', openKey, '1');
+    frame.focus();
+    toFrame('open', {});
+    emit('widget_opened', { userId: userId });
+  }
+  function close() {
+    if (!isOpen) return;
+    isOpen = false;
+    wrap.className = 'w';
+    launcher.setAttribute('aria-expanded', 'false');
+    launcher.setAttribute('aria-label', 'Open chat');
+    set('sessionStorage', openKey, null);
+    launcher.focus();
+    emit('widget_minimized', { userId: userId });
+  }
+  launcher.addEventListener('click', function () { if (isOpen) close(); else open(); });
+  wrap.addEventListener('keydown', function (e) { if (e.key === 'Escape' && isOpen) close(); });
+
+  var commands = {
+    open: open,
+    close: close,
+    newConversation: function () {
+      set(sessionStore, sessionKey, null);
+      toFrame('new_conversation', {});
+    },
+    setUser: function (id) {
+      id = id == null || id === '' ? null : String(id);
+      if (id === userId) return;
+      userId = id;
+      set(sessionStore, sessionKey, null);
+      toFrame('set_user', { userId: userId });
+    },
+    updatePageContext: function (ctx) {
+      if (!ctx || typeof ctx !== 'object') return;
+      for (var k in ctx) if (Object.prototype.hasOwnProperty.call(ctx, k)) pageContext[k] = ctx[k];
+      toFrame('page_context', { pageContext: pageContext });
+    }
+  };
+
+  window.addEventListener('message', function (e) {
+    var d = e.data;
+    if (!d || typeof d !== 'object') return;
+    // From our frame: right origin and the right window, nothing else.
+    if (d.ns === FROM_FRAME) {
+      if (e.origin !== apiOrigin || e.source !== frame.contentWindow) return;
+      switch (d.type) {
+        case 'hello':
+          frameReady = false;
+          toFrame('init', {
+            apiKey: apiKey, userId: userId, sessionId: savedSession(),
+            pageContext: pageContext, pageData: pageData(), open: isOpen
+          });
+          frameReady = true;
+          while (queue.length) frame.contentWindow.postMessage(queue.shift(), apiOrigin);
+          break;
+        case 'ready':
+          if (typeof d.color === 'string') launcher.style.setProperty('--c', d.color);
+          if (!d.first) break;
+          emit('widget_ready', { userId: userId });
+          if (get('sessionStorage', openKey)) open();
+          break;
+        case 'session':
+          set(sessionStore, sessionKey, JSON.stringify({ sessionId: d.sessionId, userId: userId }));
+          emit(d.created ? 'session_created' : 'session_restored', { sessionId: d.sessionId, userId: userId });
+          break;
+        case 'message':
+          emit('message_received', { message: String(d.message), sessionId: d.sessionId, userId: userId });
+          break;
+        case 'close':
+          close();
+          break;
+      }
+      return;
+    }
+    // Commands from the host page itself: {target: 'chatbot-widget', command, args}.
+    if (d.target === SOURCE && e.source === window && e.origin === hostOrigin &&
+        Object.prototype.hasOwnProperty.call(commands, d.command)) {
+      commands[d.command].apply(null, Array.isArray(d.args) ? d.args : []);
+    }
+  });
+
+  function mount() { (document.body || document.documentElement).appendChild(host); }
+  if (document.body) mount(); else document.addEventListener('DOMContentLoaded', mount);
+
+  window.ChatbotWidget = {
+    version: VERSION,
+    open: commands.open,
+    close: commands.close,
+    newConversation: commands.newConversation,
+    setUser: commands.setUser,
+    updatePageContext: commands.updatePageContext
+  };
+})();
