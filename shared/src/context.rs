@@ -9,7 +9,7 @@
 
 use serde_json::{Map, Value};
 
-use crate::files::json_rows_to_csv;
+use crate::files::json_rows_to_csv_within;
 use crate::model::{ActiveFile, Message, Role, SessionConfig};
 use crate::providers::{ChatTurn, ContextStats, ProviderRequest};
 
@@ -47,16 +47,24 @@ pub fn truncate_to_tokens(text: &str, tokens: usize) -> &str {
 /// `["campaigns:\nid,name\n1,Campaign A"]`.
 pub fn process_json_data_to_csv(data: &Value) -> Vec<String> {
     let mut sections = Vec::new();
-    collect_csv_sections(data, "", &mut sections);
+    let mut budget = MAX_JSON_DATA_TOKENS * CHARS_PER_TOKEN;
+    collect_csv_sections(data, "", &mut sections, &mut budget);
     sections
 }
 
-fn collect_csv_sections(value: &Value, path: &str, out: &mut Vec<String>) {
+/// Appends the sections under `value` while `budget` bytes remain: the work
+/// is bounded by the data budget, not by the size of what a client sends.
+fn collect_csv_sections(value: &Value, path: &str, out: &mut Vec<String>, budget: &mut usize) {
+    if *budget == 0 {
+        return;
+    }
     match value {
         Value::Array(items) => {
-            if let Some(csv) = json_rows_to_csv(items) {
+            if let Some(csv) = json_rows_to_csv_within(items, *budget) {
                 let name = if path.is_empty() { "data" } else { path };
-                out.push(format!("{name}:\n{csv}"));
+                let section = format!("{name}:\n{csv}");
+                *budget = budget.saturating_sub(section.len());
+                out.push(section);
             }
         }
         Value::Object(map) => {
@@ -66,7 +74,7 @@ fn collect_csv_sections(value: &Value, path: &str, out: &mut Vec<String>) {
                 } else {
                     format!("{path}.{key}")
                 };
-                collect_csv_sections(child, &child_path, out);
+                collect_csv_sections(child, &child_path, out, budget);
             }
         }
         _ => {}

@@ -407,3 +407,33 @@ async fn concurrent_sends_to_one_session_are_all_stored_and_counted() {
     users.dedup();
     assert_eq!(users.len(), 20, "every message stored exactly once");
 }
+
+#[tokio::test]
+async fn concurrent_clears_count_each_message_once() {
+    let app = Arc::new(spawn_app().await);
+    let id = app.create_session(json!({"config": {}})).await;
+    for i in 0..30 {
+        app.send_message(&id, &format!("m{i}")).await;
+    }
+    let mut tasks = Vec::new();
+    for _ in 0..4 {
+        let (app, id) = (app.clone(), id.clone());
+        tasks.push(tokio::spawn(async move {
+            app.call(
+                Method::DELETE,
+                &format!("/api/chat/messages/clear/{id}"),
+                None,
+            )
+            .await
+        }));
+    }
+    let mut cleared = 0;
+    for t in tasks {
+        let reply = t.await.unwrap();
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+        cleared += reply.body["messagesCleared"].as_i64().unwrap();
+    }
+    assert_eq!(cleared, 60, "every message counted by exactly one clear");
+    let details = app.get(&format!("/api/chat/sessions/{id}")).await;
+    assert_eq!(details.body["messageCount"], 0);
+}

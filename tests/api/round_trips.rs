@@ -94,7 +94,7 @@ async fn each_operation_stays_within_its_budget() {
     .await;
     assert_eq!(
         app.round_trips(),
-        trips(2, 2),
-        "clear 6 messages: read session, list keys, one batch, one counter update"
+        trips(2, 1),
+        "clear 6 messages: read session, list keys, one transaction of deletes and the counter"
     );
 }

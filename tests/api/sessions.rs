@@ -279,3 +279,50 @@ async fn unknown_routes_and_methods_answer_json() {
     assert_eq!(reply.status, StatusCode::METHOD_NOT_ALLOWED);
     assert_eq!(reply.body["error"], "Method not allowed");
 }
+
+#[tokio::test]
+async fn configs_every_store_cannot_keep_are_refused() {
+    let app = spawn_app().await;
+    let path = "/api/chat/sessions/create";
+    let big = "x".repeat(70 * 1024);
+    let mut deep = json!(1);
+    for _ in 0..30 {
+        deep = json!([deep]);
+    }
+    for (config, error) in [
+        (json!({"blob": big}), "config too large"),
+        (json!({"n": 1e200}), "config holds a number out of range"),
+        (json!({"deep": deep}), "config is nested too deeply"),
+    ] {
+        let reply = app.post(path, json!({"config": config})).await;
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+        assert_eq!(reply.body["error"], error);
+    }
+    let wide_user = "😀".repeat(255);
+    let reply = app
+        .post(path, json!({"config": {}, "user_identifier": wide_user}))
+        .await;
+    assert_eq!(
+        reply.body["error"], "user_identifier too long",
+        "bytes count too"
+    );
+
+    // Merging may not grow a config past the limit either.
+    let id = app
+        .create_session(json!({"config": {"a": "y".repeat(40 * 1024)}}))
+        .await;
+    let reply = app
+        .call(
+            Method::PUT,
+            &format!("/api/chat/sessions/{id}/config"),
+            Some(json!({"config": {"b": "z".repeat(40 * 1024)}})),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+    assert_eq!(reply.body["error"], "config too large");
+
+    let huge_body = json!({"config": {}, "pad": "p".repeat(1_100_000)});
+    let reply = app.post(path, huge_body).await;
+    assert_eq!(reply.status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(reply.body["error"], "Request body too large");
+}

@@ -18,6 +18,7 @@ use crate::context::FILE_EXCERPT_CHARS;
 use crate::files::{self, Analysis, FileKind};
 use crate::http::{ApiJson, AppError, parse_session_id};
 use crate::model::{ActiveFile, FileRecord, PendingUpload, Session};
+use crate::store::StoreError;
 use crate::store::keys;
 
 /// Rows a query returns when the request names no limit, and at most.
@@ -25,6 +26,9 @@ pub const DEFAULT_QUERY_LIMIT: usize = 100;
 pub const MAX_QUERY_LIMIT: usize = 1_000;
 /// Room for the multipart framing and the other fields around the file.
 const MULTIPART_OVERHEAD: usize = 64 * 1024;
+/// Column names kept on the session and file items, and their length.
+const MAX_STORED_COLUMNS: usize = 500;
+const MAX_COLUMN_NAME_CHARS: usize = 100;
 /// Longest file name kept.
 const MAX_FILE_NAME_CHARS: usize = 255;
 
@@ -177,11 +181,13 @@ async fn activate(
 ) -> Result<Json<Value>, AppError> {
     let now = state.now_ms();
     let blob_key = keys::file_blob(session.tenant_id, session.session_id, file.file_id);
+    // Column names are data from the file: capped, since they live on items.
     let columns: Vec<String> = file
         .analysis
         .columns
         .iter()
-        .map(|c| c.name.clone())
+        .take(MAX_STORED_COLUMNS)
+        .map(|c| c.name.chars().take(MAX_COLUMN_NAME_CHARS).collect())
         .collect();
     let record = FileRecord {
         file_id: file.file_id,
@@ -211,7 +217,14 @@ async fn activate(
         .activate_file(session, &record, &active, completes_upload)
         .await
     {
-        remove_blob(state, &blob_key).await;
+        // Nothing half-written: the bytes go when the record surely was not
+        // stored. Not when the store's answer is unknown (the write may have
+        // landed), nor for a completion (a concurrent one may have won with
+        // these very bytes); such leftovers are only unreferenced bytes.
+        let surely_not_stored = !matches!(e, StoreError::Unavailable(_));
+        if surely_not_stored && !completes_upload {
+            remove_blob(state, &blob_key).await;
+        }
         return Err(e.into());
     }
     Ok(Json(json!({
@@ -231,7 +244,7 @@ async fn activate(
 
 async fn remove_blob(state: &AppState, blob_key: &str) {
     if let Err(cleanup) = state.blobs.delete(blob_key).await {
-        tracing::warn!(%cleanup, blob_key, "could not remove the blob of a failed upload");
+        tracing::warn!(%cleanup, blob_key, "could not remove an upload's bytes");
     }
 }
 
@@ -291,7 +304,7 @@ async fn upload_url(
 
     let now = state.now_ms();
     let file_id = state.ids.v7_at(now);
-    let blob_key = keys::file_blob(session.tenant_id, session.session_id, file_id);
+    let blob_key = keys::upload_blob(session.tenant_id, session.session_id, file_id);
     let content_type = canonical_type(kind);
     let expires = state.config.upload_url_expires_secs;
     let Some(presigned) = state
@@ -356,15 +369,15 @@ async fn complete(
         .get_pending_upload(session.tenant_id, session.session_id, file_id)
         .await?
         .ok_or(AppError::UploadNotFound)?;
-    let blob_key = keys::file_blob(session.tenant_id, session.session_id, file_id);
+    let upload_key = keys::upload_blob(session.tenant_id, session.session_id, file_id);
     let info = state
         .blobs
-        .head(&blob_key)
+        .head(&upload_key)
         .await?
         .ok_or(AppError::UploadNotReceived)?;
     let limit = state.config.max_upload_bytes;
     if info.size > limit as u64 {
-        remove_blob(&state, &blob_key).await;
+        remove_blob(&state, &upload_key).await;
         return Err(AppError::FileTooLarge { limit });
     }
     let kind = if pending.file_type == "json" {
@@ -374,16 +387,28 @@ async fn complete(
     };
     let bytes = state
         .blobs
-        .get(&blob_key)
+        .get(&upload_key)
         .await?
         .ok_or(AppError::UploadNotReceived)?;
+    // The object may have been replaced between the two reads.
+    if bytes.len() > limit {
+        remove_blob(&state, &upload_key).await;
+        return Err(AppError::FileTooLarge { limit });
+    }
     let analysis = match analyze(kind, bytes.clone()).await {
         Ok(a) => a,
         Err(e) => {
-            remove_blob(&state, &blob_key).await;
+            remove_blob(&state, &upload_key).await;
             return Err(e);
         }
     };
+    // The checked bytes become the file; later writes through the presigned
+    // URL land on the upload key only.
+    let file_key = keys::file_blob(session.tenant_id, session.session_id, file_id);
+    state
+        .blobs
+        .put(&file_key, bytes.clone(), canonical_type(kind))
+        .await?;
     let stored = StoredFile {
         file_id,
         name: pending.name,
@@ -391,7 +416,9 @@ async fn complete(
         size: bytes.len() as u64,
         analysis,
     };
-    activate(&state, &session, stored, true).await
+    let done = activate(&state, &session, stored, true).await?;
+    remove_blob(&state, &upload_key).await;
+    Ok(done)
 }
 
 fn clean_name(raw: &str) -> String {

@@ -19,7 +19,7 @@ use crate::AppState;
 use crate::auth::Caller;
 use crate::clock::iso8601;
 use crate::context::{ContextInput, build_context};
-use crate::http::{ApiJson, AppError, parse_session_id};
+use crate::http::{ApiJson, AppError, check_config, parse_session_id};
 use crate::model::{Message, Role, Session, Tenant};
 use crate::providers::{Completion, Provider, ProviderError, ProviderRequest, StreamEvent};
 use crate::store::keys;
@@ -88,7 +88,10 @@ fn validate_send(body: SendBody) -> Result<SendRequest, AppError> {
     }
     let overrides = match body.config {
         None | Some(Value::Null) => Map::new(),
-        Some(Value::Object(map)) => map,
+        Some(Value::Object(map)) => {
+            check_config(&map)?;
+            map
+        }
         Some(_) => return Err(AppError::bad_request("config must be a JSON object")),
     };
     Ok(SendRequest {
@@ -127,6 +130,10 @@ pub enum ExchangeEvent {
     Done(Box<Exchange>),
     Failed(AppError),
 }
+
+/// How long a delta waits for a client that stopped reading before the
+/// exchange stops forwarding deltas (it still completes and stores).
+const STALLED_READER: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// Deltas buffered between the provider task and a slow client.
 const EVENT_BUFFER: usize = 64;
@@ -257,12 +264,22 @@ async fn relay(
     tx: &mpsc::Sender<ExchangeEvent>,
 ) -> Result<Completion, ProviderError> {
     let mut events = provider.stream(prompt).await?;
+    let mut forwarding = true;
     while let Some(event) = events.next().await {
         match event? {
             StreamEvent::Delta(text) => {
                 // Nobody listening (the client left, or `send` ignores
-                // deltas): keep going, the reply is still stored.
-                let _ = tx.send(ExchangeEvent::Delta(text)).await;
+                // deltas), or a client that stopped reading: keep going, the
+                // reply is still stored, and a stalled reader never holds the
+                // exchange (or its provider connection) open.
+                if forwarding
+                    && tx
+                        .send_timeout(ExchangeEvent::Delta(text), STALLED_READER)
+                        .await
+                        .is_err()
+                {
+                    forwarding = false;
+                }
             }
             StreamEvent::Done(completion) => return Ok(completion),
         }

@@ -12,11 +12,15 @@ use super::load_session;
 use crate::AppState;
 use crate::auth::Caller;
 use crate::clock::iso8601;
-use crate::http::{ApiJson, AppError, parse_session_id};
+use crate::http::extract::MAX_CONFIG_BYTES;
+use crate::http::{ApiJson, AppError, check_config, parse_session_id};
 use crate::model::{Session, Tenant};
+use crate::store::repo::MergeOutcome;
 
 /// Longest accepted `user_identifier` (it is part of a table key).
 pub const MAX_USER_IDENTIFIER_CHARS: usize = 255;
+/// The identifier is inside a sort key (`USER#…`, at most 1,024 bytes).
+pub const MAX_USER_IDENTIFIER_BYTES: usize = 1_000;
 
 pub fn routes(state: AppState) -> Router {
     Router::new()
@@ -55,7 +59,10 @@ fn required_config(config: Option<Value>) -> Result<Map<String, Value>, AppError
             "config is required",
             "send {\"config\": {...}}",
         )),
-        Some(Value::Object(map)) => Ok(map),
+        Some(Value::Object(map)) => {
+            check_config(&map)?;
+            Ok(map)
+        }
         Some(_) => Err(AppError::bad_request("config must be a JSON object")),
     }
 }
@@ -67,7 +74,9 @@ fn user_identifier(raw: Option<Value>) -> Result<Option<String>, AppError> {
             let s = s.trim();
             if s.is_empty() {
                 Ok(None)
-            } else if s.chars().count() > MAX_USER_IDENTIFIER_CHARS {
+            } else if s.chars().count() > MAX_USER_IDENTIFIER_CHARS
+                || s.len() > MAX_USER_IDENTIFIER_BYTES
+            {
                 Err(AppError::bad_request_detail(
                     "user_identifier too long",
                     format!("at most {MAX_USER_IDENTIFIER_CHARS} characters"),
@@ -170,11 +179,20 @@ async fn update_config(
 ) -> Result<Json<Value>, AppError> {
     let session_id = parse_session_id(&session_id)?;
     let changes = required_config(body.config)?;
-    let session = state
+    let session = match state
         .repo
-        .merge_config(caller.tenant_id(), session_id, &changes)
+        .merge_config(caller.tenant_id(), session_id, &changes, MAX_CONFIG_BYTES)
         .await?
-        .ok_or(AppError::SessionNotFound)?;
+    {
+        MergeOutcome::Merged(session) => *session,
+        MergeOutcome::NotFound => return Err(AppError::SessionNotFound),
+        MergeOutcome::TooLarge => {
+            return Err(AppError::bad_request_detail(
+                "config too large",
+                format!("the merged config would pass {MAX_CONFIG_BYTES} bytes of JSON"),
+            ));
+        }
+    };
     Ok(Json(json!({
         "sessionId": session.session_id,
         "config": session.config,

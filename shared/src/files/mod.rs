@@ -176,13 +176,23 @@ pub struct QueryResult {
 /// empty, arrays/objects as compact JSON. No trailing newline. None when `rows` is
 /// empty or any element is not an object.
 pub fn json_rows_to_csv(rows: &[serde_json::Value]) -> Option<String> {
+    json_rows_to_csv_within(rows, usize::MAX)
+}
+
+/// [`json_rows_to_csv`], stopping after the row that makes the text reach
+/// `max_bytes`: the cost stays bounded by the budget, not by the rows times
+/// the columns of whatever JSON a client sends. Columns past
+/// `MAX_CSV_COLUMNS` are left out.
+pub fn json_rows_to_csv_within(rows: &[serde_json::Value], max_bytes: usize) -> Option<String> {
     if rows.is_empty() {
         return None;
     }
     let mut columns = json::Columns::new();
     for row in rows {
         for (pos, key) in row.as_object()?.keys().enumerate() {
-            columns.index_of(key, pos);
+            if columns.names.len() < MAX_CSV_COLUMNS || columns.get(key, pos).is_some() {
+                columns.index_of(key, pos);
+            }
         }
     }
     if columns.names.is_empty() {
@@ -191,6 +201,7 @@ pub fn json_rows_to_csv(rows: &[serde_json::Value]) -> Option<String> {
     let mut wtr = analyze::csv_writer();
     wtr.write_record(&columns.names).ok()?;
     let mut cells: Vec<std::borrow::Cow<'_, str>> = Vec::with_capacity(columns.names.len());
+    let mut written = 0usize;
     for row in rows {
         let object = row.as_object()?;
         cells.clear();
@@ -201,6 +212,11 @@ pub fn json_rows_to_csv(rows: &[serde_json::Value]) -> Option<String> {
             }
         }
         wtr.write_record(cells.iter().map(|c| c.as_bytes())).ok()?;
+        // At least the cells and their separators (quoting only adds).
+        written += cells.iter().map(|c| c.len() + 1).sum::<usize>();
+        if written >= max_bytes {
+            break;
+        }
     }
     let mut bytes = wtr.into_inner().ok()?;
     if bytes.last() == Some(&b'\n') {
@@ -208,6 +224,9 @@ pub fn json_rows_to_csv(rows: &[serde_json::Value]) -> Option<String> {
     }
     String::from_utf8(bytes).ok()
 }
+
+/// Most columns [`json_rows_to_csv_within`] renders.
+pub const MAX_CSV_COLUMNS: usize = 200;
 
 /// The content without a leading UTF-8 byte order mark.
 fn strip_bom(content: &[u8]) -> &[u8] {
@@ -325,6 +344,22 @@ mod tests {
         assert_eq!(json_rows_to_csv(&[json!({"a": 1}), json!(2)]), None);
         assert_eq!(json_rows_to_csv(&[json!([1])]), None);
         assert_eq!(json_rows_to_csv(&[json!({})]).as_deref(), Some(""));
+    }
+
+    #[test]
+    fn bounded_csv_stops_at_the_budget_and_caps_columns() {
+        let wide: serde_json::Map<String, serde_json::Value> =
+            (0..5_000).map(|i| (format!("k{i}"), json!(0))).collect();
+        let mut rows = vec![serde_json::Value::Object(wide)];
+        rows.extend((0..100_000).map(|_| json!({})));
+        let csv = json_rows_to_csv_within(&rows, 8_000).expect("rows are objects");
+        let header = csv.lines().next().expect("a header");
+        assert_eq!(header.split(',').count(), MAX_CSV_COLUMNS);
+        assert!(
+            csv.len() < 8_000 + 2 * MAX_CSV_COLUMNS * 4,
+            "{} bytes",
+            csv.len()
+        );
     }
 
     #[test]

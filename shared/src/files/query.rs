@@ -106,15 +106,25 @@ fn query_csv(
 }
 
 /// Header names made unique for use as object keys ("a", "a" -> "a", "a_2").
+/// Linear in the header: sets for lookups and a next-suffix counter per
+/// name, so a hostile header of thousands of repeats stays cheap.
 fn unique_keys(names: Vec<String>) -> Vec<String> {
-    let mut seen = std::collections::HashSet::with_capacity(names.len());
+    use std::collections::{HashMap, HashSet};
+    let original: HashSet<&str> = names.iter().map(String::as_str).collect();
+    let mut seen: HashSet<String> = HashSet::with_capacity(names.len());
+    let mut next_suffix: HashMap<&str, usize> = HashMap::new();
     let mut keys = Vec::with_capacity(names.len());
     for name in &names {
         let mut key = name.clone();
-        let mut n = 2;
-        while seen.contains(&key) || (key != *name && names.contains(&key)) {
-            key = format!("{name}_{n}");
-            n += 1;
+        if seen.contains(&key) {
+            let n = next_suffix.entry(name.as_str()).or_insert(2);
+            loop {
+                key = format!("{name}_{n}");
+                *n += 1;
+                if !seen.contains(&key) && !original.contains(key.as_str()) {
+                    break;
+                }
+            }
         }
         seen.insert(key.clone());
         keys.push(key);

@@ -32,6 +32,8 @@ pub enum AppError {
     NoActiveFile,
     #[error("file too large")]
     FileTooLarge { limit: usize },
+    #[error("request body too large")]
+    BodyTooLarge { limit: usize },
     #[error("unsupported file type")]
     UnsupportedFileType,
     #[error("invalid file content: {0}")]
@@ -93,6 +95,11 @@ impl AppError {
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "File too large",
                 Some(format!("The maximum file size is {limit} bytes")),
+            ),
+            BodyTooLarge { limit } => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "Request body too large",
+                Some(format!("at most {limit} bytes")),
             ),
             UnsupportedFileType => (
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,

@@ -29,10 +29,9 @@ where
             .await
             .map_err(|e| AppError::bad_request_detail("Invalid request body", e.body_text()))?;
         if bytes.len() > MAX_JSON_BODY {
-            return Err(AppError::bad_request_detail(
-                "Request body too large",
-                format!("at most {MAX_JSON_BODY} bytes"),
-            ));
+            return Err(AppError::BodyTooLarge {
+                limit: MAX_JSON_BODY,
+            });
         }
         match bytes.iter().find(|b| !b.is_ascii_whitespace()) {
             None => {
@@ -59,4 +58,52 @@ where
 /// A session id from the path or a body: must be a UUID.
 pub fn parse_session_id(raw: &str) -> Result<Uuid, AppError> {
     Uuid::try_parse(raw.trim()).map_err(|_| AppError::InvalidSessionId)
+}
+
+/// Largest session config, serialized: it lives on the session item (a
+/// DynamoDB item holds 400 KB) and is read on every message.
+pub const MAX_CONFIG_BYTES: usize = 64 * 1024;
+/// Deepest nesting accepted in a config (DynamoDB stores 32 levels).
+const MAX_CONFIG_DEPTH: usize = 20;
+/// Numbers DynamoDB stores: magnitude below 1e126.
+const MAX_NUMBER_MAGNITUDE: f64 = 1e125;
+
+/// Checks a config object fits what every store keeps exactly: its size,
+/// its depth and its numbers. 400 with the reason otherwise.
+pub fn check_config(config: &serde_json::Map<String, serde_json::Value>) -> Result<(), AppError> {
+    fn walk(v: &serde_json::Value, depth: usize) -> Result<(), &'static str> {
+        if depth > MAX_CONFIG_DEPTH {
+            return Err("config is nested too deeply");
+        }
+        match v {
+            serde_json::Value::Number(n) => match n.as_f64() {
+                Some(x) if x.abs() < MAX_NUMBER_MAGNITUDE => Ok(()),
+                _ => Err("config holds a number out of range"),
+            },
+            serde_json::Value::Array(items) => items.iter().try_for_each(|i| walk(i, depth + 1)),
+            serde_json::Value::Object(map) => map.values().try_for_each(|i| walk(i, depth + 1)),
+            _ => Ok(()),
+        }
+    }
+    map_walk(config, walk)?;
+    let size = serde_json::to_vec(config)
+        .map(|v| v.len())
+        .unwrap_or(usize::MAX);
+    if size > MAX_CONFIG_BYTES {
+        return Err(AppError::bad_request_detail(
+            "config too large",
+            format!("at most {MAX_CONFIG_BYTES} bytes of JSON"),
+        ));
+    }
+    Ok(())
+}
+
+fn map_walk(
+    config: &serde_json::Map<String, serde_json::Value>,
+    walk: fn(&serde_json::Value, usize) -> Result<(), &'static str>,
+) -> Result<(), AppError> {
+    config
+        .values()
+        .try_for_each(|v| walk(v, 1))
+        .map_err(AppError::bad_request)
 }

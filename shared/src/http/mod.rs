@@ -5,7 +5,7 @@ pub mod error;
 pub mod extract;
 
 pub use error::AppError;
-pub use extract::{ApiJson, parse_session_id};
+pub use extract::{ApiJson, check_config, parse_session_id};
 
 use axum::Router;
 use axum::http::{HeaderName, Method};

@@ -497,6 +497,12 @@ where
         StoreError::ConditionFailed
     } else if e
         .as_service_error()
+        .is_some_and(|s| s.code() == Some("TransactionConflictException"))
+    {
+        // The item is in a transaction under way: a conflict to retry.
+        StoreError::TransactionCancelled { failed: vec![] }
+    } else if e
+        .as_service_error()
         .is_some_and(|s| s.code() == Some("ValidationException"))
     {
         StoreError::Invalid(sdk_message(&e))

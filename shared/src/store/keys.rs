@@ -98,6 +98,13 @@ pub fn tenant_gsi1sk(created_at_ms: i64, tenant: Uuid) -> String {
     format!("{:013}#{tenant}", created_at_ms.max(0))
 }
 
+/// Where a direct upload's bytes land (the presigned URL writes here); they
+/// are copied to `file_blob` once checked, so the URL can never change an
+/// active file.
+pub fn upload_blob(tenant: Uuid, session: Uuid, file: Uuid) -> String {
+    format!("tenants/{tenant}/sessions/{session}/uploads/{file}")
+}
+
 /// Where an uploaded file's bytes live in the blob store.
 pub fn file_blob(tenant: Uuid, session: Uuid, file: Uuid) -> String {
     format!("tenants/{tenant}/sessions/{session}/files/{file}")

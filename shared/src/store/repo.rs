@@ -22,6 +22,42 @@ pub const CONTEXT_HISTORY: usize = 10;
 /// How often a lost race on a conditional write is retried.
 const MAX_RETRIES: usize = 5;
 
+/// What a config merge did.
+#[derive(Debug)]
+pub enum MergeOutcome {
+    Merged(Box<Session>),
+    NotFound,
+    /// The merged config would be larger than allowed; nothing was written.
+    TooLarge,
+}
+
+/// A short, growing pause before retrying a write that lost a race.
+async fn backoff(attempt: usize) {
+    tokio::time::sleep(std::time::Duration::from_millis(10 << attempt.min(5))).await;
+}
+
+/// Runs a write, retrying it while it conflicts with concurrent
+/// transactions (cancelled with no failed condition): the writes it is used
+/// for are unconditional adds or guarded puts that stay correct when rerun.
+async fn retry_conflicts<F, Fut>(mut write: F) -> Result<(), StoreError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<(), StoreError>>,
+{
+    let mut attempt = 0;
+    loop {
+        match write().await {
+            Err(StoreError::TransactionCancelled { failed })
+                if failed.is_empty() && attempt < MAX_RETRIES =>
+            {
+                attempt += 1;
+                backoff(attempt).await;
+            }
+            other => return other,
+        }
+    }
+}
+
 /// Session counts kept at write time, never computed by scanning.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct TenantStats {
@@ -228,7 +264,9 @@ impl Repository {
                     .set("last_seen", session.created_at),
             ));
         }
-        self.table.transact(ops).await
+        // Every create touches the tenant's STATS item: concurrent creates
+        // conflict on DynamoDB and are retried (the session put is guarded).
+        retry_conflicts(|| self.table.transact(ops.clone())).await
     }
 
     pub async fn get_session(
@@ -271,21 +309,26 @@ impl Repository {
     }
 
     /// Merges `changes` into the stored config. Guarded by the config it read,
-    /// so two concurrent merges never lose each other's keys.
+    /// so two concurrent merges never lose each other's keys; a merged config
+    /// over `max_bytes` of JSON is not written.
     pub async fn merge_config(
         &self,
         tenant: Uuid,
         session: Uuid,
         changes: &SessionConfig,
-    ) -> Result<Option<Session>, StoreError> {
-        for _ in 0..MAX_RETRIES {
+        max_bytes: usize,
+    ) -> Result<MergeOutcome, StoreError> {
+        for attempt in 0..MAX_RETRIES {
             let Some(current) = self.get_session(tenant, session).await? else {
-                return Ok(None);
+                return Ok(MergeOutcome::NotFound);
             };
             let old = Value::Object(current.config.clone());
             let mut merged = current.config.clone();
             for (k, v) in changes {
                 merged.insert(k.clone(), v.clone());
+            }
+            if serde_json::to_vec(&merged).map_or(usize::MAX, |v| v.len()) > max_bytes {
+                return Ok(MergeOutcome::TooLarge);
             }
             let op = WriteOp::update(
                 keys::session(tenant, session),
@@ -293,9 +336,15 @@ impl Repository {
             )
             .when(Condition::Equals("config".into(), old));
             match self.table.write(op).await {
-                Ok(Some(item)) => return from_item(item).map(Some),
+                Ok(Some(item)) => {
+                    return from_item(item).map(|s| MergeOutcome::Merged(Box::new(s)));
+                }
                 Ok(None) => return Err(StoreError::Invalid("update returned no item".into())),
                 Err(StoreError::ConditionFailed) => continue,
+                // A conflict with a transaction on the session: read again.
+                Err(StoreError::TransactionCancelled { failed }) if failed.is_empty() => {
+                    backoff(attempt).await;
+                }
                 Err(e) => return Err(e),
             }
         }
@@ -327,18 +376,7 @@ impl Repository {
         );
         // A conflict with a concurrent transaction on the same session (no
         // condition failed) is retried: the writes are unconditional adds.
-        let mut attempt = 0;
-        loop {
-            match self.table.transact(ops.clone()).await {
-                Err(StoreError::TransactionCancelled { failed })
-                    if failed.is_empty() && attempt < MAX_RETRIES =>
-                {
-                    attempt += 1;
-                    tokio::time::sleep(std::time::Duration::from_millis(10 << attempt)).await;
-                }
-                other => return other,
-            }
-        }
+        retry_conflicts(|| self.table.transact(ops.clone())).await
     }
 
     /// One page of history, newest first; one read. Without `after` the
@@ -378,31 +416,50 @@ impl Repository {
         })
     }
 
-    /// Deletes every message of the session; returns how many.
+    /// Deletes every message of the session; returns how many. Each chunk
+    /// of deletes carries its own counter decrement in one transaction, each
+    /// delete guarded by the message still existing: a concurrent clear or a
+    /// failure half-way never leaves `message_count` off.
     pub async fn clear_messages(&self, tenant: Uuid, session: Uuid) -> Result<i64, StoreError> {
         let query = Query::partition(keys::session_pk(tenant, session))
             .sort(SortCondition::BeginsWith(keys::MSG_PREFIX.into()));
-        let keys: Vec<Key> = self
-            .query_all(query)
-            .await?
-            .iter()
-            .filter_map(Key::of)
-            .collect();
-        let cleared = keys.len() as i64;
-        if cleared > 0 {
-            self.table.batch_delete(keys).await?;
-            // ADD, not SET 0: a message stored while we deleted stays counted.
-            self.table
-                .write(
+        let mut cleared = 0;
+        for attempt in 0..MAX_RETRIES {
+            let keys: Vec<Key> = self
+                .query_all(query.clone())
+                .await?
+                .iter()
+                .filter_map(Key::of)
+                .collect();
+            let mut lost_race = false;
+            for chunk in keys.chunks(super::MAX_TRANSACT_ITEMS - 1) {
+                let mut ops: Vec<WriteOp> = chunk
+                    .iter()
+                    .map(|k| WriteOp::delete(k.clone()).when(Condition::Exists))
+                    .collect();
+                ops.push(
                     WriteOp::update(
                         keys::session(tenant, session),
-                        Update::new().add("message_count", -cleared),
+                        Update::new().add("message_count", -(chunk.len() as i64)),
                     )
                     .when(Condition::Exists),
-                )
-                .await?;
+                );
+                match self.table.transact(ops).await {
+                    Ok(()) => cleared += chunk.len() as i64,
+                    // Another clear took some of these: list what is left.
+                    Err(StoreError::TransactionCancelled { .. }) => {
+                        lost_race = true;
+                        break;
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+            if !lost_race {
+                return Ok(cleared);
+            }
+            backoff(attempt).await;
         }
-        Ok(cleared)
+        Err(StoreError::TransactionCancelled { failed: vec![] })
     }
 
     // ---- files -----------------------------------------------------------
@@ -488,27 +545,25 @@ impl Repository {
             return Ok(false);
         };
         let (tenant, sid) = (session.tenant_id, session.session_id);
-        let result = self
-            .table
-            .transact(vec![
-                WriteOp::update(
-                    keys::session(tenant, sid),
-                    Update::new().remove("active_file").remove("active_file_id"),
-                )
-                .when(Condition::Equals(
-                    "active_file_id".into(),
-                    Value::String(active.file_id.to_string()),
-                )),
-                WriteOp::update(
-                    keys::file(tenant, sid, active.file_id),
-                    Update::new().set("is_active", false),
-                )
-                .when(Condition::Exists),
-            ])
-            .await;
-        match result {
+        let ops = vec![
+            WriteOp::update(
+                keys::session(tenant, sid),
+                Update::new().remove("active_file").remove("active_file_id"),
+            )
+            .when(Condition::Equals(
+                "active_file_id".into(),
+                Value::String(active.file_id.to_string()),
+            )),
+            WriteOp::update(
+                keys::file(tenant, sid, active.file_id),
+                Update::new().set("is_active", false),
+            )
+            .when(Condition::Exists),
+        ];
+        match retry_conflicts(|| self.table.transact(ops.clone())).await {
             Ok(()) => Ok(true),
-            Err(StoreError::TransactionCancelled { .. }) => Ok(false),
+            // That file is no longer the active one (deleted or replaced).
+            Err(StoreError::TransactionCancelled { failed }) if failed.contains(&0) => Ok(false),
             Err(e) => Err(e),
         }
     }

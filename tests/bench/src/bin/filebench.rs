@@ -43,8 +43,8 @@ fn csv_file() -> Vec<u8> {
             i % 17 + 1,
             i % 500,
             i % 100,
-            if i % 3 == 0 { "true" } else { "false" },
-            if i % 10 == 0 { "repeat customer" } else { "" },
+            if i.is_multiple_of(3) { "true" } else { "false" },
+            if i.is_multiple_of(10) { "repeat customer" } else { "" },
         ));
         i += 1;
     }
@@ -66,7 +66,7 @@ fn json_file() -> Vec<u8> {
             "region": region,
             "quantity": i % 17 + 1,
             "unit_price": (i % 500) as f64 + 0.25,
-            "paid": i % 3 == 0,
+            "paid": i.is_multiple_of(3),
         });
         size += row.to_string().len() + 1;
         rows.push(row);
