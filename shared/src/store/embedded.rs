@@ -59,6 +59,28 @@ const EXPIRY: TableDefinition<ExpiryKey, ()> = TableDefinition::new("expiry");
 #[derive(Clone, Debug)]
 pub struct EmbeddedTable {
     db: Arc<Database>,
+    /// Writes go to one writer thread, which commits every write that
+    /// arrived meanwhile in one redb transaction: one fsync serves many
+    /// concurrent requests (group commit).
+    writer: std::sync::mpsc::Sender<Job>,
+}
+
+/// Most writes committed together.
+const MAX_GROUP: usize = 128;
+
+/// A write waiting for the writer thread.
+#[derive(Debug)]
+struct Job {
+    work: Work,
+    reply: tokio::sync::oneshot::Sender<Result<Outcome, StoreError>>,
+}
+
+#[derive(Debug)]
+enum Work {
+    /// A single write or a transaction: all or nothing.
+    Ops(Vec<Prepared>),
+    /// Unconditional deletes.
+    Delete(Vec<Key>),
 }
 
 impl EmbeddedTable {
@@ -95,7 +117,27 @@ impl EmbeddedTable {
             txn.open_table(EXPIRY).map_err(unavailable)?;
         }
         txn.commit().map_err(unavailable)?;
-        Ok(Self { db: Arc::new(db) })
+        let db = Arc::new(db);
+        let (writer, jobs) = std::sync::mpsc::channel();
+        // The thread holds the database weakly: dropping the last table
+        // closes the file at once (a reopen must not race the thread).
+        let weak = Arc::downgrade(&db);
+        std::thread::Builder::new()
+            .name("redb-writer".into())
+            .spawn(move || write_loop(&weak, &jobs))
+            .map_err(|e| StoreError::Unavailable(format!("cannot start the writer: {e}")))?;
+        Ok(Self { db, writer })
+    }
+
+    /// Hands a write to the writer thread and waits for its outcome.
+    async fn submit(&self, work: Work) -> Result<Outcome, StoreError> {
+        let (reply, outcome) = tokio::sync::oneshot::channel();
+        self.writer
+            .send(Job { work, reply })
+            .map_err(|_| StoreError::Unavailable("the store's writer has stopped".into()))?;
+        outcome
+            .await
+            .map_err(|_| StoreError::Unavailable("the store's writer has stopped".into()))?
     }
 
     /// Deletes the items whose `ttl` (epoch seconds) is before `now_epoch_secs`
@@ -190,11 +232,10 @@ impl Table for EmbeddedTable {
             ));
         }
         let ops = prepare(vec![op])?;
-        self.blocking(move |db| match execute(db, &ops)? {
+        match self.submit(Work::Ops(ops)).await? {
             Outcome::Applied(mut results) => Ok(results.pop().flatten()),
             Outcome::Failed(_) => Err(StoreError::ConditionFailed),
-        })
-        .await
+        }
     }
 
     async fn transact(&self, ops: Vec<WriteOp>) -> Result<(), StoreError> {
@@ -217,11 +258,10 @@ impl Table for EmbeddedTable {
                 dup.key.pk, dup.key.sk
             )));
         }
-        self.blocking(move |db| match execute(db, &ops)? {
+        match self.submit(Work::Ops(ops)).await? {
             Outcome::Applied(_) => Ok(()),
             Outcome::Failed(failed) => Err(StoreError::TransactionCancelled { failed }),
-        })
-        .await
+        }
     }
 
     async fn batch_delete(&self, keys: Vec<Key>) -> Result<(), StoreError> {
@@ -231,19 +271,7 @@ impl Table for EmbeddedTable {
         keys.iter().try_for_each(check_key)?;
         // One local transaction for all chunks: stronger than the port
         // promises, and one fsync instead of one per chunk.
-        self.blocking(move |db| {
-            let txn = db.begin_write().map_err(unavailable)?;
-            {
-                let mut tables = WriteTables::open(&txn)?;
-                for key in &keys {
-                    if let Some(old) = tables.read(key)? {
-                        tables.remove(key, &old)?;
-                    }
-                }
-            }
-            txn.commit().map_err(unavailable)
-        })
-        .await
+        self.submit(Work::Delete(keys)).await.map(|_| ())
     }
 }
 
@@ -434,6 +462,7 @@ impl<'t> WriteTables<'t> {
 }
 
 /// A write op whose request-level rules have been checked.
+#[derive(Debug)]
 struct Prepared {
     key: Key,
     op: WriteOp,
@@ -456,6 +485,7 @@ fn prepare(ops: Vec<WriteOp>) -> Result<Vec<Prepared>, StoreError> {
         .collect()
 }
 
+#[derive(Debug)]
 enum Outcome {
     /// Committed; per op, the item after an update.
     Applied(Vec<Option<Item>>),
@@ -466,53 +496,134 @@ enum Outcome {
 /// Evaluates every condition against the current state, then applies every
 /// op and commits, all in one write transaction; on any failure the
 /// transaction is dropped, which aborts it.
-fn execute(db: &Database, ops: &[Prepared]) -> Result<Outcome, StoreError> {
-    let txn = db.begin_write().map_err(unavailable)?;
-    let results = {
-        let mut tables = WriteTables::open(&txn)?;
-        let mut current = Vec::with_capacity(ops.len());
-        let mut failed = Vec::new();
-        for (index, prepared) in ops.iter().enumerate() {
-            let item = tables.read(&prepared.key)?;
-            if !prepared
-                .op
-                .condition()
-                .is_none_or(|c: &Condition| c.holds(item.as_ref()))
-            {
-                failed.push(index);
+/// The writer thread: takes the next write, plus every write already
+/// waiting (up to `MAX_GROUP`), and commits them in one transaction. Each
+/// write is applied in arrival order against the state the earlier ones left,
+/// exactly as if they ran one by one; a write whose conditions fail, or that
+/// is invalid, writes nothing and does not affect the others. An I/O error
+/// fails the whole group, which then wrote nothing.
+fn write_loop(db: &std::sync::Weak<Database>, jobs: &std::sync::mpsc::Receiver<Job>) {
+    while let Ok(first) = jobs.recv() {
+        let mut group = vec![first];
+        while group.len() < MAX_GROUP {
+            match jobs.try_recv() {
+                Ok(job) => group.push(job),
+                Err(_) => break,
             }
-            current.push(item);
         }
-        if !failed.is_empty() {
-            return Ok(Outcome::Failed(failed));
+        let outcomes = match db.upgrade() {
+            Some(db) => commit_group(&db, &group),
+            None => Err(StoreError::Unavailable("the store is closed".into())),
+        };
+        match outcomes {
+            Ok(outcomes) => {
+                for (job, outcome) in group.into_iter().zip(outcomes) {
+                    // A caller that went away needs no answer.
+                    let _ = job.reply.send(outcome);
+                }
+            }
+            Err(e) => {
+                let message = e.to_string();
+                for job in group {
+                    let _ = job
+                        .reply
+                        .send(Err(StoreError::Unavailable(message.clone())));
+                }
+            }
         }
-        let mut results = Vec::with_capacity(ops.len());
-        for (prepared, old) in ops.iter().zip(current) {
-            let key = &prepared.key;
-            results.push(match &prepared.op {
-                WriteOp::Put { item, .. } => {
-                    tables.store(key, old.as_ref(), item)?;
-                    None
-                }
-                WriteOp::Update { update, .. } => {
-                    let new = update.apply(key, old.clone())?;
-                    check_item(&new)?;
-                    tables.store(key, old.as_ref(), &new)?;
-                    Some(new)
-                }
-                WriteOp::Delete { .. } => {
-                    if let Some(old) = &old {
-                        tables.remove(key, old)?;
+    }
+}
+
+fn commit_group(
+    db: &Database,
+    group: &[Job],
+) -> Result<Vec<Result<Outcome, StoreError>>, StoreError> {
+    let txn = db.begin_write().map_err(unavailable)?;
+    let mut outcomes = Vec::with_capacity(group.len());
+    {
+        let mut tables = WriteTables::open(&txn)?;
+        for job in group {
+            outcomes.push(match &job.work {
+                Work::Ops(ops) => apply(&mut tables, ops)?,
+                Work::Delete(keys) => {
+                    for key in keys {
+                        if let Some(old) = tables.read(key)? {
+                            tables.remove(key, &old)?;
+                        }
                     }
-                    None
+                    Ok(Outcome::Applied(Vec::new()))
                 }
-                WriteOp::Check { .. } => None,
             });
         }
-        results
-    };
+    }
     txn.commit().map_err(unavailable)?;
-    Ok(Outcome::Applied(results))
+    Ok(outcomes)
+}
+
+/// One write inside a group. The inner result is the write's own outcome
+/// (validated completely before anything is stored, so a rejected write
+/// leaves no trace); the outer error is an I/O failure that fails the group.
+fn apply(
+    tables: &mut WriteTables<'_>,
+    ops: &[Prepared],
+) -> Result<Result<Outcome, StoreError>, StoreError> {
+    let mut current = Vec::with_capacity(ops.len());
+    let mut failed = Vec::new();
+    for (index, prepared) in ops.iter().enumerate() {
+        let item = tables.read(&prepared.key)?;
+        if !prepared
+            .op
+            .condition()
+            .is_none_or(|c: &Condition| c.holds(item.as_ref()))
+        {
+            failed.push(index);
+        }
+        current.push(item);
+    }
+    if !failed.is_empty() {
+        return Ok(Ok(Outcome::Failed(failed)));
+    }
+    // Every new item first: an invalid update rejects the write whole.
+    let mut updated = Vec::with_capacity(ops.len());
+    for (prepared, old) in ops.iter().zip(&current) {
+        updated.push(match &prepared.op {
+            WriteOp::Update { update, .. } => {
+                let new = match update.apply(&prepared.key, old.clone()) {
+                    Ok(new) => new,
+                    Err(e) => return Ok(Err(e)),
+                };
+                if let Err(e) = check_item(&new) {
+                    return Ok(Err(e));
+                }
+                Some(new)
+            }
+            _ => None,
+        });
+    }
+    let mut results = Vec::with_capacity(ops.len());
+    for ((prepared, old), new) in ops.iter().zip(current).zip(updated) {
+        let key = &prepared.key;
+        results.push(match &prepared.op {
+            WriteOp::Put { item, .. } => {
+                tables.store(key, old.as_ref(), item)?;
+                None
+            }
+            WriteOp::Update { .. } => {
+                if let Some(new) = &new {
+                    tables.store(key, old.as_ref(), new)?;
+                }
+                new
+            }
+            WriteOp::Delete { .. } => {
+                if let Some(old) = &old {
+                    tables.remove(key, old)?;
+                }
+                None
+            }
+            WriteOp::Check { .. } => None,
+        });
+    }
+    Ok(Ok(Outcome::Applied(results)))
 }
 
 /// The upper end of a sort key range.
