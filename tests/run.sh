@@ -7,6 +7,7 @@
 #   3. local DynamoDB- and S3-compatible servers on 127.0.0.1, then the
 #      conformance suites and the whole API suite on the cloud drivers
 #   4. chatctl init / tenant create / serve on the cloud drivers
+#   5. template.yaml: cfn-lint, SAM's transform (every route, streaming)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -24,6 +25,20 @@ cargo fmt --all -- --check
 
 step "cargo clippy (warnings are errors)"
 cargo clippy --locked --workspace --all-targets --all-features -- -D warnings
+
+step "template.yaml: cfn-lint and SAM's transform"
+TOOLS="${CHAT_TOOLS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/chat-platform}"
+CFN_LINT_PIN=(cfn-lint==1.58.0 aws-sam-translator==1.115.0)
+if [ "$(cat "$TOOLS/cfn-lint-venv/.pins" 2>/dev/null)" != "${CFN_LINT_PIN[*]}" ]; then
+  echo "installing ${CFN_LINT_PIN[*]} into $TOOLS/cfn-lint-venv"
+  mkdir -p "$TOOLS"
+  rm -rf "$TOOLS/cfn-lint-venv"
+  python3 -m venv "$TOOLS/cfn-lint-venv"
+  "$TOOLS/cfn-lint-venv/bin/pip" install --quiet --disable-pip-version-check "${CFN_LINT_PIN[@]}"
+  echo "${CFN_LINT_PIN[*]}" >"$TOOLS/cfn-lint-venv/.pins"
+fi
+"$TOOLS/cfn-lint-venv/bin/cfn-lint" template.yaml
+"$TOOLS/cfn-lint-venv/bin/python" tests/check-template.py
 
 step "cargo test (embedded store)"
 cargo test --locked --workspace
