@@ -7,7 +7,9 @@
 #   3. local DynamoDB- and S3-compatible servers on 127.0.0.1, then the
 #      conformance suites and the whole API suite on the cloud drivers
 #   4. chatctl init / tenant create / serve on the cloud drivers
-#   5. template.yaml: cfn-lint, SAM's transform (every route, streaming)
+#   5. template.yaml: cfn-lint, SAM's transform (every route, streaming);
+#      the function binaries under a local Lambda Runtime API, fed
+#      tests/events/ (tests/lambda-local.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -53,3 +55,6 @@ CHAT_STORE=dynamodb cargo test --locked -p integration-tests --features cloud --
 
 step "chatctl on the cloud drivers"
 tests/chatctl-cloud.sh
+
+step "the function binaries under a local Lambda Runtime API"
+tests/lambda-local.sh
