@@ -13,6 +13,8 @@ pub mod config;
 pub mod context;
 pub mod files;
 pub mod http;
+#[cfg(feature = "lambda")]
+pub mod lambda;
 pub mod model;
 pub mod providers;
 pub mod state;

@@ -35,6 +35,49 @@ use super::{
 
 /// The name of the one global secondary index.
 pub const GSI1_NAME: &str = "GSI1";
+
+/// One global secondary index of [`TableDefinition`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IndexDefinition {
+    pub name: &'static str,
+    pub hash_key: &'static str,
+    pub range_key: &'static str,
+    /// DynamoDB's projection type (`ALL`, `KEYS_ONLY`, `INCLUDE`).
+    pub projection: &'static str,
+}
+
+/// The table the code expects, as data: `chatctl init` creates it from this
+/// ([`DynamoTable::create_if_missing`]) and a test holds `template.yaml`'s
+/// table to it, so the deployed table and the local one cannot drift apart.
+/// Names are DynamoDB's own spellings (`PAY_PER_REQUEST`, `ALL`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TableDefinition {
+    pub hash_key: &'static str,
+    pub range_key: &'static str,
+    /// Every attribute a key schema names; all are strings (`S`).
+    pub string_attributes: &'static [&'static str],
+    pub indexes: &'static [IndexDefinition],
+    /// The attribute DynamoDB's TTL deletes items by (epoch seconds).
+    pub ttl_attribute: &'static str,
+    pub billing_mode: &'static str,
+}
+
+/// The one table: (`PK`, `SK`), GSI1 on (`GSI1PK`, `GSI1SK`) projecting
+/// everything, TTL on `ttl`, on-demand billing.
+pub const TABLE_DEFINITION: TableDefinition = TableDefinition {
+    hash_key: PK,
+    range_key: SK,
+    string_attributes: &[PK, SK, GSI1PK, GSI1SK],
+    indexes: &[IndexDefinition {
+        name: GSI1_NAME,
+        hash_key: GSI1PK,
+        range_key: GSI1SK,
+        projection: "ALL",
+    }],
+    ttl_attribute: TTL,
+    billing_mode: "PAY_PER_REQUEST",
+};
+
 /// How often unprocessed keys of a batch are sent again before giving up.
 const BATCH_RETRIES: u32 = 8;
 
@@ -343,6 +386,7 @@ impl DynamoTable {
         if exists {
             return Ok(false);
         }
+        let def = &TABLE_DEFINITION;
         let attr = |name: &str| {
             AttributeDefinition::builder()
                 .attribute_name(name)
@@ -357,28 +401,31 @@ impl DynamoTable {
                 .build()
                 .map_err(built)
         };
-        let gsi = GlobalSecondaryIndex::builder()
-            .index_name(GSI1_NAME)
-            .key_schema(key(GSI1PK, KeyType::Hash)?)
-            .key_schema(key(GSI1SK, KeyType::Range)?)
-            .projection(
-                Projection::builder()
-                    .projection_type(ProjectionType::All)
-                    .build(),
-            )
-            .build()
-            .map_err(built)?;
-        self.client
+        let mut create = self
+            .client
             .create_table()
             .table_name(&self.table)
-            .billing_mode(BillingMode::PayPerRequest)
-            .attribute_definitions(attr(PK)?)
-            .attribute_definitions(attr(SK)?)
-            .attribute_definitions(attr(GSI1PK)?)
-            .attribute_definitions(attr(GSI1SK)?)
-            .key_schema(key(PK, KeyType::Hash)?)
-            .key_schema(key(SK, KeyType::Range)?)
-            .global_secondary_indexes(gsi)
+            .billing_mode(BillingMode::from(def.billing_mode))
+            .key_schema(key(def.hash_key, KeyType::Hash)?)
+            .key_schema(key(def.range_key, KeyType::Range)?);
+        for name in def.string_attributes {
+            create = create.attribute_definitions(attr(name)?);
+        }
+        for index in def.indexes {
+            let gsi = GlobalSecondaryIndex::builder()
+                .index_name(index.name)
+                .key_schema(key(index.hash_key, KeyType::Hash)?)
+                .key_schema(key(index.range_key, KeyType::Range)?)
+                .projection(
+                    Projection::builder()
+                        .projection_type(ProjectionType::from(index.projection))
+                        .build(),
+                )
+                .build()
+                .map_err(built)?;
+            create = create.global_secondary_indexes(gsi);
+        }
+        create
             .send()
             .await
             .map_err(|e| unavailable(sdk_message(&e)))?;
@@ -402,7 +449,7 @@ impl DynamoTable {
             .table_name(&self.table)
             .time_to_live_specification(
                 TimeToLiveSpecification::builder()
-                    .attribute_name(TTL)
+                    .attribute_name(def.ttl_attribute)
                     .enabled(true)
                     .build()
                     .map_err(built)?,
@@ -777,5 +824,25 @@ impl Table for DynamoTable {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_table_definition_names_known_dynamodb_values() {
+        let def = &TABLE_DEFINITION;
+        assert!(BillingMode::values().contains(&def.billing_mode));
+        for index in def.indexes {
+            assert!(ProjectionType::values().contains(&index.projection));
+            for key in [index.hash_key, index.range_key] {
+                assert!(def.string_attributes.contains(&key), "{key} is defined");
+            }
+        }
+        for key in [def.hash_key, def.range_key] {
+            assert!(def.string_attributes.contains(&key), "{key} is defined");
+        }
     }
 }
