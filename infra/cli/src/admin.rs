@@ -7,7 +7,7 @@ use chat_shared::auth;
 use chat_shared::blob::s3::S3BlobStore;
 use chat_shared::clock::iso8601;
 use chat_shared::config::{self, Config, Secret, StoreKind};
-use chat_shared::model::TenantProvider;
+use chat_shared::model::{KeyKind, Tenant, TenantProvider};
 use chat_shared::store::dynamo::DynamoTable;
 use uuid::Uuid;
 
@@ -159,9 +159,9 @@ pub async fn list_tenants(data_dir: &Path) -> Result<(), String> {
     Ok(())
 }
 
-pub async fn create_key(data_dir: &Path, tenant: Uuid) -> Result<(), String> {
+pub async fn create_key(data_dir: &Path, tenant: Uuid, kind: KeyKind) -> Result<(), String> {
     let state = open(data_dir).await?;
-    let (key, record) = auth::issue_key(&state.repo, tenant, state.now_ms())
+    let (key, record) = auth::issue_key_of_kind(&state.repo, tenant, kind, state.now_ms())
         .await
         .map_err(|e| match e {
             chat_shared::store::StoreError::TransactionCancelled { .. } => {
@@ -170,8 +170,55 @@ pub async fn create_key(data_dir: &Path, tenant: Uuid) -> Result<(), String> {
             other => other.to_string(),
         })?;
     println!("key id: {}", record.key_id);
-    println!("secret key (shown once, store it safely):");
+    match kind {
+        KeyKind::Secret => println!("secret key (shown once, store it safely):"),
+        KeyKind::Publishable => println!(
+            "publishable key (shown once; safe to embed in pages of the tenant's allowed origins):"
+        ),
+    }
     println!("{key}");
+    Ok(())
+}
+
+/// Reads a tenant, or says there is none.
+async fn load_tenant(state: &AppState, tenant_id: Uuid) -> Result<Tenant, String> {
+    state
+        .repo
+        .get_tenant(tenant_id)
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| format!("no tenant {tenant_id}"))
+}
+
+/// Replaces the tenant's allowed origins.
+pub async fn set_origins(
+    data_dir: &Path,
+    tenant_id: Uuid,
+    origins: &[String],
+) -> Result<(), String> {
+    let mut list = Vec::with_capacity(origins.len());
+    for raw in origins {
+        let origin = auth::normalize_origin(raw)?;
+        if !list.contains(&origin) {
+            list.push(origin);
+        }
+    }
+    let state = open(data_dir).await?;
+    let mut tenant = load_tenant(&state, tenant_id).await?;
+    tenant.allowed_origins = list;
+    state
+        .repo
+        .update_tenant(&tenant)
+        .await
+        .map_err(|e| e.to_string())?;
+    if tenant.allowed_origins.is_empty() {
+        println!("tenant {tenant_id}: no allowed origins (publishable keys work from no web page)");
+    } else {
+        println!(
+            "tenant {tenant_id}: allowed origins {}",
+            tenant.allowed_origins.join(" ")
+        );
+    }
     Ok(())
 }
 
@@ -203,9 +250,10 @@ pub async fn list_keys(data_dir: &Path, tenant: Uuid) -> Result<(), String> {
     for k in keys {
         let status = if k.revoked { "revoked" } else { "active" };
         println!(
-            "{}\t{}…\t{}\t{}",
+            "{}\t{}…\t{}\t{}\t{}",
             k.key_id,
             k.prefix,
+            k.kind.as_str(),
             status,
             iso8601(k.created_at)
         );

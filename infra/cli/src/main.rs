@@ -75,14 +75,33 @@ enum TenantCommand {
         #[arg(long, conflicts_with_all = ["base_url", "model", "api_key_env"])]
         clear: bool,
     },
+    /// Set the sites (origins, e.g. https://shop.example) that may use the
+    /// tenant's publishable keys from a browser and embed its widget frame.
+    /// Replaces the list; no origins clears it.
+    SetOrigins {
+        #[arg(long)]
+        tenant: Uuid,
+        origins: Vec<String>,
+    },
+}
+
+/// What a key may do.
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum KeyKindArg {
+    /// `cb_…`: for servers; every endpoint.
+    Secret,
+    /// `pk_…`: safe in a web page; chatting only, from allowed origins.
+    Publishable,
 }
 
 #[derive(Subcommand)]
 enum KeyCommand {
-    /// Issue another secret key for a tenant (printed last, shown once).
+    /// Issue another key for a tenant (printed last, shown once).
     Create {
         #[arg(long)]
         tenant: Uuid,
+        #[arg(long, value_enum, default_value = "secret")]
+        kind: KeyKindArg,
     },
     /// Revoke a key by its id.
     Revoke {
@@ -119,8 +138,15 @@ async fn main() -> ExitCode {
             let endpoint = base_url.zip(model);
             admin::set_provider(&cli.data_dir, tenant, endpoint, api_key_env.as_deref()).await
         }
-        Command::Key(KeyCommand::Create { tenant }) => {
-            admin::create_key(&cli.data_dir, tenant).await
+        Command::Tenant(TenantCommand::SetOrigins { tenant, origins }) => {
+            admin::set_origins(&cli.data_dir, tenant, &origins).await
+        }
+        Command::Key(KeyCommand::Create { tenant, kind }) => {
+            let kind = match kind {
+                KeyKindArg::Secret => chat_shared::model::KeyKind::Secret,
+                KeyKindArg::Publishable => chat_shared::model::KeyKind::Publishable,
+            };
+            admin::create_key(&cli.data_dir, tenant, kind).await
         }
         Command::Key(KeyCommand::Revoke { tenant, key_id }) => {
             admin::revoke_key(&cli.data_dir, tenant, key_id).await

@@ -22,7 +22,8 @@ pub async fn run(data_dir: &Path, addr: &str) -> Result<(), String> {
         .await
         .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     let local = listener.local_addr().map_err(|e| e.to_string())?;
-    let app = chat_shared::api::app(state).layer(TraceLayer::new_for_http());
+    let app = chat_shared::http::with_frame_csp(chat_shared::api::app(state.clone()), state)
+        .layer(TraceLayer::new_for_http());
 
     // Written without `println!`: a closed stdout must not stop the server.
     let banner = format!(

@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use super::{ensure_live, load_session};
 use crate::AppState;
-use crate::auth::Caller;
+use crate::auth::{Caller, WidgetCaller};
 use crate::context::FILE_EXCERPT_CHARS;
 use crate::files::{self, Analysis, FileKind};
 use crate::http::{ApiJson, AppError, parse_session_id};
@@ -115,7 +115,7 @@ async fn analyze(kind: FileKind, bytes: Bytes) -> Result<Analysis, AppError> {
 }
 
 async fn upload(
-    caller: Caller,
+    WidgetCaller(caller): WidgetCaller,
     State(state): State<AppState>,
     form: Result<Multipart, MultipartRejection>,
 ) -> Result<Json<Value>, AppError> {
@@ -258,7 +258,7 @@ fn body_session_id(raw: Option<Value>) -> Result<Uuid, AppError> {
 /// Grants a direct upload: a presigned `PUT` URL for a file up to the size
 /// limit, for files larger than an API request may carry.
 async fn upload_url(
-    caller: Caller,
+    WidgetCaller(caller): WidgetCaller,
     State(state): State<AppState>,
     ApiJson(body): ApiJson<UploadUrlBody>,
 ) -> Result<Json<Value>, AppError> {
@@ -338,7 +338,7 @@ struct CompleteBody {
 /// Completes a direct upload: checks the stored object's real size and
 /// content, then processes it exactly like a multipart upload.
 async fn complete(
-    caller: Caller,
+    WidgetCaller(caller): WidgetCaller,
     State(state): State<AppState>,
     ApiJson(body): ApiJson<CompleteBody>,
 ) -> Result<Json<Value>, AppError> {
@@ -401,7 +401,7 @@ fn clean_name(raw: &str) -> String {
 }
 
 async fn info(
-    caller: Caller,
+    WidgetCaller(caller): WidgetCaller,
     State(state): State<AppState>,
     Path(session_id): Path<String>,
 ) -> Result<Json<Value>, AppError> {
@@ -433,7 +433,7 @@ struct QueryBody {
 }
 
 async fn query(
-    caller: Caller,
+    WidgetCaller(caller): WidgetCaller,
     State(state): State<AppState>,
     Path(session_id): Path<String>,
     ApiJson(body): ApiJson<QueryBody>,

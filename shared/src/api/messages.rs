@@ -16,7 +16,7 @@ use uuid::Uuid;
 
 use super::{ensure_live, load_session};
 use crate::AppState;
-use crate::auth::Caller;
+use crate::auth::{Caller, WidgetCaller};
 use crate::clock::iso8601;
 use crate::context::{ContextInput, build_context};
 use crate::http::{ApiJson, AppError, parse_session_id};
@@ -148,6 +148,7 @@ pub async fn start_exchange(
         .session_with_recent_messages(tenant, request.session_id)
         .await?
         .ok_or(AppError::SessionNotFound)?;
+    caller.authorize(&session)?;
     ensure_live(state, &session)?;
 
     let (tx, rx) = mpsc::channel(EVENT_BUFFER);
@@ -292,7 +293,7 @@ pub async fn exchange(
 }
 
 async fn send(
-    caller: Caller,
+    WidgetCaller(caller): WidgetCaller,
     State(state): State<AppState>,
     ApiJson(body): ApiJson<SendBody>,
 ) -> Result<Json<Value>, AppError> {
@@ -306,7 +307,7 @@ async fn send(
 /// `error` event (`{"error", "status", "detail"?}`). Bad input, unknown or
 /// expired sessions are answered before the stream starts, as plain JSON.
 async fn stream(
-    caller: Caller,
+    WidgetCaller(caller): WidgetCaller,
     State(state): State<AppState>,
     ApiJson(body): ApiJson<SendBody>,
 ) -> Result<Response, AppError> {
@@ -337,7 +338,10 @@ fn sse_event(event: ExchangeEvent) -> SseEvent {
 
 /// The providers the caller's sessions can use, with their default models
 /// (the reference's `get_available_providers()`).
-async fn providers(caller: Caller, State(state): State<AppState>) -> Json<Value> {
+async fn providers(
+    WidgetCaller(caller): WidgetCaller,
+    State(state): State<AppState>,
+) -> Json<Value> {
     let (list, default) = state.providers.available(&caller.tenant);
     let providers: Vec<Value> = list
         .into_iter()
@@ -357,7 +361,7 @@ struct HistoryParams {
 /// `limit` messages before `cursor`, and a `nextCursor` for older ones. One
 /// read per page; the first page also proves the session exists.
 async fn history(
-    caller: Caller,
+    WidgetCaller(caller): WidgetCaller,
     State(state): State<AppState>,
     Path(session_id): Path<String>,
     Query(params): Query<HistoryParams>,
@@ -387,14 +391,20 @@ async fn history(
         }
     };
     let first_page = cursor.is_none();
+    if !first_page && caller.is_publishable() {
+        // A later page reads no session item; a publishable key must still
+        // prove the session is its own.
+        super::load_session(&state, &caller, session_id).await?;
+    }
     let page_size = limit.unwrap_or(FULL_HISTORY_PAGE);
     let first = state
         .repo
         .history_page(tenant, session_id, page_size, cursor)
         .await?;
     // A first page starts at the session item: without it, no session.
-    if first_page && first.message_count.is_none() {
-        return Err(AppError::SessionNotFound);
+    if first_page {
+        let session = first.session.as_ref().ok_or(AppError::SessionNotFound)?;
+        caller.authorize(session)?;
     }
     let mut newest_first = first.messages;
     let mut next = first.next;
@@ -414,8 +424,8 @@ async fn history(
         "messages": messages,
     });
     // Later pages read no session item, so only a first page knows the total.
-    if let Some(count) = first.message_count {
-        body["messageCount"] = count.into();
+    if let Some(session) = &first.session {
+        body["messageCount"] = session.message_count.into();
     }
     if limit.is_some() {
         body["nextCursor"] = next

@@ -24,17 +24,21 @@ pub fn app(state: AppState) -> Router {
 }
 
 /// The caller's session, or 404: another tenant's session id is simply not
-/// found, since the tenant id is part of the key.
+/// found, since the tenant id is part of the key; a publishable key finds
+/// only the sessions it created (and needs the visitor's signature where the
+/// tenant requires one).
 pub(crate) async fn load_session(
     state: &AppState,
     caller: &Caller,
     session_id: Uuid,
 ) -> Result<Session, AppError> {
-    state
+    let session = state
         .repo
         .get_session(caller.tenant_id(), session_id)
         .await?
-        .ok_or(AppError::SessionNotFound)
+        .ok_or(AppError::SessionNotFound)?;
+    caller.authorize(&session)?;
+    Ok(session)
 }
 
 /// A session that may still take new messages and files.

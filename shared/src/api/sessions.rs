@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use super::load_session;
 use crate::AppState;
-use crate::auth::Caller;
+use crate::auth::{Caller, WidgetCaller, check_identity};
 use crate::clock::iso8601;
 use crate::http::{ApiJson, AppError, parse_session_id};
 use crate::model::{Session, Tenant};
@@ -40,6 +40,10 @@ struct CreateBody {
     config: Option<Value>,
     #[serde(default, alias = "userIdentifier")]
     user_identifier: Option<Value>,
+    /// `HMAC-SHA256(identity secret, user_identifier)` in hex, from the
+    /// tenant's server (or the `X-User-Signature` header).
+    #[serde(default, rename = "userSignature", alias = "user_signature")]
+    user_signature: Option<Value>,
 }
 
 #[derive(Deserialize)]
@@ -102,12 +106,22 @@ pub fn bot_config_of(state: &AppState, tenant: &Tenant) -> Map<String, Value> {
 }
 
 async fn create(
-    caller: Caller,
+    WidgetCaller(caller): WidgetCaller,
     State(state): State<AppState>,
     ApiJson(body): ApiJson<CreateBody>,
 ) -> Result<(StatusCode, Json<Value>), AppError> {
     let given = required_config(body.config)?;
     let user_identifier = user_identifier(body.user_identifier)?;
+    let signature = match body.user_signature {
+        None | Some(Value::Null) => caller.user_signature.clone(),
+        Some(Value::String(s)) => Some(s),
+        Some(_) => return Err(AppError::bad_request("userSignature must be a string")),
+    };
+    if caller.is_publishable()
+        && let Some(user) = &user_identifier
+    {
+        check_identity(&caller.tenant, user, signature.as_deref())?;
+    }
     let bot = bot_config_of(&state, &caller.tenant);
     let mut config = Map::new();
     config.insert(
@@ -130,6 +144,7 @@ async fn create(
         last_activity: now,
         message_count: 0,
         active_file: None,
+        created_by_key: caller.session_owner(),
     };
     state.repo.create_session(&session).await?;
     Ok((
@@ -221,6 +236,9 @@ async fn stats_by_user(
     })))
 }
 
-async fn bot_config(caller: Caller, State(state): State<AppState>) -> Json<Value> {
+async fn bot_config(
+    WidgetCaller(caller): WidgetCaller,
+    State(state): State<AppState>,
+) -> Json<Value> {
     Json(Value::Object(bot_config_of(&state, &caller.tenant)))
 }

@@ -42,6 +42,14 @@ pub enum AppError {
     UploadNotFound,
     #[error("upload not received")]
     UploadNotReceived,
+    #[error("secret key required")]
+    SecretKeyRequired,
+    #[error("origin not allowed")]
+    OriginNotAllowed,
+    #[error("user signature required")]
+    UserSignatureRequired,
+    #[error("invalid user signature")]
+    InvalidUserSignature,
     #[error("route not found")]
     RouteNotFound,
     #[error("method not allowed")]
@@ -120,6 +128,26 @@ impl AppError {
                 StatusCode::CONFLICT,
                 "Upload not received",
                 Some("PUT the file to the upload URL before completing it".into()),
+            ),
+            SecretKeyRequired => (
+                StatusCode::FORBIDDEN,
+                "Forbidden",
+                Some("This endpoint needs a secret key (cb_...); publishable keys (pk_...) may only chat".into()),
+            ),
+            OriginNotAllowed => (
+                StatusCode::FORBIDDEN,
+                "Origin not allowed",
+                Some("This site is not on the tenant's list of allowed origins".into()),
+            ),
+            UserSignatureRequired => (
+                StatusCode::FORBIDDEN,
+                "User signature required",
+                Some("Send the user identifier's signature as userSignature or X-User-Signature".into()),
+            ),
+            InvalidUserSignature => (
+                StatusCode::FORBIDDEN,
+                "Invalid user signature",
+                Some("The signature does not match the user identifier".into()),
             ),
             RouteNotFound => (StatusCode::NOT_FOUND, "Not found", None),
             MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "Method not allowed", None),

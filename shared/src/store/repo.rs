@@ -40,8 +40,8 @@ pub struct UserStat {
 /// A page of history, newest first.
 #[derive(Debug, Clone, Default)]
 pub struct HistoryPage {
-    /// The session's message count, on a first page whose session exists.
-    pub message_count: Option<i64>,
+    /// The session, on a first page whose session exists.
+    pub session: Option<Session>,
     pub messages: Vec<Message>,
     pub next: Option<Cursor>,
 }
@@ -362,17 +362,17 @@ impl Repository {
             .start_after(after);
         let page = self.table.query(&query).await?;
         let mut items = page.items.into_iter().peekable();
-        let mut message_count = None;
+        let mut session = None;
         if first {
             match items.peek() {
                 Some(item) if item.get(SK).and_then(Value::as_str) == Some(keys::SESSION_SK) => {
-                    message_count = items.next().map(|item| int(&item, "message_count"));
+                    session = items.next().map(from_item).transpose()?;
                 }
                 _ => return Ok(HistoryPage::default()),
             }
         }
         Ok(HistoryPage {
-            message_count,
+            session,
             messages: items.map(from_item).collect::<Result<_, _>>()?,
             next: page.last_key,
         })
