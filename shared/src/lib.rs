@@ -15,6 +15,7 @@ pub mod files;
 pub mod http;
 pub mod model;
 pub mod providers;
+pub mod ratelimit;
 pub mod state;
 pub mod store;
 

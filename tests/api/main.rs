@@ -15,6 +15,7 @@ mod keys;
 mod messages;
 mod providers_claude;
 mod providers_openai;
+mod ratelimit;
 mod reference;
 mod round_trips;
 mod sessions;

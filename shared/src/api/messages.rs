@@ -22,6 +22,7 @@ use crate::context::{ContextInput, build_context};
 use crate::http::{ApiJson, AppError, parse_session_id};
 use crate::model::{Message, Role, Session, Tenant};
 use crate::providers::{Completion, Provider, ProviderError, ProviderRequest, StreamEvent};
+use crate::ratelimit;
 use crate::store::keys;
 use crate::store::{Cursor, Key};
 
@@ -296,10 +297,13 @@ async fn send(
     WidgetCaller(caller): WidgetCaller,
     State(state): State<AppState>,
     ApiJson(body): ApiJson<SendBody>,
-) -> Result<Json<Value>, AppError> {
+) -> Result<Response, AppError> {
     let request = validate_send(body)?;
+    let limit = ratelimit::count_message(&state, &caller).await?;
     let done = exchange(&state, &caller, request).await?;
-    Ok(Json(done.to_json()))
+    let mut response = Json(done.to_json()).into_response();
+    limit.apply_headers(response.headers_mut());
+    Ok(response)
 }
 
 /// `send` as server-sent events: `delta` events (`{"text"}`) as the reply
@@ -312,14 +316,17 @@ async fn stream(
     ApiJson(body): ApiJson<SendBody>,
 ) -> Result<Response, AppError> {
     let request = validate_send(body)?;
+    let limit = ratelimit::count_message(&state, &caller).await?;
     let events = start_exchange(&state, &caller, request).await?;
     let sse = futures::stream::unfold(events, |mut events| async move {
         let event = events.recv().await?;
         Some((Ok::<_, Infallible>(sse_event(event)), events))
     });
-    Ok(Sse::new(sse)
+    let mut response = Sse::new(sse)
         .keep_alive(KeepAlive::default())
-        .into_response())
+        .into_response();
+    limit.apply_headers(response.headers_mut());
+    Ok(response)
 }
 
 fn sse_event(event: ExchangeEvent) -> SseEvent {

@@ -50,6 +50,8 @@ pub enum AppError {
     UserSignatureRequired,
     #[error("invalid user signature")]
     InvalidUserSignature,
+    #[error("rate limit exceeded")]
+    RateLimited(crate::ratelimit::RateLimit),
     #[error("route not found")]
     RouteNotFound,
     #[error("method not allowed")]
@@ -149,6 +151,14 @@ impl AppError {
                 "Invalid user signature",
                 Some("The signature does not match the user identifier".into()),
             ),
+            RateLimited(limit) => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "Rate limit exceeded",
+                Some(format!(
+                    "At most {} messages per hour per API key; retry in {} seconds",
+                    limit.limit, limit.retry_after_secs
+                )),
+            ),
             RouteNotFound => (StatusCode::NOT_FOUND, "Not found", None),
             MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "Method not allowed", None),
             Provider(ProviderError::Timeout) => (
@@ -205,6 +215,15 @@ impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         self.log();
         let (status, body) = self.status_and_body();
-        (status, Json(body)).into_response()
+        let mut response = (status, Json(body)).into_response();
+        if let AppError::RateLimited(limit) = &self {
+            limit.apply_headers(response.headers_mut());
+            if let Ok(v) = axum::http::HeaderValue::from_str(&limit.retry_after_secs.to_string()) {
+                response
+                    .headers_mut()
+                    .insert(axum::http::header::RETRY_AFTER, v);
+            }
+        }
+        response
     }
 }

@@ -33,6 +33,13 @@ pub fn finish(router: Router) -> Router {
                     HeaderName::from_static("content-type"),
                     HeaderName::from_static("x-api-key"),
                     HeaderName::from_static("x-user-signature"),
+                ])
+                // The widget reads its remaining allowance.
+                .expose_headers([
+                    HeaderName::from_static(crate::ratelimit::LIMIT_HEADER),
+                    HeaderName::from_static(crate::ratelimit::REMAINING_HEADER),
+                    HeaderName::from_static(crate::ratelimit::RESET_HEADER),
+                    header::RETRY_AFTER,
                 ]),
         )
 }

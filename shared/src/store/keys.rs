@@ -13,6 +13,7 @@
 //! | message      | same PK                          | `MSG#{uuid v7}` |
 //! | file         | same PK                          | `FILE#{uuid v7}`|
 //! | upload       | same PK                          | `UPLOAD#{uuid}` |
+//! | rate counter | `RATE#{key_id}#{hour}`           | `RATE`          |
 //!
 //! GSI1: sessions by `TENANT#{tid}` / `{last_activity:013}#{sid}`; tenants by
 //! `TENANTS` / `{created_at:013}#{tid}`.
@@ -30,6 +31,7 @@ pub const FILE_PREFIX: &str = "FILE#";
 pub const UPLOAD_PREFIX: &str = "UPLOAD#";
 pub const USER_PREFIX: &str = "USER#";
 pub const KEY_PREFIX: &str = "KEY#";
+pub const RATE_SK: &str = "RATE";
 /// GSI1 partition listing every tenant.
 pub const TENANTS_GSI1PK: &str = "TENANTS";
 
@@ -82,6 +84,11 @@ pub fn pending_upload(tenant: Uuid, session: Uuid, file: Uuid) -> Key {
         session_pk(tenant, session),
         format!("{UPLOAD_PREFIX}{file}"),
     )
+}
+
+/// A key's message counter for one rate-limit window.
+pub fn rate(key_id: Uuid, window: i64) -> Key {
+    Key::new(format!("RATE#{key_id}#{window}"), RATE_SK)
 }
 
 /// GSI1 sort key of a session: sessions sort by last activity.

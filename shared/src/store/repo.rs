@@ -526,6 +526,29 @@ impl Repository {
             .transpose()
     }
 
+    // ---- rate limits -----------------------------------------------------
+
+    /// Adds one to the key's counter for `window` and returns the new
+    /// count: one atomic `UpdateItem`. The item expires at `expires_epoch_secs`.
+    pub async fn count_rate(
+        &self,
+        key_id: Uuid,
+        window: i64,
+        expires_epoch_secs: i64,
+    ) -> Result<i64, StoreError> {
+        let item = self
+            .table
+            .write(WriteOp::update(
+                keys::rate(key_id, window),
+                Update::new()
+                    .add("count", 1)
+                    .set_if_absent(super::TTL, expires_epoch_secs),
+            ))
+            .await?
+            .ok_or_else(|| StoreError::Invalid("update returned no item".into()))?;
+        Ok(int(&item, "count"))
+    }
+
     // ---- stats -----------------------------------------------------------
 
     pub async fn tenant_stats(&self, tenant: Uuid) -> Result<TenantStats, StoreError> {
