@@ -11,6 +11,7 @@ mod conformance;
 mod fake;
 mod files;
 mod helpers;
+mod identity;
 mod keys;
 mod messages;
 mod providers_claude;

@@ -7,7 +7,7 @@ use chat_shared::auth;
 use chat_shared::blob::s3::S3BlobStore;
 use chat_shared::clock::iso8601;
 use chat_shared::config::{self, Config, Secret, StoreKind};
-use chat_shared::model::{KeyKind, Tenant, TenantProvider};
+use chat_shared::model::{IdentitySettings, KeyKind, Tenant, TenantProvider};
 use chat_shared::store::dynamo::DynamoTable;
 use uuid::Uuid;
 
@@ -220,6 +220,91 @@ pub async fn set_origins(
         );
     }
     Ok(())
+}
+
+/// Creates, rotates or removes the tenant's identity secret; sets whether
+/// signatures are required. A new secret is printed once.
+pub async fn set_identity(
+    data_dir: &Path,
+    tenant_id: Uuid,
+    require: bool,
+    rotate: bool,
+    disable: bool,
+) -> Result<(), String> {
+    let state = open(data_dir).await?;
+    let mut tenant = load_tenant(&state, tenant_id).await?;
+    if disable {
+        tenant.identity = None;
+        save(&state, &tenant).await?;
+        println!("tenant {tenant_id}: signed identity off");
+        return Ok(());
+    }
+    let mut new_secret = None;
+    let secret = match tenant.identity.take() {
+        Some(existing) if !rotate => existing.secret,
+        _ => {
+            let secret = auth::new_identity_secret().map_err(|e| format!("no randomness: {e}"))?;
+            new_secret = Some(secret.clone());
+            Secret::new(secret)
+        }
+    };
+    tenant.identity = Some(IdentitySettings {
+        secret,
+        required: require,
+    });
+    save(&state, &tenant).await?;
+    println!(
+        "tenant {tenant_id}: signed identity {}",
+        if require {
+            "required"
+        } else {
+            "optional (checked when given)"
+        }
+    );
+    match new_secret {
+        Some(secret) => {
+            println!("identity secret (shown once; keep it on your server, never in a page):");
+            println!("{secret}");
+        }
+        None => println!("the existing identity secret is kept (--rotate replaces it)"),
+    }
+    Ok(())
+}
+
+/// Sets the tenant's rate limit and/or retention (0: the deployment's).
+pub async fn set_limits(
+    data_dir: &Path,
+    tenant_id: Uuid,
+    per_hour: Option<u32>,
+    retention_days: Option<u32>,
+) -> Result<(), String> {
+    let state = open(data_dir).await?;
+    let mut tenant = load_tenant(&state, tenant_id).await?;
+    if let Some(n) = per_hour {
+        tenant.rate_limit_per_hour = (n > 0).then_some(n);
+        println!(
+            "tenant {tenant_id}: {} messages per hour per key",
+            tenant
+                .rate_limit_per_hour
+                .unwrap_or(state.config.rate_limit_per_hour)
+        );
+    }
+    if let Some(days) = retention_days {
+        tenant.retention_days = (days > 0).then_some(days);
+        println!(
+            "tenant {tenant_id}: conversations kept {} days after their last activity",
+            tenant.retention_days.unwrap_or(state.config.retention_days)
+        );
+    }
+    save(&state, &tenant).await
+}
+
+async fn save(state: &AppState, tenant: &Tenant) -> Result<(), String> {
+    state
+        .repo
+        .update_tenant(tenant)
+        .await
+        .map_err(|e| e.to_string())
 }
 
 pub async fn revoke_key(data_dir: &Path, tenant: Uuid, key_id: Uuid) -> Result<(), String> {
