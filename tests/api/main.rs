@@ -14,6 +14,7 @@ mod helpers;
 mod identity;
 mod keys;
 mod messages;
+mod privacy;
 mod providers_claude;
 mod providers_openai;
 mod ratelimit;

@@ -148,7 +148,7 @@ async fn upload(
         size: upload.bytes.len() as u64,
         analysis,
     };
-    activate(&state, &session, stored, false).await
+    activate(&state, &caller, &session, stored, false).await
 }
 
 fn canonical_type(kind: FileKind) -> &'static str {
@@ -171,6 +171,7 @@ struct StoredFile {
 /// the bytes are removed again, so nothing is left half-written.
 async fn activate(
     state: &AppState,
+    caller: &Caller,
     session: &Session,
     file: StoredFile,
     completes_upload: bool,
@@ -208,7 +209,13 @@ async fn activate(
     };
     if let Err(e) = state
         .repo
-        .activate_file(session, &record, &active, completes_upload)
+        .activate_file(
+            session,
+            &record,
+            &active,
+            completes_upload,
+            state.expires_at(&caller.tenant, now),
+        )
         .await
     {
         remove_blob(state, &blob_key).await;
@@ -391,7 +398,7 @@ async fn complete(
         size: bytes.len() as u64,
         analysis,
     };
-    activate(&state, &session, stored, true).await
+    activate(&state, &caller, &session, stored, true).await
 }
 
 fn clean_name(raw: &str) -> String {

@@ -210,9 +210,10 @@ async fn run_exchange(
                 .metadata
                 .insert("status".into(), Value::from("failed"));
             let now = state.now_ms();
+            let expires = state.expires_at(tenant, now);
             state
                 .repo
-                .append_messages(&session, std::slice::from_ref(&user_message), now)
+                .append_messages(&session, std::slice::from_ref(&user_message), now, expires)
                 .await?;
             return Err(AppError::Provider(error));
         }
@@ -241,7 +242,12 @@ async fn run_exchange(
     };
     state
         .repo
-        .append_messages(&session, &[user_message, reply.clone()], replied_at)
+        .append_messages(
+            &session,
+            &[user_message, reply.clone()],
+            replied_at,
+            state.expires_at(tenant, replied_at),
+        )
         .await?;
     Ok(Exchange {
         message_count: session.message_count + 2,

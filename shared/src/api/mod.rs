@@ -4,6 +4,7 @@
 pub mod files;
 pub mod messages;
 pub mod sessions;
+pub mod users;
 
 use axum::Router;
 use uuid::Uuid;

@@ -26,7 +26,9 @@ pub fn routes(state: AppState) -> Router {
         .route("/api/chat/sessions/bot-config", get(bot_config))
         .route("/api/chat/sessions/{session_id}", get(details))
         .route("/api/chat/sessions/{session_id}/config", put(update_config))
-        .with_state(state)
+        .with_state(state.clone())
+        // The privacy endpoints ride with the sessions function.
+        .merge(super::users::routes(state))
 }
 
 /// The sessions group on its own, as its Lambda function serves it.
@@ -146,7 +148,8 @@ async fn create(
         active_file: None,
         created_by_key: caller.session_owner(),
     };
-    state.repo.create_session(&session).await?;
+    let expires = state.expires_at(&caller.tenant, now);
+    state.repo.create_session(&session, expires).await?;
     Ok((
         StatusCode::CREATED,
         Json(json!({

@@ -52,6 +52,8 @@ pub enum AppError {
     InvalidUserSignature,
     #[error("rate limit exceeded")]
     RateLimited(crate::ratelimit::RateLimit),
+    #[error("user not found")]
+    UserNotFound,
     #[error("route not found")]
     RouteNotFound,
     #[error("method not allowed")]
@@ -158,6 +160,11 @@ impl AppError {
                     "At most {} messages per hour per API key; retry in {} seconds",
                     limit.limit, limit.retry_after_secs
                 )),
+            ),
+            UserNotFound => (
+                StatusCode::NOT_FOUND,
+                "User not found",
+                Some("Nothing is stored for this user identifier".into()),
             ),
             RouteNotFound => (StatusCode::NOT_FOUND, "Not found", None),
             MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "Method not allowed", None),

@@ -14,6 +14,11 @@
 //! | file         | same PK                          | `FILE#{uuid v7}`|
 //! | upload       | same PK                          | `UPLOAD#{uuid}` |
 //! | rate counter | `RATE#{key_id}#{hour}`           | `RATE`          |
+//! | user session | `TENANT#{tid}#USER#{user}`       | `SESSION#{sid}` |
+//!
+//! The user-session items list a user's sessions (for erase and export)
+//! with a `Query`, never a `Scan`; the `USER#` segment of their partition
+//! key cannot collide with `SESSION#` partitions.
 //!
 //! GSI1: sessions by `TENANT#{tid}` / `{last_activity:013}#{sid}`; tenants by
 //! `TENANTS` / `{created_at:013}#{tid}`.
@@ -83,6 +88,21 @@ pub fn pending_upload(tenant: Uuid, session: Uuid, file: Uuid) -> Key {
     Key::new(
         session_pk(tenant, session),
         format!("{UPLOAD_PREFIX}{file}"),
+    )
+}
+
+pub const USER_SESSION_PREFIX: &str = "SESSION#";
+
+/// The partition listing one user's sessions.
+pub fn user_sessions_pk(tenant: Uuid, user_identifier: &str) -> String {
+    format!("TENANT#{tenant}#USER#{user_identifier}")
+}
+
+/// One entry of a user's session list.
+pub fn user_session(tenant: Uuid, user_identifier: &str, session: Uuid) -> Key {
+    Key::new(
+        user_sessions_pk(tenant, user_identifier),
+        format!("{USER_SESSION_PREFIX}{session}"),
     )
 }
 
