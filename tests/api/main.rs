@@ -7,6 +7,7 @@
 mod bench;
 #[cfg(feature = "cloud")]
 mod cloud;
+mod concurrency;
 mod conformance;
 mod fake;
 mod files;
