@@ -4,9 +4,11 @@
 #   1. cargo fmt --check, cargo clippy -D warnings
 #   2. cargo test --workspace: unit tests, the API on the embedded store,
 #      the chatctl binary on a real socket
-#   3. local DynamoDB- and S3-compatible servers on 127.0.0.1, then the
+#   3. Schemathesis (PyPI, pinned) against the OpenAPI document on
+#      `chatctl serve`: no 5xx, every response as documented
+#   4. local DynamoDB- and S3-compatible servers on 127.0.0.1, then the
 #      conformance suites and the whole API suite on the cloud drivers
-#   4. chatctl init / tenant create / serve on the cloud drivers
+#   5. chatctl init / tenant create / serve on the cloud drivers
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -27,6 +29,9 @@ cargo clippy --locked --workspace --all-targets --all-features -- -D warnings
 
 step "cargo test (embedded store)"
 cargo test --locked --workspace
+
+step "schemathesis: the API against its OpenAPI document (chatctl serve, embedded store)"
+tests/schemathesis.sh
 
 step "local DynamoDB- and S3-compatible servers"
 source tests/servers.sh

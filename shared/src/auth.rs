@@ -243,7 +243,7 @@ pub fn origin_allowed(tenant: &Tenant, headers: &HeaderMap) -> bool {
         // `null` (sandboxed frames, files) and anything malformed.
         return false;
     };
-    if tenant.allowed_origins.iter().any(|o| *o == origin) {
+    if tenant.allowed_origins.contains(&origin) {
         return true;
     }
     let host = headers

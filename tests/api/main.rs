@@ -15,6 +15,7 @@ mod helpers;
 mod identity;
 mod keys;
 mod messages;
+mod openapi;
 mod privacy;
 mod providers_claude;
 mod providers_openai;

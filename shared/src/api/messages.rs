@@ -3,7 +3,9 @@
 
 use std::convert::Infallible;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
+use axum::http::Method;
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
@@ -14,12 +16,14 @@ use serde_json::{Map, Value, json};
 use tokio::sync::mpsc;
 use uuid::Uuid;
 
-use super::{ensure_live, load_session};
+#[allow(unused_imports)]
+use super::openapi::*;
+use super::{Endpoint, ensure_live, load_session};
 use crate::AppState;
 use crate::auth::{Caller, WidgetCaller};
 use crate::clock::iso8601;
 use crate::context::{ContextInput, build_context};
-use crate::http::{ApiJson, AppError, parse_session_id};
+use crate::http::{ApiJson, ApiPath, AppError, parse_session_id};
 use crate::model::{Message, Role, Session, Tenant};
 use crate::providers::{Completion, Provider, ProviderError, ProviderRequest, StreamEvent};
 use crate::ratelimit;
@@ -33,14 +37,26 @@ pub const MAX_HISTORY_PAGE: usize = 1_000;
 /// Page size when reading a whole history.
 const FULL_HISTORY_PAGE: usize = 500;
 
+pub fn endpoints(_state: &AppState) -> Vec<Endpoint> {
+    vec![
+        Endpoint::new(Method::POST, "/api/chat/messages/send", post(send)),
+        Endpoint::new(Method::POST, "/api/chat/messages/stream", post(stream)),
+        Endpoint::new(Method::GET, "/api/chat/providers", get(providers)),
+        Endpoint::new(
+            Method::GET,
+            "/api/chat/messages/history/{session_id}",
+            get(history),
+        ),
+        Endpoint::new(
+            Method::DELETE,
+            "/api/chat/messages/clear/{session_id}",
+            delete(clear),
+        ),
+    ]
+}
+
 pub fn routes(state: AppState) -> Router {
-    Router::new()
-        .route("/api/chat/messages/send", post(send))
-        .route("/api/chat/messages/stream", post(stream))
-        .route("/api/chat/providers", get(providers))
-        .route("/api/chat/messages/history/{session_id}", get(history))
-        .route("/api/chat/messages/clear/{session_id}", delete(clear))
-        .with_state(state)
+    super::build(endpoints(&state), state)
 }
 
 /// The messages group on its own, as its Lambda function serves it.
@@ -49,7 +65,7 @@ pub fn router(state: AppState) -> Router {
 }
 
 #[derive(Deserialize)]
-struct SendBody {
+pub(crate) struct SendBody {
     #[serde(default, alias = "session_id")]
     #[serde(rename = "sessionId")]
     session_id: Option<Value>,
@@ -299,7 +315,13 @@ pub async fn exchange(
     ))
 }
 
-async fn send(
+#[utoipa::path(
+    post, path = "/api/chat/messages/send", tag = "messages",
+    params(("X-User-Signature" = Option<String>, Header, description = "The visitor's identity signature (publishable keys)")),
+    request_body = SendMessageRequest,
+    responses((status = 200, description = "The reply (X-RateLimit-Limit, -Remaining, -Reset headers)", body = SendResponse), Errors)
+)]
+pub(crate) async fn send(
     WidgetCaller(caller): WidgetCaller,
     State(state): State<AppState>,
     ApiJson(body): ApiJson<SendBody>,
@@ -316,7 +338,13 @@ async fn send(
 /// arrives, then one `done` event with exactly `send`'s response, or one
 /// `error` event (`{"error", "status", "detail"?}`). Bad input, unknown or
 /// expired sessions are answered before the stream starts, as plain JSON.
-async fn stream(
+#[utoipa::path(
+    post, path = "/api/chat/messages/stream", tag = "messages",
+    params(("X-User-Signature" = Option<String>, Header, description = "The visitor's identity signature (publishable keys)")),
+    request_body = SendMessageRequest,
+    responses((status = 200, description = "Server-sent events: `delta` ({text}), then `done` (the send response) or `error` ({error, status, detail?})", content_type = "text/event-stream", body = String), Errors)
+)]
+pub(crate) async fn stream(
     WidgetCaller(caller): WidgetCaller,
     State(state): State<AppState>,
     ApiJson(body): ApiJson<SendBody>,
@@ -351,7 +379,11 @@ fn sse_event(event: ExchangeEvent) -> SseEvent {
 
 /// The providers the caller's sessions can use, with their default models
 /// (the reference's `get_available_providers()`).
-async fn providers(
+#[utoipa::path(
+    get, path = "/api/chat/providers", tag = "messages",
+    responses((status = 200, description = "Available providers", body = ProvidersResponse), Errors)
+)]
+pub(crate) async fn providers(
     WidgetCaller(caller): WidgetCaller,
     State(state): State<AppState>,
 ) -> Json<Value> {
@@ -364,7 +396,7 @@ async fn providers(
 }
 
 #[derive(Deserialize)]
-struct HistoryParams {
+pub(crate) struct HistoryParams {
     limit: Option<String>,
     cursor: Option<String>,
 }
@@ -373,12 +405,24 @@ struct HistoryParams {
 /// `to_dict()`. Without `limit`, the whole history; with `limit`, the newest
 /// `limit` messages before `cursor`, and a `nextCursor` for older ones. One
 /// read per page; the first page also proves the session exists.
-async fn history(
+#[utoipa::path(
+    get, path = "/api/chat/messages/history/{session_id}", tag = "messages",
+    params(
+        ("session_id" = Uuid, Path, description = "Session UUID"),
+        ("limit" = Option<u32>, Query, minimum = 1, maximum = 1000, description = "The newest `limit` messages before `cursor`"),
+        ("cursor" = Option<String>, Query, description = "`nextCursor` of the previous page"),
+        ("X-User-Signature" = Option<String>, Header, description = "The visitor's identity signature (publishable keys)"),
+    ),
+    responses((status = 200, description = "Messages, oldest first", body = HistoryResponse), Errors)
+)]
+pub(crate) async fn history(
     WidgetCaller(caller): WidgetCaller,
     State(state): State<AppState>,
-    Path(session_id): Path<String>,
-    Query(params): Query<HistoryParams>,
+    ApiPath(session_id): ApiPath<String>,
+    params: Result<Query<HistoryParams>, QueryRejection>,
 ) -> Result<Json<Value>, AppError> {
+    let Query(params) =
+        params.map_err(|e| AppError::bad_request_detail("Invalid query string", e.body_text()))?;
     let session_id = parse_session_id(&session_id)?;
     let tenant = caller.tenant_id();
     let limit = match params.limit.as_deref() {
@@ -454,10 +498,15 @@ fn message_id_of(cursor: &Cursor) -> Option<String> {
     sk.strip_prefix(keys::MSG_PREFIX).map(str::to_owned)
 }
 
-async fn clear(
+#[utoipa::path(
+    delete, path = "/api/chat/messages/clear/{session_id}", tag = "messages",
+    params(("session_id" = Uuid, Path, description = "Session UUID")),
+    responses((status = 200, description = "Messages deleted", body = ClearResponse), Errors)
+)]
+pub(crate) async fn clear(
     caller: Caller,
     State(state): State<AppState>,
-    Path(session_id): Path<String>,
+    ApiPath(session_id): ApiPath<String>,
 ) -> Result<Json<Value>, AppError> {
     let session = load_session(&state, &caller, parse_session_id(&session_id)?).await?;
     let cleared = state

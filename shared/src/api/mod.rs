@@ -3,16 +3,59 @@
 
 pub mod files;
 pub mod messages;
+pub mod openapi;
 pub mod sessions;
 pub mod users;
 
 use axum::Router;
+use axum::http::Method;
+use axum::routing::MethodRouter;
 use uuid::Uuid;
 
 use crate::AppState;
 use crate::auth::Caller;
 use crate::http::AppError;
 use crate::model::Session;
+
+/// One operation: what the router serves and the OpenAPI document lists.
+pub struct Endpoint {
+    pub method: Method,
+    pub path: &'static str,
+    route: MethodRouter<AppState>,
+}
+
+impl Endpoint {
+    pub(crate) fn new(method: Method, path: &'static str, route: MethodRouter<AppState>) -> Self {
+        Self {
+            method,
+            path,
+            route,
+        }
+    }
+}
+
+/// A router serving exactly these endpoints.
+pub(crate) fn build(endpoints: Vec<Endpoint>, state: AppState) -> Router {
+    let mut router = Router::new();
+    for e in endpoints {
+        router = router.route(e.path, e.route);
+    }
+    router.with_state(state)
+}
+
+/// Every operation the routers serve, by method and path (as the OpenAPI
+/// document writes paths).
+pub fn route_table(state: &AppState) -> Vec<(Method, &'static str)> {
+    [
+        sessions::endpoints(state),
+        messages::endpoints(state),
+        files::endpoints(state),
+    ]
+    .into_iter()
+    .flatten()
+    .map(|e| (e.method, e.path))
+    .collect()
+}
 
 /// Every group in one router.
 pub fn app(state: AppState) -> Router {

@@ -1,34 +1,63 @@
 //! `/api/chat/sessions/*`: create, details, config, stats, bot config.
 
-use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::extract::State;
+use axum::http::{Method, StatusCode};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
-use super::load_session;
+#[allow(unused_imports)]
+use super::openapi::*;
+use super::{Endpoint, load_session};
 use crate::AppState;
 use crate::auth::{Caller, WidgetCaller, check_identity};
 use crate::clock::iso8601;
-use crate::http::{ApiJson, AppError, parse_session_id};
+use crate::http::{ApiJson, ApiPath, AppError, parse_session_id};
 use crate::model::{Session, Tenant};
 
 /// Longest accepted `user_identifier` (it is part of a table key).
 pub const MAX_USER_IDENTIFIER_CHARS: usize = 255;
 
+/// The sessions group's operations; the privacy endpoints and the OpenAPI
+/// document ride with it.
+pub fn endpoints(state: &AppState) -> Vec<Endpoint> {
+    let mut list = vec![
+        Endpoint::new(Method::POST, "/api/chat/sessions/create", post(create)),
+        Endpoint::new(
+            Method::GET,
+            "/api/chat/sessions/stats/summary",
+            get(stats_summary),
+        ),
+        Endpoint::new(
+            Method::GET,
+            "/api/chat/sessions/stats/by-user",
+            get(stats_by_user),
+        ),
+        Endpoint::new(
+            Method::GET,
+            "/api/chat/sessions/bot-config",
+            get(bot_config),
+        ),
+        Endpoint::new(Method::GET, "/api/chat/sessions/{session_id}", get(details)),
+        Endpoint::new(
+            Method::PUT,
+            "/api/chat/sessions/{session_id}/config",
+            put(update_config),
+        ),
+        Endpoint::new(
+            Method::GET,
+            "/api/chat/openapi.json",
+            get(super::openapi::openapi_json),
+        ),
+    ];
+    list.extend(super::users::endpoints(state));
+    list
+}
+
 pub fn routes(state: AppState) -> Router {
-    Router::new()
-        .route("/api/chat/sessions/create", post(create))
-        .route("/api/chat/sessions/stats/summary", get(stats_summary))
-        .route("/api/chat/sessions/stats/by-user", get(stats_by_user))
-        .route("/api/chat/sessions/bot-config", get(bot_config))
-        .route("/api/chat/sessions/{session_id}", get(details))
-        .route("/api/chat/sessions/{session_id}/config", put(update_config))
-        .with_state(state.clone())
-        // The privacy endpoints ride with the sessions function.
-        .merge(super::users::routes(state))
+    super::build(endpoints(&state), state)
 }
 
 /// The sessions group on its own, as its Lambda function serves it.
@@ -37,7 +66,7 @@ pub fn router(state: AppState) -> Router {
 }
 
 #[derive(Deserialize)]
-struct CreateBody {
+pub(crate) struct CreateBody {
     #[serde(default)]
     config: Option<Value>,
     #[serde(default, alias = "userIdentifier")]
@@ -49,7 +78,7 @@ struct CreateBody {
 }
 
 #[derive(Deserialize)]
-struct ConfigBody {
+pub(crate) struct ConfigBody {
     #[serde(default)]
     config: Option<Value>,
 }
@@ -107,7 +136,13 @@ pub fn bot_config_of(state: &AppState, tenant: &Tenant) -> Map<String, Value> {
     out
 }
 
-async fn create(
+#[utoipa::path(
+    post, path = "/api/chat/sessions/create", tag = "sessions",
+    params(("X-User-Signature" = Option<String>, Header, description = "The visitor's identity signature (publishable keys)")),
+    request_body = CreateSessionRequest,
+    responses((status = 201, description = "Session created", body = CreateSessionResponse), Errors)
+)]
+pub(crate) async fn create(
     WidgetCaller(caller): WidgetCaller,
     State(state): State<AppState>,
     ApiJson(body): ApiJson<CreateBody>,
@@ -161,10 +196,15 @@ async fn create(
     ))
 }
 
-async fn details(
+#[utoipa::path(
+    get, path = "/api/chat/sessions/{session_id}", tag = "sessions",
+    params(("session_id" = Uuid, Path, description = "Session UUID")),
+    responses((status = 200, description = "Session details", body = SessionDetails), Errors)
+)]
+pub(crate) async fn details(
     caller: Caller,
     State(state): State<AppState>,
-    Path(session_id): Path<String>,
+    ApiPath(session_id): ApiPath<String>,
 ) -> Result<Json<Value>, AppError> {
     let session = load_session(&state, &caller, parse_session_id(&session_id)?).await?;
     let expired = session.is_expired(state.now_ms(), state.config.session_timeout_secs);
@@ -180,10 +220,16 @@ async fn details(
     })))
 }
 
-async fn update_config(
+#[utoipa::path(
+    put, path = "/api/chat/sessions/{session_id}/config", tag = "sessions",
+    params(("session_id" = Uuid, Path, description = "Session UUID")),
+    request_body = ConfigRequest,
+    responses((status = 200, description = "Merged config", body = ConfigResponse), Errors)
+)]
+pub(crate) async fn update_config(
     caller: Caller,
     State(state): State<AppState>,
-    Path(session_id): Path<String>,
+    ApiPath(session_id): ApiPath<String>,
     ApiJson(body): ApiJson<ConfigBody>,
 ) -> Result<Json<Value>, AppError> {
     let session_id = parse_session_id(&session_id)?;
@@ -200,7 +246,11 @@ async fn update_config(
     })))
 }
 
-async fn stats_summary(
+#[utoipa::path(
+    get, path = "/api/chat/sessions/stats/summary", tag = "sessions",
+    responses((status = 200, description = "Session counts", body = StatsSummary), Errors)
+)]
+pub(crate) async fn stats_summary(
     caller: Caller,
     State(state): State<AppState>,
 ) -> Result<Json<Value>, AppError> {
@@ -216,7 +266,11 @@ async fn stats_summary(
     })))
 }
 
-async fn stats_by_user(
+#[utoipa::path(
+    get, path = "/api/chat/sessions/stats/by-user", tag = "sessions",
+    responses((status = 200, description = "Sessions per user", body = StatsByUser), Errors)
+)]
+pub(crate) async fn stats_by_user(
     caller: Caller,
     State(state): State<AppState>,
 ) -> Result<Json<Value>, AppError> {
@@ -239,7 +293,11 @@ async fn stats_by_user(
     })))
 }
 
-async fn bot_config(
+#[utoipa::path(
+    get, path = "/api/chat/sessions/bot-config", tag = "sessions",
+    responses((status = 200, description = "Bot appearance", body = BotConfig), Errors)
+)]
+pub(crate) async fn bot_config(
     WidgetCaller(caller): WidgetCaller,
     State(state): State<AppState>,
 ) -> Json<Value> {

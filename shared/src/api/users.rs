@@ -5,15 +5,19 @@
 //! (`TENANT#{tid}#USER#{user}` / `SESSION#{sid}`, written with each session
 //! that names the user), never by scanning.
 
-use axum::extract::{Path, State};
+use axum::Json;
+use axum::extract::State;
+use axum::http::Method;
 use axum::routing::{delete, get};
-use axum::{Json, Router};
 use serde_json::{Map, Value, json};
 
+use super::Endpoint;
+#[allow(unused_imports)]
+use super::openapi::*;
 use crate::AppState;
 use crate::auth::Caller;
 use crate::clock::iso8601;
-use crate::http::AppError;
+use crate::http::{ApiPath, AppError};
 use crate::model::Message;
 use crate::store::keys;
 
@@ -21,11 +25,19 @@ use crate::store::keys;
 /// listed with `contentOmitted: true` (a Lambda response is at most 6 MB).
 pub const MAX_EXPORT_CONTENT_BYTES: usize = 4 * 1024 * 1024;
 
-pub fn routes(state: AppState) -> Router {
-    Router::new()
-        .route("/api/chat/users/{user_identifier}", delete(erase))
-        .route("/api/chat/users/{user_identifier}/export", get(export))
-        .with_state(state)
+pub fn endpoints(_state: &AppState) -> Vec<Endpoint> {
+    vec![
+        Endpoint::new(
+            Method::DELETE,
+            "/api/chat/users/{user_identifier}",
+            delete(erase),
+        ),
+        Endpoint::new(
+            Method::GET,
+            "/api/chat/users/{user_identifier}/export",
+            get(export),
+        ),
+    ]
 }
 
 /// The identifier from the path, as sessions store it.
@@ -50,10 +62,15 @@ fn user_identifier(raw: &str) -> Result<String, AppError> {
 /// bytes, their session list and counters, and takes their sessions off the
 /// tenant's counters. Safe to repeat: an erase that failed half-way is
 /// finished by the next one; a user with nothing stored erases nothing.
-async fn erase(
+#[utoipa::path(
+    delete, path = "/api/chat/users/{user_identifier}", tag = "privacy",
+    params(("user_identifier" = String, Path, description = "The user identifier sessions were created with")),
+    responses((status = 200, description = "Everything of the user erased", body = EraseResponse), Errors)
+)]
+pub(crate) async fn erase(
     caller: Caller,
     State(state): State<AppState>,
-    Path(raw): Path<String>,
+    ApiPath(raw): ApiPath<String>,
 ) -> Result<Json<Value>, AppError> {
     let user = user_identifier(&raw)?;
     let tenant = caller.tenant_id();
@@ -96,10 +113,15 @@ async fn erase(
 /// Everything stored about the user: their counters, and each session with
 /// its messages and files (with the files' contents, within
 /// [`MAX_EXPORT_CONTENT_BYTES`]). 404 when nothing is stored.
-async fn export(
+#[utoipa::path(
+    get, path = "/api/chat/users/{user_identifier}/export", tag = "privacy",
+    params(("user_identifier" = String, Path, description = "The user identifier sessions were created with")),
+    responses((status = 200, description = "Everything stored about the user", body = ExportResponse), Errors)
+)]
+pub(crate) async fn export(
     caller: Caller,
     State(state): State<AppState>,
-    Path(raw): Path<String>,
+    ApiPath(raw): ApiPath<String>,
 ) -> Result<Json<Value>, AppError> {
     let user = user_identifier(&raw)?;
     let tenant = caller.tenant_id();

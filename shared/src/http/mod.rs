@@ -5,7 +5,7 @@ pub mod error;
 pub mod extract;
 
 pub use error::AppError;
-pub use extract::{ApiJson, parse_session_id};
+pub use extract::{ApiJson, ApiPath, parse_session_id};
 
 use std::collections::HashMap;
 
