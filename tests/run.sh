@@ -6,9 +6,11 @@
 #      the chatctl binary on a real socket
 #   3. Schemathesis (PyPI, pinned) against the OpenAPI document on
 #      `chatctl serve`: no 5xx, every response as documented
-#   4. local DynamoDB- and S3-compatible servers on 127.0.0.1, then the
+#   4. the fuzz targets (fuzz/): corpus replay and mutations in cargo test,
+#      then coverage-guided under AFL++ (cargo-afl) for FUZZ_SECONDS each
+#   5. local DynamoDB- and S3-compatible servers on 127.0.0.1, then the
 #      conformance suites and the whole API suite on the cloud drivers
-#   5. chatctl init / tenant create / serve on the cloud drivers
+#   6. chatctl init / tenant create / serve on the cloud drivers
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -32,6 +34,13 @@ cargo test --locked --workspace
 
 step "schemathesis: the API against its OpenAPI document (chatctl serve, embedded store)"
 tests/schemathesis.sh
+
+step "fuzz targets: the seed corpus and its mutations (cargo test)"
+CARGO_TARGET_DIR="$PWD/target" cargo test --locked --manifest-path fuzz/Cargo.toml
+cargo fmt --manifest-path fuzz/Cargo.toml -- --check
+
+step "fuzz targets under AFL++ (coverage-guided, ${FUZZ_SECONDS:-60}s each)"
+fuzz/run.sh
 
 step "local DynamoDB- and S3-compatible servers"
 source tests/servers.sh
