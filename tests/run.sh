@@ -4,15 +4,19 @@
 #   1. cargo fmt --check, cargo clippy -D warnings
 #   2. cargo test --workspace: unit tests, the API on the embedded store,
 #      the chatctl binary on a real socket
-#   3. local DynamoDB- and S3-compatible servers on 127.0.0.1, then the
+#   3. Schemathesis (PyPI, pinned) against the OpenAPI document on
+#      `chatctl serve`: no 5xx, every response as documented
+#   4. the fuzz targets (fuzz/): corpus replay and mutations in cargo test,
+#      then coverage-guided under AFL++ (cargo-afl) for FUZZ_SECONDS each
+#   5. local DynamoDB- and S3-compatible servers on 127.0.0.1, then the
 #      conformance suites and the whole API suite on the cloud drivers
-#   4. chatctl init / tenant create / serve on the cloud drivers
-#   5. the widget's browser tests: headless Chromium (Debian's package,
+#   6. chatctl init / tenant create / serve on the cloud drivers
+#   7. the function binaries under a local Lambda Runtime API, fed
+#      tests/events/ (tests/lambda-local.sh); template.yaml is checked
+#      with cfn-lint and SAM's transform right after clippy
+#   8. the widget's browser tests: headless Chromium (Debian's package,
 #      installed when missing) with playwright-core (npm ci) against
 #      chatctl serve; needs Node.js 20 with npm
-#   6. template.yaml: cfn-lint, SAM's transform (every route, streaming);
-#      the function binaries under a local Lambda Runtime API, fed
-#      tests/events/ (tests/lambda-local.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -47,6 +51,16 @@ fi
 
 step "cargo test (embedded store)"
 cargo test --locked --workspace
+
+step "schemathesis: the API against its OpenAPI document (chatctl serve, embedded store)"
+tests/schemathesis.sh
+
+step "fuzz targets: the seed corpus and its mutations (cargo test)"
+CARGO_TARGET_DIR="$PWD/target" cargo test --locked --manifest-path fuzz/Cargo.toml
+cargo fmt --manifest-path fuzz/Cargo.toml -- --check
+
+step "fuzz targets under AFL++ (coverage-guided, ${FUZZ_SECONDS:-60}s each)"
+fuzz/run.sh
 
 step "local DynamoDB- and S3-compatible servers"
 source tests/servers.sh

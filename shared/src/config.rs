@@ -149,6 +149,12 @@ pub struct Config {
     pub s3_path_style: bool,
     /// `UPLOAD_URL_EXPIRES_SECONDS`: how long a presigned upload URL works.
     pub upload_url_expires_secs: u64,
+    /// `RATE_LIMIT_MESSAGES_PER_HOUR`: messages one API key may send per
+    /// clock hour, unless its tenant sets its own limit.
+    pub rate_limit_per_hour: u32,
+    /// `CHAT_RETENTION_DAYS`: days a session's items are kept after their
+    /// last write, unless the tenant sets its own period.
+    pub retention_days: u32,
 }
 
 impl Config {
@@ -255,6 +261,8 @@ impl Config {
                     .is_some(),
             },
             upload_url_expires_secs: parse_int(&get, "UPLOAD_URL_EXPIRES_SECONDS", 900, 1)?,
+            rate_limit_per_hour: parse_int(&get, "RATE_LIMIT_MESSAGES_PER_HOUR", 100, 1)?,
+            retention_days: parse_int(&get, "CHAT_RETENTION_DAYS", 365, 1)?,
         })
     }
 }
@@ -337,6 +345,8 @@ mod tests {
         assert_eq!(c.bot.icon, None);
         assert!(c.enable_dummy_provider, "dummy is on when no key is set");
         assert_eq!(c.store, StoreKind::Embedded);
+        assert_eq!(c.rate_limit_per_hour, 100);
+        assert_eq!(c.retention_days, 365);
     }
 
     #[test]

@@ -17,6 +17,7 @@ pub mod http;
 pub mod lambda;
 pub mod model;
 pub mod providers;
+pub mod ratelimit;
 pub mod state;
 pub mod store;
 

@@ -98,6 +98,16 @@ impl AppState {
     pub fn now_ms(&self) -> i64 {
         self.clock.now_ms()
     }
+
+    /// The retention TTL (epoch seconds) for items of `tenant` written at
+    /// `now_ms`: the tenant's retention days, else `CHAT_RETENTION_DAYS`.
+    pub fn expires_at(&self, tenant: &crate::model::Tenant, now_ms: i64) -> i64 {
+        let days = tenant
+            .retention_days
+            .filter(|d| *d > 0)
+            .unwrap_or(self.config.retention_days);
+        now_ms.div_euclid(1000) + i64::from(days) * 86_400
+    }
 }
 
 /// The AWS SDK configuration from the standard chain (environment,

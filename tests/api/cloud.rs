@@ -65,7 +65,8 @@ async fn round_trips_on_the_wire() {
     app.send_message(&id, "hello").await;
     assert_eq!(
         wire.requests().take(),
-        requests(&[("Query", 1), ("TransactWriteItems", 1)])
+        requests(&[("Query", 1), ("TransactWriteItems", 1), ("UpdateItem", 1)]),
+        "send: the session read, the exchange's one transaction, the rate-limit counter"
     );
     app.get(&format!("/api/chat/messages/history/{id}?limit=10"))
         .await;

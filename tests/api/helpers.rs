@@ -144,6 +144,47 @@ impl TestApp {
             .0
     }
 
+    /// A publishable key (`pk_…`) for this app's tenant.
+    pub async fn publishable_key(&self) -> String {
+        auth::issue_key_of_kind(
+            &self.state.repo,
+            self.tenant,
+            chat_shared::model::KeyKind::Publishable,
+            START_MS,
+        )
+        .await
+        .unwrap()
+        .0
+    }
+
+    /// Changes this app's tenant (origins, identity, limits). Keys already
+    /// cached see the change after `API_KEY_CACHE_SECONDS`; tests that
+    /// change a tenant after its keys were used run with the cache off.
+    pub async fn update_tenant(&self, change: impl FnOnce(&mut chat_shared::model::Tenant)) {
+        let mut tenant = self
+            .state
+            .repo
+            .get_tenant(self.tenant)
+            .await
+            .unwrap()
+            .unwrap();
+        change(&mut tenant);
+        self.state.repo.update_tenant(&tenant).await.unwrap();
+    }
+
+    /// A JSON request with any key and extra headers.
+    pub async fn call_with(
+        &self,
+        key: &str,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+        headers: &[(&str, &str)],
+    ) -> Reply {
+        self.send(request_with(key, method, path, body, headers))
+            .await
+    }
+
     pub async fn send(&self, request: Request<Body>) -> Reply {
         let response = self.router.clone().oneshot(request).await.unwrap();
         let status = response.status();
@@ -246,6 +287,30 @@ impl TestApp {
     pub fn round_trips(&self) -> RoundTrips {
         self.table.take()
     }
+}
+
+/// A JSON request with this key and extra headers.
+pub fn request_with(
+    key: &str,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+    headers: &[(&str, &str)],
+) -> Request<Body> {
+    let mut builder = Request::builder()
+        .method(method)
+        .uri(path)
+        .header("X-API-Key", key);
+    for (name, value) in headers {
+        builder = builder.header(*name, *value);
+    }
+    match body {
+        Some(json) => builder
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(json.to_string())),
+        None => builder.body(Body::empty()),
+    }
+    .unwrap()
 }
 
 /// A server-sent event as a client parses it.

@@ -7,13 +7,19 @@
 mod bench;
 #[cfg(feature = "cloud")]
 mod cloud;
+mod concurrency;
 mod conformance;
 mod fake;
 mod files;
 mod helpers;
+mod identity;
+mod keys;
 mod messages;
+mod openapi;
+mod privacy;
 mod providers_claude;
 mod providers_openai;
+mod ratelimit;
 mod reference;
 mod round_trips;
 mod sessions;

@@ -36,8 +36,8 @@ async fn each_operation_stays_within_its_budget() {
         app.send_message(&id, "hello").await;
         assert_eq!(
             app.round_trips(),
-            trips(1, 1),
-            "send: one read, one atomic write"
+            trips(1, 2),
+            "send: one read, one atomic write, one rate-limit counter update"
         );
     }
 

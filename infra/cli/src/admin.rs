@@ -7,7 +7,7 @@ use chat_shared::auth;
 use chat_shared::blob::s3::S3BlobStore;
 use chat_shared::clock::iso8601;
 use chat_shared::config::{self, Config, Secret, StoreKind};
-use chat_shared::model::TenantProvider;
+use chat_shared::model::{IdentitySettings, KeyKind, Tenant, TenantProvider};
 use chat_shared::store::dynamo::DynamoTable;
 use uuid::Uuid;
 
@@ -159,9 +159,9 @@ pub async fn list_tenants(data_dir: &Path) -> Result<(), String> {
     Ok(())
 }
 
-pub async fn create_key(data_dir: &Path, tenant: Uuid) -> Result<(), String> {
+pub async fn create_key(data_dir: &Path, tenant: Uuid, kind: KeyKind) -> Result<(), String> {
     let state = open(data_dir).await?;
-    let (key, record) = auth::issue_key(&state.repo, tenant, state.now_ms())
+    let (key, record) = auth::issue_key_of_kind(&state.repo, tenant, kind, state.now_ms())
         .await
         .map_err(|e| match e {
             chat_shared::store::StoreError::TransactionCancelled { .. } => {
@@ -170,9 +170,141 @@ pub async fn create_key(data_dir: &Path, tenant: Uuid) -> Result<(), String> {
             other => other.to_string(),
         })?;
     println!("key id: {}", record.key_id);
-    println!("secret key (shown once, store it safely):");
+    match kind {
+        KeyKind::Secret => println!("secret key (shown once, store it safely):"),
+        KeyKind::Publishable => println!(
+            "publishable key (shown once; safe to embed in pages of the tenant's allowed origins):"
+        ),
+    }
     println!("{key}");
     Ok(())
+}
+
+/// Reads a tenant, or says there is none.
+async fn load_tenant(state: &AppState, tenant_id: Uuid) -> Result<Tenant, String> {
+    state
+        .repo
+        .get_tenant(tenant_id)
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| format!("no tenant {tenant_id}"))
+}
+
+/// Replaces the tenant's allowed origins.
+pub async fn set_origins(
+    data_dir: &Path,
+    tenant_id: Uuid,
+    origins: &[String],
+) -> Result<(), String> {
+    let mut list = Vec::with_capacity(origins.len());
+    for raw in origins {
+        let origin = auth::normalize_origin(raw)?;
+        if !list.contains(&origin) {
+            list.push(origin);
+        }
+    }
+    let state = open(data_dir).await?;
+    let mut tenant = load_tenant(&state, tenant_id).await?;
+    tenant.allowed_origins = list;
+    state
+        .repo
+        .update_tenant(&tenant)
+        .await
+        .map_err(|e| e.to_string())?;
+    if tenant.allowed_origins.is_empty() {
+        println!("tenant {tenant_id}: no allowed origins (publishable keys work from no web page)");
+    } else {
+        println!(
+            "tenant {tenant_id}: allowed origins {}",
+            tenant.allowed_origins.join(" ")
+        );
+    }
+    Ok(())
+}
+
+/// Creates, rotates or removes the tenant's identity secret; sets whether
+/// signatures are required. A new secret is printed once.
+pub async fn set_identity(
+    data_dir: &Path,
+    tenant_id: Uuid,
+    require: bool,
+    rotate: bool,
+    disable: bool,
+) -> Result<(), String> {
+    let state = open(data_dir).await?;
+    let mut tenant = load_tenant(&state, tenant_id).await?;
+    if disable {
+        tenant.identity = None;
+        save(&state, &tenant).await?;
+        println!("tenant {tenant_id}: signed identity off");
+        return Ok(());
+    }
+    let mut new_secret = None;
+    let secret = match tenant.identity.take() {
+        Some(existing) if !rotate => existing.secret,
+        _ => {
+            let secret = auth::new_identity_secret().map_err(|e| format!("no randomness: {e}"))?;
+            new_secret = Some(secret.clone());
+            Secret::new(secret)
+        }
+    };
+    tenant.identity = Some(IdentitySettings {
+        secret,
+        required: require,
+    });
+    save(&state, &tenant).await?;
+    println!(
+        "tenant {tenant_id}: signed identity {}",
+        if require {
+            "required"
+        } else {
+            "optional (checked when given)"
+        }
+    );
+    match new_secret {
+        Some(secret) => {
+            println!("identity secret (shown once; keep it on your server, never in a page):");
+            println!("{secret}");
+        }
+        None => println!("the existing identity secret is kept (--rotate replaces it)"),
+    }
+    Ok(())
+}
+
+/// Sets the tenant's rate limit and/or retention (0: the deployment's).
+pub async fn set_limits(
+    data_dir: &Path,
+    tenant_id: Uuid,
+    per_hour: Option<u32>,
+    retention_days: Option<u32>,
+) -> Result<(), String> {
+    let state = open(data_dir).await?;
+    let mut tenant = load_tenant(&state, tenant_id).await?;
+    if let Some(n) = per_hour {
+        tenant.rate_limit_per_hour = (n > 0).then_some(n);
+        println!(
+            "tenant {tenant_id}: {} messages per hour per key",
+            tenant
+                .rate_limit_per_hour
+                .unwrap_or(state.config.rate_limit_per_hour)
+        );
+    }
+    if let Some(days) = retention_days {
+        tenant.retention_days = (days > 0).then_some(days);
+        println!(
+            "tenant {tenant_id}: conversations kept {} days after their last activity",
+            tenant.retention_days.unwrap_or(state.config.retention_days)
+        );
+    }
+    save(&state, &tenant).await
+}
+
+async fn save(state: &AppState, tenant: &Tenant) -> Result<(), String> {
+    state
+        .repo
+        .update_tenant(tenant)
+        .await
+        .map_err(|e| e.to_string())
 }
 
 pub async fn revoke_key(data_dir: &Path, tenant: Uuid, key_id: Uuid) -> Result<(), String> {
@@ -203,9 +335,10 @@ pub async fn list_keys(data_dir: &Path, tenant: Uuid) -> Result<(), String> {
     for k in keys {
         let status = if k.revoked { "revoked" } else { "active" };
         println!(
-            "{}\t{}…\t{}\t{}",
+            "{}\t{}…\t{}\t{}\t{}",
             k.key_id,
             k.prefix,
+            k.kind.as_str(),
             status,
             iso8601(k.created_at)
         );

@@ -75,14 +75,68 @@ enum TenantCommand {
         #[arg(long, conflicts_with_all = ["base_url", "model", "api_key_env"])]
         clear: bool,
     },
+    /// Set the sites (origins, e.g. https://shop.example) that may use the
+    /// tenant's publishable keys from a browser and embed its widget frame.
+    /// Replaces the list; no origins clears it.
+    SetOrigins {
+        #[arg(long)]
+        tenant: Uuid,
+        origins: Vec<String>,
+    },
+    /// Signed visitor identity: creates the tenant's identity secret (printed
+    /// once) if it has none. The tenant's server signs each visitor's
+    /// user_identifier with it (hex HMAC-SHA256) for the widget to pass on.
+    /// With --require, publishable-key requests naming a user_identifier must
+    /// carry its signature.
+    SetIdentity {
+        #[arg(long)]
+        tenant: Uuid,
+        /// Refuse unsigned identifiers (without it, signatures are checked
+        /// when given).
+        #[arg(long)]
+        require: bool,
+        /// Replace the secret with a new one (printed once).
+        #[arg(long)]
+        rotate: bool,
+        /// Remove the secret: identifiers are no longer checked.
+        #[arg(long, conflicts_with_all = ["require", "rotate"])]
+        disable: bool,
+    },
+    /// Set the tenant's messages per hour per API key (0: the deployment's
+    /// RATE_LIMIT_MESSAGES_PER_HOUR).
+    SetRateLimit {
+        #[arg(long)]
+        tenant: Uuid,
+        #[arg(long)]
+        per_hour: u32,
+    },
+    /// Set the days the tenant's conversations are kept after their last
+    /// activity (0: the deployment's CHAT_RETENTION_DAYS).
+    SetRetention {
+        #[arg(long)]
+        tenant: Uuid,
+        #[arg(long)]
+        days: u32,
+    },
+}
+
+/// What a key may do.
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum KeyKindArg {
+    /// `cb_…`: for servers; every endpoint.
+    Secret,
+    /// `pk_…`: safe in a web page; chatting only, from allowed origins.
+    Publishable,
 }
 
 #[derive(Subcommand)]
 enum KeyCommand {
-    /// Issue another secret key for a tenant (printed last, shown once).
+    /// Issue another key for a tenant (printed last, shown once).
     Create {
         #[arg(long)]
         tenant: Uuid,
+        #[arg(long, value_enum, default_value = "secret")]
+        kind: KeyKindArg,
     },
     /// Revoke a key by its id.
     Revoke {
@@ -119,8 +173,27 @@ async fn main() -> ExitCode {
             let endpoint = base_url.zip(model);
             admin::set_provider(&cli.data_dir, tenant, endpoint, api_key_env.as_deref()).await
         }
-        Command::Key(KeyCommand::Create { tenant }) => {
-            admin::create_key(&cli.data_dir, tenant).await
+        Command::Tenant(TenantCommand::SetOrigins { tenant, origins }) => {
+            admin::set_origins(&cli.data_dir, tenant, &origins).await
+        }
+        Command::Tenant(TenantCommand::SetIdentity {
+            tenant,
+            require,
+            rotate,
+            disable,
+        }) => admin::set_identity(&cli.data_dir, tenant, require, rotate, disable).await,
+        Command::Tenant(TenantCommand::SetRateLimit { tenant, per_hour }) => {
+            admin::set_limits(&cli.data_dir, tenant, Some(per_hour), None).await
+        }
+        Command::Tenant(TenantCommand::SetRetention { tenant, days }) => {
+            admin::set_limits(&cli.data_dir, tenant, None, Some(days)).await
+        }
+        Command::Key(KeyCommand::Create { tenant, kind }) => {
+            let kind = match kind {
+                KeyKindArg::Secret => chat_shared::model::KeyKind::Secret,
+                KeyKindArg::Publishable => chat_shared::model::KeyKind::Publishable,
+            };
+            admin::create_key(&cli.data_dir, tenant, kind).await
         }
         Command::Key(KeyCommand::Revoke { tenant, key_id }) => {
             admin::revoke_key(&cli.data_dir, tenant, key_id).await

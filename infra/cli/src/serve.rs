@@ -25,7 +25,8 @@ pub async fn run(data_dir: &Path, addr: &str) -> Result<(), String> {
         .await
         .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     let local = listener.local_addr().map_err(|e| e.to_string())?;
-    let app = app(state, &demo_key).layer(TraceLayer::new_for_http());
+    let app = chat_shared::http::with_frame_csp(app(state.clone(), &demo_key), state)
+        .layer(TraceLayer::new_for_http());
 
     // Written without `println!`: a closed stdout must not stop the server.
     let banner = format!(

@@ -3,7 +3,8 @@
 use std::time::Duration;
 
 use axum::extract::multipart::MultipartRejection;
-use axum::extract::{DefaultBodyLimit, Multipart, Path, State};
+use axum::extract::{DefaultBodyLimit, Multipart, State};
+use axum::http::Method;
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use bytes::{Bytes, BytesMut};
@@ -11,12 +12,14 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::{ensure_live, load_session};
+#[allow(unused_imports)]
+use super::openapi::*;
+use super::{Endpoint, ensure_live, load_session};
 use crate::AppState;
-use crate::auth::Caller;
+use crate::auth::{Caller, WidgetCaller};
 use crate::context::FILE_EXCERPT_CHARS;
 use crate::files::{self, Analysis, FileKind};
-use crate::http::{ApiJson, AppError, parse_session_id};
+use crate::http::{ApiJson, ApiPath, AppError, parse_session_id};
 use crate::model::{ActiveFile, FileRecord, PendingUpload, Session};
 use crate::store::StoreError;
 use crate::store::keys;
@@ -32,19 +35,32 @@ const MAX_COLUMN_NAME_CHARS: usize = 100;
 /// Longest file name kept.
 const MAX_FILE_NAME_CHARS: usize = 255;
 
-pub fn routes(state: AppState) -> Router {
+pub fn endpoints(state: &AppState) -> Vec<Endpoint> {
     let body_limit = state.config.max_upload_bytes + MULTIPART_OVERHEAD;
-    Router::new()
-        .route(
+    vec![
+        Endpoint::new(
+            Method::POST,
             "/api/chat/files/upload",
             post(upload).layer(DefaultBodyLimit::max(body_limit)),
-        )
-        .route("/api/chat/files/upload-url", post(upload_url))
-        .route("/api/chat/files/complete", post(complete))
-        .route("/api/chat/files/info/{session_id}", get(info))
-        .route("/api/chat/files/query/{session_id}", post(query))
-        .route("/api/chat/files/{session_id}", delete(remove))
-        .with_state(state)
+        ),
+        Endpoint::new(Method::POST, "/api/chat/files/upload-url", post(upload_url)),
+        Endpoint::new(Method::POST, "/api/chat/files/complete", post(complete)),
+        Endpoint::new(Method::GET, "/api/chat/files/info/{session_id}", get(info)),
+        Endpoint::new(
+            Method::POST,
+            "/api/chat/files/query/{session_id}",
+            post(query),
+        ),
+        Endpoint::new(
+            Method::DELETE,
+            "/api/chat/files/{session_id}",
+            delete(remove),
+        ),
+    ]
+}
+
+pub fn routes(state: AppState) -> Router {
+    super::build(endpoints(&state), state)
 }
 
 /// The files group on its own, as its Lambda function serves it.
@@ -118,8 +134,14 @@ async fn analyze(kind: FileKind, bytes: Bytes) -> Result<Analysis, AppError> {
         .map_err(|e| AppError::InvalidFileContent(e.to_string()))
 }
 
-async fn upload(
-    caller: Caller,
+#[utoipa::path(
+    post, path = "/api/chat/files/upload", tag = "files",
+    params(("X-User-Signature" = Option<String>, Header, description = "The visitor's identity signature (publishable keys)")),
+    request_body(content = UploadForm, content_type = "multipart/form-data"),
+    responses((status = 200, description = "File stored and active", body = UploadResponse), Errors)
+)]
+pub(crate) async fn upload(
+    WidgetCaller(caller): WidgetCaller,
     State(state): State<AppState>,
     form: Result<Multipart, MultipartRejection>,
 ) -> Result<Json<Value>, AppError> {
@@ -152,7 +174,7 @@ async fn upload(
         size: upload.bytes.len() as u64,
         analysis,
     };
-    activate(&state, &session, stored, false).await
+    activate(&state, &caller, &session, stored, false).await
 }
 
 fn canonical_type(kind: FileKind) -> &'static str {
@@ -175,6 +197,7 @@ struct StoredFile {
 /// the bytes are removed again, so nothing is left half-written.
 async fn activate(
     state: &AppState,
+    caller: &Caller,
     session: &Session,
     file: StoredFile,
     completes_upload: bool,
@@ -214,7 +237,13 @@ async fn activate(
     };
     if let Err(e) = state
         .repo
-        .activate_file(session, &record, &active, completes_upload)
+        .activate_file(
+            session,
+            &record,
+            &active,
+            completes_upload,
+            state.expires_at(&caller.tenant, now),
+        )
         .await
     {
         // Nothing half-written: the bytes go when the record surely was not
@@ -249,7 +278,7 @@ async fn remove_blob(state: &AppState, blob_key: &str) {
 }
 
 #[derive(Deserialize)]
-struct UploadUrlBody {
+pub(crate) struct UploadUrlBody {
     #[serde(default, rename = "sessionId")]
     session_id: Option<Value>,
     #[serde(default)]
@@ -270,8 +299,13 @@ fn body_session_id(raw: Option<Value>) -> Result<Uuid, AppError> {
 
 /// Grants a direct upload: a presigned `PUT` URL for a file up to the size
 /// limit, for files larger than an API request may carry.
-async fn upload_url(
-    caller: Caller,
+#[utoipa::path(
+    post, path = "/api/chat/files/upload-url", tag = "files",
+    request_body = UploadUrlRequest,
+    responses((status = 200, description = "Presigned PUT URL", body = UploadUrlResponse), Errors)
+)]
+pub(crate) async fn upload_url(
+    WidgetCaller(caller): WidgetCaller,
     State(state): State<AppState>,
     ApiJson(body): ApiJson<UploadUrlBody>,
 ) -> Result<Json<Value>, AppError> {
@@ -341,7 +375,7 @@ async fn upload_url(
 }
 
 #[derive(Deserialize)]
-struct CompleteBody {
+pub(crate) struct CompleteBody {
     #[serde(default, rename = "sessionId")]
     session_id: Option<Value>,
     #[serde(default, rename = "fileId")]
@@ -350,8 +384,13 @@ struct CompleteBody {
 
 /// Completes a direct upload: checks the stored object's real size and
 /// content, then processes it exactly like a multipart upload.
-async fn complete(
-    caller: Caller,
+#[utoipa::path(
+    post, path = "/api/chat/files/complete", tag = "files",
+    request_body = CompleteRequest,
+    responses((status = 200, description = "File processed and active", body = UploadResponse), Errors)
+)]
+pub(crate) async fn complete(
+    WidgetCaller(caller): WidgetCaller,
     State(state): State<AppState>,
     ApiJson(body): ApiJson<CompleteBody>,
 ) -> Result<Json<Value>, AppError> {
@@ -416,7 +455,7 @@ async fn complete(
         size: bytes.len() as u64,
         analysis,
     };
-    let done = activate(&state, &session, stored, true).await?;
+    let done = activate(&state, &caller, &session, stored, true).await?;
     remove_blob(&state, &upload_key).await;
     Ok(done)
 }
@@ -427,10 +466,18 @@ fn clean_name(raw: &str) -> String {
     name.chars().take(MAX_FILE_NAME_CHARS).collect()
 }
 
-async fn info(
-    caller: Caller,
+#[utoipa::path(
+    get, path = "/api/chat/files/info/{session_id}", tag = "files",
+    params(
+        ("session_id" = Uuid, Path, description = "Session UUID"),
+        ("X-User-Signature" = Option<String>, Header, description = "The visitor's identity signature (publishable keys)"),
+    ),
+    responses((status = 200, description = "The active file", body = FileInfoResponse), Errors)
+)]
+pub(crate) async fn info(
+    WidgetCaller(caller): WidgetCaller,
     State(state): State<AppState>,
-    Path(session_id): Path<String>,
+    ApiPath(session_id): ApiPath<String>,
 ) -> Result<Json<Value>, AppError> {
     let session = load_session(&state, &caller, parse_session_id(&session_id)?).await?;
     let file = session.active_file.as_ref().map(|f| {
@@ -452,17 +499,26 @@ async fn info(
 }
 
 #[derive(Deserialize)]
-struct QueryBody {
+pub(crate) struct QueryBody {
     #[serde(default)]
     query: Option<Value>,
     #[serde(default)]
     limit: Option<Value>,
 }
 
-async fn query(
-    caller: Caller,
+#[utoipa::path(
+    post, path = "/api/chat/files/query/{session_id}", tag = "files",
+    params(
+        ("session_id" = Uuid, Path, description = "Session UUID"),
+        ("X-User-Signature" = Option<String>, Header, description = "The visitor's identity signature (publishable keys)"),
+    ),
+    request_body = QueryRequest,
+    responses((status = 200, description = "Matching rows", body = QueryResponse), Errors)
+)]
+pub(crate) async fn query(
+    WidgetCaller(caller): WidgetCaller,
     State(state): State<AppState>,
-    Path(session_id): Path<String>,
+    ApiPath(session_id): ApiPath<String>,
     ApiJson(body): ApiJson<QueryBody>,
 ) -> Result<Json<Value>, AppError> {
     let session_id = parse_session_id(&session_id)?;
@@ -506,10 +562,15 @@ async fn query(
     })))
 }
 
-async fn remove(
+#[utoipa::path(
+    delete, path = "/api/chat/files/{session_id}", tag = "files",
+    params(("session_id" = Uuid, Path, description = "Session UUID")),
+    responses((status = 200, description = "Active file retired", body = FileDeleteResponse), Errors)
+)]
+pub(crate) async fn remove(
     caller: Caller,
     State(state): State<AppState>,
-    Path(session_id): Path<String>,
+    ApiPath(session_id): ApiPath<String>,
 ) -> Result<Json<Value>, AppError> {
     let session = load_session(&state, &caller, parse_session_id(&session_id)?).await?;
     if !state.repo.deactivate_file(&session).await? {

@@ -3,7 +3,9 @@
 
 use std::convert::Infallible;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
+use axum::http::Method;
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
@@ -14,14 +16,17 @@ use serde_json::{Map, Value, json};
 use tokio::sync::mpsc;
 use uuid::Uuid;
 
-use super::{ensure_live, load_session};
+#[allow(unused_imports)]
+use super::openapi::*;
+use super::{Endpoint, ensure_live, load_session};
 use crate::AppState;
-use crate::auth::Caller;
+use crate::auth::{Caller, WidgetCaller};
 use crate::clock::iso8601;
 use crate::context::{ContextInput, build_context};
-use crate::http::{ApiJson, AppError, check_config, parse_session_id};
+use crate::http::{ApiJson, ApiPath, AppError, check_config, parse_session_id};
 use crate::model::{Message, Role, Session, Tenant};
 use crate::providers::{Completion, Provider, ProviderError, ProviderRequest, StreamEvent};
+use crate::ratelimit;
 use crate::store::keys;
 use crate::store::{Cursor, Key};
 
@@ -32,14 +37,26 @@ pub const MAX_HISTORY_PAGE: usize = 1_000;
 /// Page size when reading a whole history.
 const FULL_HISTORY_PAGE: usize = 500;
 
+pub fn endpoints(_state: &AppState) -> Vec<Endpoint> {
+    vec![
+        Endpoint::new(Method::POST, "/api/chat/messages/send", post(send)),
+        Endpoint::new(Method::POST, "/api/chat/messages/stream", post(stream)),
+        Endpoint::new(Method::GET, "/api/chat/providers", get(providers)),
+        Endpoint::new(
+            Method::GET,
+            "/api/chat/messages/history/{session_id}",
+            get(history),
+        ),
+        Endpoint::new(
+            Method::DELETE,
+            "/api/chat/messages/clear/{session_id}",
+            delete(clear),
+        ),
+    ]
+}
+
 pub fn routes(state: AppState) -> Router {
-    Router::new()
-        .route("/api/chat/messages/send", post(send))
-        .route("/api/chat/messages/stream", post(stream))
-        .route("/api/chat/providers", get(providers))
-        .route("/api/chat/messages/history/{session_id}", get(history))
-        .route("/api/chat/messages/clear/{session_id}", delete(clear))
-        .with_state(state)
+    super::build(endpoints(&state), state)
 }
 
 /// The messages group on its own, as its Lambda function serves it.
@@ -48,7 +65,7 @@ pub fn router(state: AppState) -> Router {
 }
 
 #[derive(Deserialize)]
-struct SendBody {
+pub(crate) struct SendBody {
     #[serde(default, alias = "session_id")]
     #[serde(rename = "sessionId")]
     session_id: Option<Value>,
@@ -155,6 +172,7 @@ pub async fn start_exchange(
         .session_with_recent_messages(tenant, request.session_id)
         .await?
         .ok_or(AppError::SessionNotFound)?;
+    caller.authorize(&session)?;
     ensure_live(state, &session)?;
 
     let (tx, rx) = mpsc::channel(EVENT_BUFFER);
@@ -215,9 +233,10 @@ async fn run_exchange(
                 .metadata
                 .insert("status".into(), Value::from("failed"));
             let now = state.now_ms();
+            let expires = state.expires_at(tenant, now);
             state
                 .repo
-                .append_messages(&session, std::slice::from_ref(&user_message), now)
+                .append_messages(&session, std::slice::from_ref(&user_message), now, expires)
                 .await?;
             return Err(AppError::Provider(error));
         }
@@ -246,7 +265,12 @@ async fn run_exchange(
     };
     state
         .repo
-        .append_messages(&session, &[user_message, reply.clone()], replied_at)
+        .append_messages(
+            &session,
+            &[user_message, reply.clone()],
+            replied_at,
+            state.expires_at(tenant, replied_at),
+        )
         .await?;
     Ok(Exchange {
         message_count: session.message_count + 2,
@@ -308,34 +332,52 @@ pub async fn exchange(
     ))
 }
 
-async fn send(
-    caller: Caller,
+#[utoipa::path(
+    post, path = "/api/chat/messages/send", tag = "messages",
+    params(("X-User-Signature" = Option<String>, Header, description = "The visitor's identity signature (publishable keys)")),
+    request_body = SendMessageRequest,
+    responses((status = 200, description = "The reply (X-RateLimit-Limit, -Remaining, -Reset headers)", body = SendResponse), Errors)
+)]
+pub(crate) async fn send(
+    WidgetCaller(caller): WidgetCaller,
     State(state): State<AppState>,
     ApiJson(body): ApiJson<SendBody>,
-) -> Result<Json<Value>, AppError> {
+) -> Result<Response, AppError> {
     let request = validate_send(body)?;
+    let limit = ratelimit::count_message(&state, &caller).await?;
     let done = exchange(&state, &caller, request).await?;
-    Ok(Json(done.to_json()))
+    let mut response = Json(done.to_json()).into_response();
+    limit.apply_headers(response.headers_mut());
+    Ok(response)
 }
 
 /// `send` as server-sent events: `delta` events (`{"text"}`) as the reply
 /// arrives, then one `done` event with exactly `send`'s response, or one
 /// `error` event (`{"error", "status", "detail"?}`). Bad input, unknown or
 /// expired sessions are answered before the stream starts, as plain JSON.
-async fn stream(
-    caller: Caller,
+#[utoipa::path(
+    post, path = "/api/chat/messages/stream", tag = "messages",
+    params(("X-User-Signature" = Option<String>, Header, description = "The visitor's identity signature (publishable keys)")),
+    request_body = SendMessageRequest,
+    responses((status = 200, description = "Server-sent events: `delta` ({text}), then `done` (the send response) or `error` ({error, status, detail?})", content_type = "text/event-stream", body = String), Errors)
+)]
+pub(crate) async fn stream(
+    WidgetCaller(caller): WidgetCaller,
     State(state): State<AppState>,
     ApiJson(body): ApiJson<SendBody>,
 ) -> Result<Response, AppError> {
     let request = validate_send(body)?;
+    let limit = ratelimit::count_message(&state, &caller).await?;
     let events = start_exchange(&state, &caller, request).await?;
     let sse = futures::stream::unfold(events, |mut events| async move {
         let event = events.recv().await?;
         Some((Ok::<_, Infallible>(sse_event(event)), events))
     });
-    Ok(Sse::new(sse)
+    let mut response = Sse::new(sse)
         .keep_alive(KeepAlive::default())
-        .into_response())
+        .into_response();
+    limit.apply_headers(response.headers_mut());
+    Ok(response)
 }
 
 fn sse_event(event: ExchangeEvent) -> SseEvent {
@@ -354,7 +396,14 @@ fn sse_event(event: ExchangeEvent) -> SseEvent {
 
 /// The providers the caller's sessions can use, with their default models
 /// (the reference's `get_available_providers()`).
-async fn providers(caller: Caller, State(state): State<AppState>) -> Json<Value> {
+#[utoipa::path(
+    get, path = "/api/chat/providers", tag = "messages",
+    responses((status = 200, description = "Available providers", body = ProvidersResponse), Errors)
+)]
+pub(crate) async fn providers(
+    WidgetCaller(caller): WidgetCaller,
+    State(state): State<AppState>,
+) -> Json<Value> {
     let (list, default) = state.providers.available(&caller.tenant);
     let providers: Vec<Value> = list
         .into_iter()
@@ -364,7 +413,7 @@ async fn providers(caller: Caller, State(state): State<AppState>) -> Json<Value>
 }
 
 #[derive(Deserialize)]
-struct HistoryParams {
+pub(crate) struct HistoryParams {
     limit: Option<String>,
     cursor: Option<String>,
 }
@@ -373,12 +422,24 @@ struct HistoryParams {
 /// `to_dict()`. Without `limit`, the whole history; with `limit`, the newest
 /// `limit` messages before `cursor`, and a `nextCursor` for older ones. One
 /// read per page; the first page also proves the session exists.
-async fn history(
-    caller: Caller,
+#[utoipa::path(
+    get, path = "/api/chat/messages/history/{session_id}", tag = "messages",
+    params(
+        ("session_id" = Uuid, Path, description = "Session UUID"),
+        ("limit" = Option<u32>, Query, minimum = 1, maximum = 1000, description = "The newest `limit` messages before `cursor`"),
+        ("cursor" = Option<String>, Query, description = "`nextCursor` of the previous page"),
+        ("X-User-Signature" = Option<String>, Header, description = "The visitor's identity signature (publishable keys)"),
+    ),
+    responses((status = 200, description = "Messages, oldest first", body = HistoryResponse), Errors)
+)]
+pub(crate) async fn history(
+    WidgetCaller(caller): WidgetCaller,
     State(state): State<AppState>,
-    Path(session_id): Path<String>,
-    Query(params): Query<HistoryParams>,
+    ApiPath(session_id): ApiPath<String>,
+    params: Result<Query<HistoryParams>, QueryRejection>,
 ) -> Result<Json<Value>, AppError> {
+    let Query(params) =
+        params.map_err(|e| AppError::bad_request_detail("Invalid query string", e.body_text()))?;
     let session_id = parse_session_id(&session_id)?;
     let tenant = caller.tenant_id();
     let limit = match params.limit.as_deref() {
@@ -404,14 +465,20 @@ async fn history(
         }
     };
     let first_page = cursor.is_none();
+    if !first_page && caller.is_publishable() {
+        // A later page reads no session item; a publishable key must still
+        // prove the session is its own.
+        super::load_session(&state, &caller, session_id).await?;
+    }
     let page_size = limit.unwrap_or(FULL_HISTORY_PAGE);
     let first = state
         .repo
         .history_page(tenant, session_id, page_size, cursor)
         .await?;
     // A first page starts at the session item: without it, no session.
-    if first_page && first.message_count.is_none() {
-        return Err(AppError::SessionNotFound);
+    if first_page {
+        let session = first.session.as_ref().ok_or(AppError::SessionNotFound)?;
+        caller.authorize(session)?;
     }
     let mut newest_first = first.messages;
     let mut next = first.next;
@@ -431,8 +498,8 @@ async fn history(
         "messages": messages,
     });
     // Later pages read no session item, so only a first page knows the total.
-    if let Some(count) = first.message_count {
-        body["messageCount"] = count.into();
+    if let Some(session) = &first.session {
+        body["messageCount"] = session.message_count.into();
     }
     if limit.is_some() {
         body["nextCursor"] = next
@@ -448,10 +515,15 @@ fn message_id_of(cursor: &Cursor) -> Option<String> {
     sk.strip_prefix(keys::MSG_PREFIX).map(str::to_owned)
 }
 
-async fn clear(
+#[utoipa::path(
+    delete, path = "/api/chat/messages/clear/{session_id}", tag = "messages",
+    params(("session_id" = Uuid, Path, description = "Session UUID")),
+    responses((status = 200, description = "Messages deleted", body = ClearResponse), Errors)
+)]
+pub(crate) async fn clear(
     caller: Caller,
     State(state): State<AppState>,
-    Path(session_id): Path<String>,
+    ApiPath(session_id): ApiPath<String>,
 ) -> Result<Json<Value>, AppError> {
     let session = load_session(&state, &caller, parse_session_id(&session_id)?).await?;
     let cleared = state

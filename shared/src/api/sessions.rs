@@ -1,19 +1,21 @@
 //! `/api/chat/sessions/*`: create, details, config, stats, bot config.
 
-use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::extract::State;
+use axum::http::{Method, StatusCode};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
-use super::load_session;
+#[allow(unused_imports)]
+use super::openapi::*;
+use super::{Endpoint, load_session};
 use crate::AppState;
-use crate::auth::Caller;
+use crate::auth::{Caller, WidgetCaller, check_identity};
 use crate::clock::iso8601;
 use crate::http::extract::MAX_CONFIG_BYTES;
-use crate::http::{ApiJson, AppError, check_config, parse_session_id};
+use crate::http::{ApiJson, ApiPath, AppError, check_config, parse_session_id};
 use crate::model::{Session, Tenant};
 use crate::store::repo::MergeOutcome;
 
@@ -22,15 +24,44 @@ pub const MAX_USER_IDENTIFIER_CHARS: usize = 255;
 /// The identifier is inside a sort key (`USER#…`, at most 1,024 bytes).
 pub const MAX_USER_IDENTIFIER_BYTES: usize = 1_000;
 
+/// The sessions group's operations; the privacy endpoints and the OpenAPI
+/// document ride with it.
+pub fn endpoints(state: &AppState) -> Vec<Endpoint> {
+    let mut list = vec![
+        Endpoint::new(Method::POST, "/api/chat/sessions/create", post(create)),
+        Endpoint::new(
+            Method::GET,
+            "/api/chat/sessions/stats/summary",
+            get(stats_summary),
+        ),
+        Endpoint::new(
+            Method::GET,
+            "/api/chat/sessions/stats/by-user",
+            get(stats_by_user),
+        ),
+        Endpoint::new(
+            Method::GET,
+            "/api/chat/sessions/bot-config",
+            get(bot_config),
+        ),
+        Endpoint::new(Method::GET, "/api/chat/sessions/{session_id}", get(details)),
+        Endpoint::new(
+            Method::PUT,
+            "/api/chat/sessions/{session_id}/config",
+            put(update_config),
+        ),
+        Endpoint::new(
+            Method::GET,
+            "/api/chat/openapi.json",
+            get(super::openapi::openapi_json),
+        ),
+    ];
+    list.extend(super::users::endpoints(state));
+    list
+}
+
 pub fn routes(state: AppState) -> Router {
-    Router::new()
-        .route("/api/chat/sessions/create", post(create))
-        .route("/api/chat/sessions/stats/summary", get(stats_summary))
-        .route("/api/chat/sessions/stats/by-user", get(stats_by_user))
-        .route("/api/chat/sessions/bot-config", get(bot_config))
-        .route("/api/chat/sessions/{session_id}", get(details))
-        .route("/api/chat/sessions/{session_id}/config", put(update_config))
-        .with_state(state)
+    super::build(endpoints(&state), state)
 }
 
 /// The sessions group on its own, as its Lambda function serves it.
@@ -39,15 +70,19 @@ pub fn router(state: AppState) -> Router {
 }
 
 #[derive(Deserialize)]
-struct CreateBody {
+pub(crate) struct CreateBody {
     #[serde(default)]
     config: Option<Value>,
     #[serde(default, alias = "userIdentifier")]
     user_identifier: Option<Value>,
+    /// `HMAC-SHA256(identity secret, user_identifier)` in hex, from the
+    /// tenant's server (or the `X-User-Signature` header).
+    #[serde(default, rename = "userSignature", alias = "user_signature")]
+    user_signature: Option<Value>,
 }
 
 #[derive(Deserialize)]
-struct ConfigBody {
+pub(crate) struct ConfigBody {
     #[serde(default)]
     config: Option<Value>,
 }
@@ -110,13 +145,29 @@ pub fn bot_config_of(state: &AppState, tenant: &Tenant) -> Map<String, Value> {
     out
 }
 
-async fn create(
-    caller: Caller,
+#[utoipa::path(
+    post, path = "/api/chat/sessions/create", tag = "sessions",
+    params(("X-User-Signature" = Option<String>, Header, description = "The visitor's identity signature (publishable keys)")),
+    request_body = CreateSessionRequest,
+    responses((status = 201, description = "Session created", body = CreateSessionResponse), Errors)
+)]
+pub(crate) async fn create(
+    WidgetCaller(caller): WidgetCaller,
     State(state): State<AppState>,
     ApiJson(body): ApiJson<CreateBody>,
 ) -> Result<(StatusCode, Json<Value>), AppError> {
     let given = required_config(body.config)?;
     let user_identifier = user_identifier(body.user_identifier)?;
+    let signature = match body.user_signature {
+        None | Some(Value::Null) => caller.user_signature.clone(),
+        Some(Value::String(s)) => Some(s),
+        Some(_) => return Err(AppError::bad_request("userSignature must be a string")),
+    };
+    if caller.is_publishable()
+        && let Some(user) = &user_identifier
+    {
+        check_identity(&caller.tenant, user, signature.as_deref())?;
+    }
     let bot = bot_config_of(&state, &caller.tenant);
     let mut config = Map::new();
     config.insert(
@@ -139,8 +190,10 @@ async fn create(
         last_activity: now,
         message_count: 0,
         active_file: None,
+        created_by_key: caller.session_owner(),
     };
-    state.repo.create_session(&session).await?;
+    let expires = state.expires_at(&caller.tenant, now);
+    state.repo.create_session(&session, expires).await?;
     Ok((
         StatusCode::CREATED,
         Json(json!({
@@ -152,10 +205,15 @@ async fn create(
     ))
 }
 
-async fn details(
+#[utoipa::path(
+    get, path = "/api/chat/sessions/{session_id}", tag = "sessions",
+    params(("session_id" = Uuid, Path, description = "Session UUID")),
+    responses((status = 200, description = "Session details", body = SessionDetails), Errors)
+)]
+pub(crate) async fn details(
     caller: Caller,
     State(state): State<AppState>,
-    Path(session_id): Path<String>,
+    ApiPath(session_id): ApiPath<String>,
 ) -> Result<Json<Value>, AppError> {
     let session = load_session(&state, &caller, parse_session_id(&session_id)?).await?;
     let expired = session.is_expired(state.now_ms(), state.config.session_timeout_secs);
@@ -171,10 +229,16 @@ async fn details(
     })))
 }
 
-async fn update_config(
+#[utoipa::path(
+    put, path = "/api/chat/sessions/{session_id}/config", tag = "sessions",
+    params(("session_id" = Uuid, Path, description = "Session UUID")),
+    request_body = ConfigRequest,
+    responses((status = 200, description = "Merged config", body = ConfigResponse), Errors)
+)]
+pub(crate) async fn update_config(
     caller: Caller,
     State(state): State<AppState>,
-    Path(session_id): Path<String>,
+    ApiPath(session_id): ApiPath<String>,
     ApiJson(body): ApiJson<ConfigBody>,
 ) -> Result<Json<Value>, AppError> {
     let session_id = parse_session_id(&session_id)?;
@@ -200,7 +264,11 @@ async fn update_config(
     })))
 }
 
-async fn stats_summary(
+#[utoipa::path(
+    get, path = "/api/chat/sessions/stats/summary", tag = "sessions",
+    responses((status = 200, description = "Session counts", body = StatsSummary), Errors)
+)]
+pub(crate) async fn stats_summary(
     caller: Caller,
     State(state): State<AppState>,
 ) -> Result<Json<Value>, AppError> {
@@ -216,7 +284,11 @@ async fn stats_summary(
     })))
 }
 
-async fn stats_by_user(
+#[utoipa::path(
+    get, path = "/api/chat/sessions/stats/by-user", tag = "sessions",
+    responses((status = 200, description = "Sessions per user", body = StatsByUser), Errors)
+)]
+pub(crate) async fn stats_by_user(
     caller: Caller,
     State(state): State<AppState>,
 ) -> Result<Json<Value>, AppError> {
@@ -239,6 +311,13 @@ async fn stats_by_user(
     })))
 }
 
-async fn bot_config(caller: Caller, State(state): State<AppState>) -> Json<Value> {
+#[utoipa::path(
+    get, path = "/api/chat/sessions/bot-config", tag = "sessions",
+    responses((status = 200, description = "Bot appearance", body = BotConfig), Errors)
+)]
+pub(crate) async fn bot_config(
+    WidgetCaller(caller): WidgetCaller,
+    State(state): State<AppState>,
+) -> Json<Value> {
     Json(Value::Object(bot_config_of(&state, &caller.tenant)))
 }

@@ -44,6 +44,18 @@ pub enum AppError {
     UploadNotFound,
     #[error("upload not received")]
     UploadNotReceived,
+    #[error("secret key required")]
+    SecretKeyRequired,
+    #[error("origin not allowed")]
+    OriginNotAllowed,
+    #[error("user signature required")]
+    UserSignatureRequired,
+    #[error("invalid user signature")]
+    InvalidUserSignature,
+    #[error("rate limit exceeded")]
+    RateLimited(crate::ratelimit::RateLimit),
+    #[error("user not found")]
+    UserNotFound,
     #[error("route not found")]
     RouteNotFound,
     #[error("method not allowed")]
@@ -128,6 +140,39 @@ impl AppError {
                 "Upload not received",
                 Some("PUT the file to the upload URL before completing it".into()),
             ),
+            SecretKeyRequired => (
+                StatusCode::FORBIDDEN,
+                "Forbidden",
+                Some("This endpoint needs a secret key (cb_...); publishable keys (pk_...) may only chat".into()),
+            ),
+            OriginNotAllowed => (
+                StatusCode::FORBIDDEN,
+                "Origin not allowed",
+                Some("This site is not on the tenant's list of allowed origins".into()),
+            ),
+            UserSignatureRequired => (
+                StatusCode::FORBIDDEN,
+                "User signature required",
+                Some("Send the user identifier's signature as userSignature or X-User-Signature".into()),
+            ),
+            InvalidUserSignature => (
+                StatusCode::FORBIDDEN,
+                "Invalid user signature",
+                Some("The signature does not match the user identifier".into()),
+            ),
+            RateLimited(limit) => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "Rate limit exceeded",
+                Some(format!(
+                    "At most {} messages per hour per API key; retry in {} seconds",
+                    limit.limit, limit.retry_after_secs
+                )),
+            ),
+            UserNotFound => (
+                StatusCode::NOT_FOUND,
+                "User not found",
+                Some("Nothing is stored for this user identifier".into()),
+            ),
             RouteNotFound => (StatusCode::NOT_FOUND, "Not found", None),
             MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "Method not allowed", None),
             Provider(ProviderError::Timeout) => (
@@ -184,6 +229,15 @@ impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         self.log();
         let (status, body) = self.status_and_body();
-        (status, Json(body)).into_response()
+        let mut response = (status, Json(body)).into_response();
+        if let AppError::RateLimited(limit) = &self {
+            limit.apply_headers(response.headers_mut());
+            if let Ok(v) = axum::http::HeaderValue::from_str(&limit.retry_after_secs.to_string()) {
+                response
+                    .headers_mut()
+                    .insert(axum::http::header::RETRY_AFTER, v);
+            }
+        }
+        response
     }
 }

@@ -107,3 +107,25 @@ fn map_walk(
         .try_for_each(|v| walk(v, 1))
         .map_err(AppError::bad_request)
 }
+
+/// A path parameter. Unlike `axum::extract::Path` a bad one (invalid UTF-8
+/// after percent-decoding) answers our JSON 400, not plain text.
+pub struct ApiPath<T>(pub T);
+
+impl<S, T> axum::extract::FromRequestParts<S> for ApiPath<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned + Send,
+{
+    type Rejection = AppError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Path(v)| ApiPath(v))
+            .map_err(|e| AppError::bad_request_detail("Invalid URL", e.body_text()))
+    }
+}

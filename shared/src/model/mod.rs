@@ -26,6 +26,33 @@ pub struct Tenant {
     /// "custom"`. Its key is never returned by an endpoint nor logged.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub custom_provider: Option<TenantProvider>,
+    /// Sites allowed to use the tenant's publishable keys from a browser and
+    /// to frame the widget, as origins (`https://shop.example`, no path).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allowed_origins: Vec<String>,
+    /// Signed visitor identity: how the tenant's server vouches for a
+    /// `user_identifier` given to the widget.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity: Option<IdentitySettings>,
+    /// Messages per hour per API key; the deployment's
+    /// `RATE_LIMIT_MESSAGES_PER_HOUR` when unset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_limit_per_hour: Option<u32>,
+    /// Days a session's data is kept after its last activity; the
+    /// deployment's `CHAT_RETENTION_DAYS` when unset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retention_days: Option<u32>,
+}
+
+/// A tenant's identity secret: `HMAC-SHA256(secret, user_identifier)` in hex
+/// is the signature its server hands the widget.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IdentitySettings {
+    pub secret: crate::config::Secret,
+    /// When set, a publishable-key request naming a `user_identifier` must
+    /// carry its signature.
+    #[serde(default)]
+    pub required: bool,
 }
 
 /// A tenant's own OpenAI-compatible endpoint.
@@ -44,6 +71,25 @@ pub struct TenantProvider {
 pub enum KeyKind {
     /// `cb_…`: for the tenant's servers; every endpoint.
     Secret,
+    /// `pk_…`: safe to embed in a web page; chatting only, on the sessions
+    /// it created, from the tenant's allowed origins.
+    Publishable,
+}
+
+impl KeyKind {
+    pub fn prefix(self) -> &'static str {
+        match self {
+            KeyKind::Secret => "cb_",
+            KeyKind::Publishable => "pk_",
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyKind::Secret => "secret",
+            KeyKind::Publishable => "publishable",
+        }
+    }
 }
 
 /// An API key as stored: only its SHA-256, never the key.
@@ -88,6 +134,10 @@ pub struct Session {
     pub message_count: i64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub active_file: Option<ActiveFile>,
+    /// The publishable key that created the session: only that key (or a
+    /// secret key) may use it. `None` for sessions made with a secret key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_by_key: Option<Uuid>,
 }
 
 impl Session {
@@ -210,6 +260,7 @@ mod tests {
             last_activity: 0,
             message_count: 0,
             active_file: None,
+            created_by_key: None,
         };
         assert!(!s.is_expired(1_800_000, 1800));
         assert!(s.is_expired(1_800_001, 1800));

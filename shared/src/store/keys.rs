@@ -13,6 +13,12 @@
 //! | message      | same PK                          | `MSG#{uuid v7}` |
 //! | file         | same PK                          | `FILE#{uuid v7}`|
 //! | upload       | same PK                          | `UPLOAD#{uuid}` |
+//! | rate counter | `RATE#{key_id}#{hour}`           | `RATE`          |
+//! | user session | `TENANT#{tid}#USER#{user}`       | `SESSION#{sid}` |
+//!
+//! The user-session items list a user's sessions (for erase and export)
+//! with a `Query`, never a `Scan`; the `USER#` segment of their partition
+//! key cannot collide with `SESSION#` partitions.
 //!
 //! GSI1: sessions by `TENANT#{tid}` / `{last_activity:013}#{sid}`; tenants by
 //! `TENANTS` / `{created_at:013}#{tid}`.
@@ -30,6 +36,7 @@ pub const FILE_PREFIX: &str = "FILE#";
 pub const UPLOAD_PREFIX: &str = "UPLOAD#";
 pub const USER_PREFIX: &str = "USER#";
 pub const KEY_PREFIX: &str = "KEY#";
+pub const RATE_SK: &str = "RATE";
 /// GSI1 partition listing every tenant.
 pub const TENANTS_GSI1PK: &str = "TENANTS";
 
@@ -82,6 +89,26 @@ pub fn pending_upload(tenant: Uuid, session: Uuid, file: Uuid) -> Key {
         session_pk(tenant, session),
         format!("{UPLOAD_PREFIX}{file}"),
     )
+}
+
+pub const USER_SESSION_PREFIX: &str = "SESSION#";
+
+/// The partition listing one user's sessions.
+pub fn user_sessions_pk(tenant: Uuid, user_identifier: &str) -> String {
+    format!("TENANT#{tenant}#USER#{user_identifier}")
+}
+
+/// One entry of a user's session list.
+pub fn user_session(tenant: Uuid, user_identifier: &str, session: Uuid) -> Key {
+    Key::new(
+        user_sessions_pk(tenant, user_identifier),
+        format!("{USER_SESSION_PREFIX}{session}"),
+    )
+}
+
+/// A key's message counter for one rate-limit window.
+pub fn rate(key_id: Uuid, window: i64) -> Key {
+    Key::new(format!("RATE#{key_id}#{window}"), RATE_SK)
 }
 
 /// GSI1 sort key of a session: sessions sort by last activity.

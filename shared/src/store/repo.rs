@@ -10,8 +10,8 @@ use uuid::Uuid;
 
 use super::keys;
 use super::{
-    Condition, Cursor, GSI1PK, GSI1SK, Item, Key, PK, Query, SK, SortCondition, StoreError, Table,
-    Update, WriteOp,
+    Condition, Cursor, GSI1PK, GSI1SK, Item, Key, PK, Query, SK, SortCondition, StoreError, TTL,
+    Table, Update, WriteOp,
 };
 use crate::model::{
     ActiveFile, ApiKeyRecord, FileRecord, Message, PendingUpload, Session, SessionConfig, Tenant,
@@ -76,10 +76,30 @@ pub struct UserStat {
 /// A page of history, newest first.
 #[derive(Debug, Clone, Default)]
 pub struct HistoryPage {
-    /// The session's message count, on a first page whose session exists.
-    pub message_count: Option<i64>,
+    /// The session, on a first page whose session exists.
+    pub session: Option<Session>,
     pub messages: Vec<Message>,
     pub next: Option<Cursor>,
+}
+
+/// Everything in one session's partition.
+#[derive(Debug, Clone, Default)]
+pub struct SessionContents {
+    pub session: Option<Session>,
+    /// Oldest first.
+    pub messages: Vec<Message>,
+    pub files: Vec<FileRecord>,
+    pub uploads: Vec<PendingUpload>,
+    /// Items of no known kind (none today).
+    pub other: Vec<Item>,
+}
+
+/// The attributes of a user's session-list entry.
+fn user_session_entry(session: &Session, expires: i64) -> Update {
+    Update::new()
+        .set("session_id", session.session_id.to_string())
+        .set_if_absent("created_at", session.created_at)
+        .set(TTL, expires)
 }
 
 #[derive(Clone)]
@@ -227,13 +247,16 @@ impl Repository {
 
     // ---- sessions --------------------------------------------------------
 
-    /// One atomic write: the session, the tenant's counters and the user's
-    /// counters.
-    pub async fn create_session(&self, session: &Session) -> Result<(), StoreError> {
+    /// One atomic write: the session, the tenant's counters and, for a
+    /// session with a user, the user's counters and the entry listing the
+    /// session under the user. `expires` (epoch seconds) is the retention
+    /// TTL of the session and its list entry, and of the user's counters.
+    pub async fn create_session(&self, session: &Session, expires: i64) -> Result<(), StoreError> {
         let mut item = to_item(
             &keys::session(session.tenant_id, session.session_id),
             session,
         )?;
+        item.insert(TTL.into(), expires.into());
         item.insert(GSI1PK.into(), keys::tenant_pk(session.tenant_id).into());
         item.insert(
             GSI1SK.into(),
@@ -261,7 +284,12 @@ impl Repository {
                     .add("session_count", 1)
                     .set("user_identifier", user.clone())
                     .set_if_absent("first_seen", session.created_at)
-                    .set("last_seen", session.created_at),
+                    .set("last_seen", session.created_at)
+                    .set(TTL, expires),
+            ));
+            ops.push(WriteOp::update(
+                keys::user_session(session.tenant_id, user, session.session_id),
+                user_session_entry(session, expires),
             ));
         }
         // Every create touches the tenant's STATS item: concurrent creates
@@ -352,17 +380,22 @@ impl Repository {
     }
 
     /// Stores messages of one exchange and bumps the session, atomically.
+    /// The messages get the retention TTL `expires`; the session's (and its
+    /// user list entry's) is moved to it.
     pub async fn append_messages(
         &self,
         session: &Session,
         messages: &[Message],
         now_ms: i64,
+        expires: i64,
     ) -> Result<(), StoreError> {
         let (tenant, sid) = (session.tenant_id, session.session_id);
-        let mut ops = Vec::with_capacity(messages.len() + 1);
+        let mut ops = Vec::with_capacity(messages.len() + 2);
         for message in messages {
             let key = keys::message(tenant, sid, message.message_id);
-            ops.push(WriteOp::put(to_item(&key, message)?).when(Condition::NotExists));
+            let mut item = to_item(&key, message)?;
+            item.insert(TTL.into(), expires.into());
+            ops.push(WriteOp::put(item).when(Condition::NotExists));
         }
         ops.push(
             WriteOp::update(
@@ -370,10 +403,19 @@ impl Repository {
                 Update::new()
                     .add("message_count", messages.len() as i64)
                     .set("last_activity", now_ms)
-                    .set(GSI1SK, keys::session_activity_gsi1sk(now_ms, sid)),
+                    .set(GSI1SK, keys::session_activity_gsi1sk(now_ms, sid))
+                    .set(TTL, expires),
             )
             .when(Condition::Exists),
         );
+        if let Some(user) = &session.user_identifier {
+            // Unconditional: the session's condition above already fails
+            // the whole write when the session (and so its entry) was erased.
+            ops.push(WriteOp::update(
+                keys::user_session(tenant, user, sid),
+                user_session_entry(session, expires),
+            ));
+        }
         // A conflict with a concurrent transaction on the same session (no
         // condition failed) is retried: the writes are unconditional adds.
         retry_conflicts(|| self.table.transact(ops.clone())).await
@@ -400,17 +442,17 @@ impl Repository {
             .start_after(after);
         let page = self.table.query(&query).await?;
         let mut items = page.items.into_iter().peekable();
-        let mut message_count = None;
+        let mut session = None;
         if first {
             match items.peek() {
                 Some(item) if item.get(SK).and_then(Value::as_str) == Some(keys::SESSION_SK) => {
-                    message_count = items.next().map(|item| int(&item, "message_count"));
+                    session = items.next().map(from_item).transpose()?;
                 }
                 _ => return Ok(HistoryPage::default()),
             }
         }
         Ok(HistoryPage {
-            message_count,
+            session,
             messages: items.map(from_item).collect::<Result<_, _>>()?,
             next: page.last_key,
         })
@@ -473,6 +515,7 @@ impl Repository {
         record: &FileRecord,
         active: &ActiveFile,
         completes_upload: bool,
+        expires: i64,
     ) -> Result<(), StoreError> {
         let (tenant, sid) = (session.tenant_id, session.session_id);
         let previous = session.active_file.as_ref().map(|f| f.file_id);
@@ -483,14 +526,16 @@ impl Repository {
                 Condition::AttributeNotExists("active_file_id".into()),
             ]),
         };
+        let mut file_item = to_item(&keys::file(tenant, sid, record.file_id), record)?;
+        file_item.insert(TTL.into(), expires.into());
         let mut ops = vec![
-            WriteOp::put(to_item(&keys::file(tenant, sid, record.file_id), record)?)
-                .when(Condition::NotExists),
+            WriteOp::put(file_item).when(Condition::NotExists),
             WriteOp::update(
                 keys::session(tenant, sid),
                 Update::new()
                     .set("active_file", encode(active)?)
-                    .set("active_file_id", active.file_id.to_string()),
+                    .set("active_file_id", active.file_id.to_string())
+                    .set(TTL, expires),
             )
             .when(guard),
         ];
@@ -581,6 +626,29 @@ impl Repository {
             .transpose()
     }
 
+    // ---- rate limits -----------------------------------------------------
+
+    /// Adds one to the key's counter for `window` and returns the new
+    /// count: one atomic `UpdateItem`. The item expires at `expires_epoch_secs`.
+    pub async fn count_rate(
+        &self,
+        key_id: Uuid,
+        window: i64,
+        expires_epoch_secs: i64,
+    ) -> Result<i64, StoreError> {
+        let item = self
+            .table
+            .write(WriteOp::update(
+                keys::rate(key_id, window),
+                Update::new()
+                    .add("count", 1)
+                    .set_if_absent(super::TTL, expires_epoch_secs),
+            ))
+            .await?
+            .ok_or_else(|| StoreError::Invalid("update returned no item".into()))?;
+        Ok(int(&item, "count"))
+    }
+
     // ---- stats -----------------------------------------------------------
 
     pub async fn tenant_stats(&self, tenant: Uuid) -> Result<TenantStats, StoreError> {
@@ -629,6 +697,128 @@ impl Repository {
                 })
             })
             .collect())
+    }
+
+    // ---- privacy -----------------------------------------------------------
+
+    /// The ids of the user's sessions, from the user's session list (one
+    /// query per page, never a scan).
+    pub async fn user_session_ids(
+        &self,
+        tenant: Uuid,
+        user_identifier: &str,
+    ) -> Result<Vec<Uuid>, StoreError> {
+        let query = Query::partition(keys::user_sessions_pk(tenant, user_identifier))
+            .sort(SortCondition::BeginsWith(keys::USER_SESSION_PREFIX.into()));
+        Ok(self
+            .query_all(query)
+            .await?
+            .iter()
+            .filter_map(|item| {
+                let sk = item.get(SK)?.as_str()?;
+                Uuid::try_parse(sk.strip_prefix(keys::USER_SESSION_PREFIX)?).ok()
+            })
+            .collect())
+    }
+
+    /// The user's counters item (`USER#`), if any.
+    pub async fn user_stat_item(
+        &self,
+        tenant: Uuid,
+        user_identifier: &str,
+    ) -> Result<Option<Item>, StoreError> {
+        self.table.get(&keys::user(tenant, user_identifier)).await
+    }
+
+    /// Everything stored in a session's partition: the session, its
+    /// messages, files and pending uploads.
+    pub async fn session_contents(
+        &self,
+        tenant: Uuid,
+        session: Uuid,
+    ) -> Result<SessionContents, StoreError> {
+        let items = self
+            .query_all(Query::partition(keys::session_pk(tenant, session)))
+            .await?;
+        let mut contents = SessionContents::default();
+        for item in items {
+            let sk = item.get(SK).and_then(Value::as_str).unwrap_or_default();
+            if sk == keys::SESSION_SK {
+                contents.session = Some(from_item(item)?);
+            } else if sk.starts_with(keys::MSG_PREFIX) {
+                contents.messages.push(from_item(item)?);
+            } else if sk.starts_with(keys::FILE_PREFIX) {
+                contents.files.push(from_item(item)?);
+            } else if sk.starts_with(keys::UPLOAD_PREFIX) {
+                contents.uploads.push(from_item(item)?);
+            } else {
+                contents.other.push(item);
+            }
+        }
+        Ok(contents)
+    }
+
+    /// Erases one of the user's sessions from the table; the caller has
+    /// removed its blobs. Safe to repeat after a failure: the session item
+    /// and the tenant counters go first, together (so the counters move
+    /// exactly once); then every other item of the partition; the user's
+    /// list entry last, so a retry still finds the session. Returns the
+    /// items deleted besides the session.
+    pub async fn erase_user_session(
+        &self,
+        tenant: Uuid,
+        user_identifier: &str,
+        session: Uuid,
+    ) -> Result<usize, StoreError> {
+        let counted = self
+            .table
+            .transact(vec![
+                WriteOp::delete(keys::session(tenant, session)).when(Condition::Exists),
+                WriteOp::update(
+                    keys::stats(tenant),
+                    Update::new()
+                        .add("total_sessions", -1)
+                        .add("sessions_with_user", -1),
+                ),
+            ])
+            .await;
+        match counted {
+            Ok(()) => {}
+            // Gone already (an earlier attempt, or expired): nothing to count.
+            Err(StoreError::TransactionCancelled { failed }) if failed.contains(&0) => {}
+            Err(e) => return Err(e),
+        }
+        // Read after the session is gone: nothing can be added any more.
+        let rest: Vec<Key> = self
+            .query_all(Query::partition(keys::session_pk(tenant, session)))
+            .await?
+            .iter()
+            .filter_map(Key::of)
+            .collect();
+        let deleted = rest.len();
+        if !rest.is_empty() {
+            self.table.batch_delete(rest).await?;
+        }
+        self.table
+            .write(WriteOp::delete(keys::user_session(
+                tenant,
+                user_identifier,
+                session,
+            )))
+            .await?;
+        Ok(deleted)
+    }
+
+    /// Removes the user's counters item.
+    pub async fn delete_user_stat(
+        &self,
+        tenant: Uuid,
+        user_identifier: &str,
+    ) -> Result<(), StoreError> {
+        self.table
+            .write(WriteOp::delete(keys::user(tenant, user_identifier)))
+            .await?;
+        Ok(())
     }
 
     /// Every page of a query.
