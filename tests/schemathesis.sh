@@ -45,6 +45,9 @@ KEY=$(sed -n 's/^Demo API key: //p' "$WORK/serve.log")
 [ -n "$KEY" ] || { echo "no demo key:"; cat "$WORK/serve.log"; exit 1; }
 echo "chatctl serve on 127.0.0.1:$PORT"
 
+# From the scratch directory: Schemathesis keeps its caches in the working
+# directory, which must not be the checkout.
+cd "$WORK"
 "$TOOLS/schemathesis-venv/bin/st" run "http://127.0.0.1:$PORT/api/chat/openapi.json" \
   --url "http://127.0.0.1:$PORT" \
   -H "X-API-Key: $KEY" \

@@ -395,6 +395,17 @@ async fn every_route_through_the_real_binaries() {
             "{} is still running after its invocations",
             f.name
         );
+        // Peak memory after its requests (for BENCHMARKS.md; Linux only).
+        if let Some(pid) = f.child.id()
+            && let Ok(status) = std::fs::read_to_string(format!("/proc/{pid}/status"))
+            && let Some(peak) = status.lines().find(|l| l.starts_with("VmHWM:"))
+        {
+            println!(
+                "peak RSS {}: {}",
+                f.name,
+                peak.trim_start_matches("VmHWM:").trim()
+            );
+        }
         f.child.kill().await.expect("stop the function");
     }
 }

@@ -500,3 +500,130 @@ fn the_widget_and_its_demo_page_are_served_from_any_directory() {
     assert_eq!(status, 404, "the API's own fallback still answers");
     server.stop();
 }
+
+#[test]
+fn widget_keys_origins_identity_and_limits_are_set_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let created = chatctl(
+        &data,
+        &[
+            "tenant",
+            "create",
+            "--name",
+            "Shop",
+            "--email",
+            "ops@shop.test",
+        ],
+    );
+    assert!(created.status.success());
+    let tenant = String::from_utf8_lossy(&created.stdout)
+        .lines()
+        .find_map(|l| l.strip_prefix("tenant: "))
+        .unwrap()
+        .to_owned();
+    let secret_key = last_line(&created);
+
+    let pk = chatctl(
+        &data,
+        &[
+            "key",
+            "create",
+            "--tenant",
+            &tenant,
+            "--kind",
+            "publishable",
+        ],
+    );
+    assert!(pk.status.success());
+    let pk = last_line(&pk);
+    assert!(pk.starts_with("pk_"), "{pk}");
+    let keys = chatctl(&data, &["key", "list", "--tenant", &tenant]);
+    assert!(String::from_utf8_lossy(&keys.stdout).contains("publishable"));
+
+    let bad = chatctl(
+        &data,
+        &[
+            "tenant",
+            "set-origins",
+            "--tenant",
+            &tenant,
+            "shop.test/path",
+        ],
+    );
+    assert!(!bad.status.success(), "not an origin");
+    let origins = chatctl(
+        &data,
+        &[
+            "tenant",
+            "set-origins",
+            "--tenant",
+            &tenant,
+            "https://Shop.test/",
+        ],
+    );
+    assert!(origins.status.success());
+    assert!(String::from_utf8_lossy(&origins.stdout).contains("https://shop.test"));
+
+    let identity = chatctl(
+        &data,
+        &["tenant", "set-identity", "--tenant", &tenant, "--require"],
+    );
+    assert!(identity.status.success());
+    let identity_secret = last_line(&identity);
+    assert_eq!(identity_secret.len(), 64, "{identity_secret}");
+    let again = chatctl(
+        &data,
+        &["tenant", "set-identity", "--tenant", &tenant, "--require"],
+    );
+    assert!(!String::from_utf8_lossy(&again.stdout).contains(&identity_secret));
+    let limit = chatctl(
+        &data,
+        &[
+            "tenant",
+            "set-rate-limit",
+            "--tenant",
+            &tenant,
+            "--per-hour",
+            "1",
+        ],
+    );
+    assert!(limit.status.success());
+
+    let server = Server::start(&data);
+    let create =
+        |body: Value| server.call("POST", "/api/chat/sessions/create", Some(&pk), Some(body));
+    let (status, body) = create(serde_json::json!({"config": {}, "user_identifier": "ann"}));
+    assert_eq!(status, 403, "{body}");
+    let signature = chat_shared::auth::sign_identity(&identity_secret, "ann");
+    let (status, body) = create(serde_json::json!({
+        "config": {}, "user_identifier": "ann", "userSignature": signature
+    }));
+    assert_eq!(status, 201, "{body}");
+    let (status, _) = server.call("GET", "/api/chat/sessions/stats/summary", Some(&pk), None);
+    assert_eq!(status, 403, "a publishable key reads no stats");
+    let (status, _) = server.call(
+        "GET",
+        "/api/chat/sessions/stats/summary",
+        Some(&secret_key),
+        None,
+    );
+    assert_eq!(status, 200);
+
+    let anonymous = create(serde_json::json!({"config": {}})).1["sessionId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let send = || {
+        server.call(
+            "POST",
+            "/api/chat/messages/send",
+            Some(&pk),
+            Some(serde_json::json!({"sessionId": anonymous, "message": "hi"})),
+        )
+    };
+    assert_eq!(send().0, 200);
+    let (status, body) = send();
+    assert_eq!(status, 429, "one message per hour: {body}");
+    server.stop();
+}
