@@ -53,7 +53,9 @@ start_servers() {
   trap stop_servers EXIT
   local dynamo_port s3_port
   dynamo_port=$(free_port)
-  "$TOOLS/moto-venv/bin/moto_server" -H 127.0.0.1 -p "$dynamo_port" >"$SERVER_DIR/moto.log" 2>&1 &
+  # One request at a time: DynamoDB's per-request atomicity (tests/moto_serial.py).
+  "$TOOLS/moto-venv/bin/python" "$(dirname "${BASH_SOURCE[0]}")/moto_serial.py" 127.0.0.1 "$dynamo_port" \
+    >"$SERVER_DIR/moto.log" 2>&1 &
   SERVER_PIDS+=($!)
   wait_for "DynamoDB-compatible server (moto)" "$dynamo_port" "$!" "$SERVER_DIR/moto.log"
 
