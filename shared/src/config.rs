@@ -137,6 +137,8 @@ pub struct Config {
     pub store: StoreKind,
     /// `CHAT_DATA_DIR`: where the embedded store keeps its files.
     pub data_dir: PathBuf,
+    /// `CHAT_CACHE_MB`: the embedded store's page cache, mebibytes.
+    pub cache_mb: usize,
     /// `API_KEY_CACHE_SECONDS`: how long a verified key is trusted without a
     /// table read (0 disables the cache). Revocation takes effect within it.
     pub api_key_cache_secs: u64,
@@ -251,6 +253,7 @@ impl Config {
             },
             data_dir: get("CHAT_DATA_DIR")
                 .map_or_else(|| PathBuf::from(".chat-data"), PathBuf::from),
+            cache_mb: parse_int(&get, "CHAT_CACHE_MB", 64, 1)?,
             api_key_cache_secs: parse_int(&get, "API_KEY_CACHE_SECONDS", 60, 0)?,
             table_name: get("TABLE_NAME").unwrap_or_else(|| "chat".into()),
             bucket_name: get("BUCKET_NAME").unwrap_or_else(|| "chat-uploads".into()),

@@ -67,7 +67,10 @@ impl AppState {
         let (table, blobs): (Arc<dyn Table>, Arc<dyn BlobStore>) = match config.store {
             StoreKind::Embedded => {
                 let dir = &config.data_dir;
-                let table = EmbeddedTable::open(&dir.join("table.redb"))?;
+                let table = EmbeddedTable::open(
+                    &dir.join("table.redb"),
+                    config.cache_mb.saturating_mul(1 << 20),
+                )?;
                 (
                     Arc::new(table),
                     Arc::new(FsBlobStore::new(dir.join("blobs"))),

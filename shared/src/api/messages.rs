@@ -26,7 +26,7 @@ use crate::context::{ContextInput, build_context};
 use crate::http::{ApiJson, ApiPath, AppError, check_config, parse_session_id};
 use crate::model::{Message, Role, Session, Tenant};
 use crate::providers::{Completion, Provider, ProviderError, ProviderRequest, StreamEvent};
-use crate::ratelimit;
+use crate::ratelimit::{self, RateLimit};
 use crate::store::keys;
 use crate::store::{Cursor, Key};
 
@@ -165,13 +165,18 @@ pub async fn start_exchange(
     state: &AppState,
     caller: &Caller,
     request: SendRequest,
-) -> Result<mpsc::Receiver<ExchangeEvent>, AppError> {
-    let tenant = caller.tenant_id();
-    let (session, history) = state
-        .repo
-        .session_with_recent_messages(tenant, request.session_id)
-        .await?
-        .ok_or(AppError::SessionNotFound)?;
+) -> Result<(RateLimit, mpsc::Receiver<ExchangeEvent>), AppError> {
+    // The message is counted while the session is read: one wait for the
+    // table instead of two in a row. The limit is looked at first, so an
+    // over-limit caller gets 429 whatever the session, as when counted alone.
+    let (limit, found) = tokio::join!(
+        ratelimit::count_message(state, caller),
+        state
+            .repo
+            .session_with_recent_messages(caller.tenant_id(), request.session_id),
+    );
+    let limit = limit?;
+    let (session, history) = found?.ok_or(AppError::SessionNotFound)?;
     caller.authorize(&session)?;
     ensure_live(state, &session)?;
 
@@ -187,7 +192,7 @@ pub async fn start_exchange(
         // A receiver that is gone is fine: everything is stored already.
         let _ = tx.send(last).await;
     });
-    Ok(rx)
+    Ok((limit, rx))
 }
 
 async fn run_exchange(
@@ -318,12 +323,12 @@ pub async fn exchange(
     state: &AppState,
     caller: &Caller,
     request: SendRequest,
-) -> Result<Exchange, AppError> {
-    let mut events = start_exchange(state, caller, request).await?;
+) -> Result<(RateLimit, Exchange), AppError> {
+    let (limit, mut events) = start_exchange(state, caller, request).await?;
     while let Some(event) = events.recv().await {
         match event {
             ExchangeEvent::Delta(_) => {}
-            ExchangeEvent::Done(done) => return Ok(*done),
+            ExchangeEvent::Done(done) => return Ok((limit, *done)),
             ExchangeEvent::Failed(error) => return Err(error),
         }
     }
@@ -344,8 +349,7 @@ pub(crate) async fn send(
     ApiJson(body): ApiJson<SendBody>,
 ) -> Result<Response, AppError> {
     let request = validate_send(body)?;
-    let limit = ratelimit::count_message(&state, &caller).await?;
-    let done = exchange(&state, &caller, request).await?;
+    let (limit, done) = exchange(&state, &caller, request).await?;
     let mut response = Json(done.to_json()).into_response();
     limit.apply_headers(response.headers_mut());
     Ok(response)
@@ -367,8 +371,7 @@ pub(crate) async fn stream(
     ApiJson(body): ApiJson<SendBody>,
 ) -> Result<Response, AppError> {
     let request = validate_send(body)?;
-    let limit = ratelimit::count_message(&state, &caller).await?;
-    let events = start_exchange(&state, &caller, request).await?;
+    let (limit, events) = start_exchange(&state, &caller, request).await?;
     let sse = futures::stream::unfold(events, |mut events| async move {
         let event = events.recv().await?;
         Some((Ok::<_, Infallible>(sse_event(event)), events))

@@ -94,6 +94,7 @@ checks!(
     batch_delete_many_keys,
     concurrent_adds_are_not_lost,
     concurrent_conditional_puts_have_one_winner,
+    relaxed_writes_behave_as_writes,
 );
 
 /// An item with key `pk`/`sk` and the attributes of the JSON object `attrs`.
@@ -994,4 +995,48 @@ pub async fn concurrent_conditional_puts_have_one_winner(table: &dyn Table) {
     );
     let lock = table.get(&Key::new("P", "lock")).await.unwrap().unwrap();
     assert_eq!(lock["owner"], json!(winners[0]));
+}
+
+/// `write_relaxed` may be acknowledged before it is durable, but reads see
+/// it at once, its conditions hold, and concurrent relaxed and durable writes
+/// lose nothing: each relaxed `ADD` returns a distinct count.
+pub async fn relaxed_writes_behave_as_writes(table: &dyn Table) {
+    let counter = Key::new("P", "relaxed");
+    let tasks = (0..20).map(|i| {
+        let counter = counter.clone();
+        async move {
+            let mut counts = Vec::new();
+            for j in 0..5 {
+                let op = WriteOp::update(counter.clone(), Update::new().add("n", 1));
+                let after = table.write_relaxed(op).await.unwrap().unwrap();
+                counts.push(after["n"].as_i64().unwrap());
+                table
+                    .transact(vec![
+                        WriteOp::put(item("P", &format!("m#{i:02}#{j}"), json!({}))),
+                        WriteOp::update(Key::new("P", "durable"), Update::new().add("n", 1)),
+                    ])
+                    .await
+                    .unwrap();
+            }
+            counts
+        }
+    });
+    let mut counts: Vec<i64> = join_all(tasks).await.into_iter().flatten().collect();
+    counts.sort_unstable();
+    assert_eq!(counts, (1..=100).collect::<Vec<i64>>());
+    assert_eq!(table.get(&counter).await.unwrap().unwrap()["n"], json!(100));
+    let durable = table.get(&Key::new("P", "durable")).await.unwrap().unwrap();
+    assert_eq!(durable["n"], json!(100));
+
+    let guarded =
+        WriteOp::update(counter.clone(), Update::new().add("n", 1)).when(Condition::NotExists);
+    assert!(matches!(
+        table.write_relaxed(guarded).await,
+        Err(StoreError::ConditionFailed)
+    ));
+    assert!(is_invalid(
+        table
+            .write_relaxed(WriteOp::update(counter, Update::new()))
+            .await
+    ));
 }

@@ -25,7 +25,8 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use redb::{
-    Database, ReadTransaction, ReadableDatabase, ReadableTable, TableDefinition, WriteTransaction,
+    Database, Durability, ReadTransaction, ReadableDatabase, ReadableTable, TableDefinition,
+    WriteTransaction,
 };
 use serde_json::Value;
 
@@ -68,10 +69,23 @@ pub struct EmbeddedTable {
 /// Most writes committed together.
 const MAX_GROUP: usize = 128;
 
+/// Queries of at most this many items run on the calling task: reading them
+/// costs less than a hop to a blocking thread and back. Larger ones (up to a
+/// megabyte) run on the blocking pool.
+const SMALL_QUERY: usize = 64;
+
+/// Relaxed writes are committed without waiting for the disk and made
+/// durable by the next durable commit, or by closing the database. With no
+/// durable write in between, every this many relaxed commits is synced, so a
+/// crash loses at most that many of them.
+const MAX_UNSYNCED_COMMITS: u32 = 64;
+
 /// A write waiting for the writer thread.
 #[derive(Debug)]
 struct Job {
     work: Work,
+    /// Answered before it is durable (`Table::write_relaxed`).
+    relaxed: bool,
     reply: tokio::sync::oneshot::Sender<Result<Outcome, StoreError>>,
 }
 
@@ -87,13 +101,16 @@ impl EmbeddedTable {
     /// Opens the database file at `path`, creating it (and its parent
     /// directories) when missing. redb locks the file, so a second open of
     /// the same file fails with `Unavailable`: share one handle by cloning.
-    pub fn open(path: &Path) -> Result<Self, StoreError> {
+    /// redb keeps up to `cache_bytes` of pages in memory.
+    pub fn open(path: &Path, cache_bytes: usize) -> Result<Self, StoreError> {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent).map_err(|e| {
                 StoreError::Unavailable(format!("cannot create {}: {e}", parent.display()))
             })?;
         }
-        let db = Database::create(path)
+        let db = redb::Builder::new()
+            .set_cache_size(cache_bytes)
+            .create(path)
             .map_err(|e| StoreError::Unavailable(format!("cannot open {}: {e}", path.display())))?;
         Self::with_database(db)
     }
@@ -130,10 +147,14 @@ impl EmbeddedTable {
     }
 
     /// Hands a write to the writer thread and waits for its outcome.
-    async fn submit(&self, work: Work) -> Result<Outcome, StoreError> {
+    async fn submit(&self, work: Work, relaxed: bool) -> Result<Outcome, StoreError> {
         let (reply, outcome) = tokio::sync::oneshot::channel();
         self.writer
-            .send(Job { work, reply })
+            .send(Job {
+                work,
+                relaxed,
+                reply,
+            })
             .map_err(|_| StoreError::Unavailable("the store's writer has stopped".into()))?;
         outcome
             .await
@@ -189,6 +210,19 @@ impl EmbeddedTable {
         .await
     }
 
+    async fn write_one(&self, op: WriteOp, relaxed: bool) -> Result<Option<Item>, StoreError> {
+        if matches!(op, WriteOp::Check { .. }) {
+            return Err(StoreError::Invalid(
+                "a check writes nothing; it belongs in a transaction".into(),
+            ));
+        }
+        let ops = prepare(vec![op])?;
+        match self.submit(Work::Ops(ops), relaxed).await? {
+            Outcome::Applied(mut results) => Ok(results.pop().flatten()),
+            Outcome::Failed(_) => Err(StoreError::ConditionFailed),
+        }
+    }
+
     /// Runs synchronous redb work off the async runtime: redb blocks, and a
     /// commit waits for fsync.
     async fn blocking<T, F>(&self, work: F) -> Result<T, StoreError>
@@ -207,17 +241,18 @@ impl EmbeddedTable {
 impl Table for EmbeddedTable {
     async fn get(&self, key: &Key) -> Result<Option<Item>, StoreError> {
         check_key(key)?;
-        let key = key.clone();
-        self.blocking(move |db| {
-            let txn = db.begin_read().map_err(unavailable)?;
-            let items = txn.open_table(ITEMS).map_err(unavailable)?;
-            read_item(&items, &key)
-        })
-        .await
+        // One item: a few microseconds, less than handing it to a thread.
+        let txn = self.db.begin_read().map_err(unavailable)?;
+        let items = txn.open_table(ITEMS).map_err(unavailable)?;
+        read_item(&items, key)
     }
 
     async fn query(&self, query: &Query) -> Result<Page, StoreError> {
         let plan = Plan::new(query)?;
+        if query.limit.is_some_and(|n| n <= SMALL_QUERY) {
+            let txn = self.db.begin_read().map_err(unavailable)?;
+            return plan.run(&txn);
+        }
         self.blocking(move |db| {
             let txn = db.begin_read().map_err(unavailable)?;
             plan.run(&txn)
@@ -226,16 +261,11 @@ impl Table for EmbeddedTable {
     }
 
     async fn write(&self, op: WriteOp) -> Result<Option<Item>, StoreError> {
-        if matches!(op, WriteOp::Check { .. }) {
-            return Err(StoreError::Invalid(
-                "a check writes nothing; it belongs in a transaction".into(),
-            ));
-        }
-        let ops = prepare(vec![op])?;
-        match self.submit(Work::Ops(ops)).await? {
-            Outcome::Applied(mut results) => Ok(results.pop().flatten()),
-            Outcome::Failed(_) => Err(StoreError::ConditionFailed),
-        }
+        self.write_one(op, false).await
+    }
+
+    async fn write_relaxed(&self, op: WriteOp) -> Result<Option<Item>, StoreError> {
+        self.write_one(op, true).await
     }
 
     async fn transact(&self, ops: Vec<WriteOp>) -> Result<(), StoreError> {
@@ -258,7 +288,7 @@ impl Table for EmbeddedTable {
                 dup.key.pk, dup.key.sk
             )));
         }
-        match self.submit(Work::Ops(ops)).await? {
+        match self.submit(Work::Ops(ops), false).await? {
             Outcome::Applied(_) => Ok(()),
             Outcome::Failed(failed) => Err(StoreError::TransactionCancelled { failed }),
         }
@@ -271,7 +301,7 @@ impl Table for EmbeddedTable {
         keys.iter().try_for_each(check_key)?;
         // One local transaction for all chunks: stronger than the port
         // promises, and one fsync instead of one per chunk.
-        self.submit(Work::Delete(keys)).await.map(|_| ())
+        self.submit(Work::Delete(keys), false).await.map(|_| ())
     }
 }
 
@@ -493,16 +523,20 @@ enum Outcome {
     Failed(Vec<usize>),
 }
 
-/// Evaluates every condition against the current state, then applies every
-/// op and commits, all in one write transaction; on any failure the
-/// transaction is dropped, which aborts it.
 /// The writer thread: takes the next write, plus every write already
 /// waiting (up to `MAX_GROUP`), and commits them in one transaction. Each
 /// write is applied in arrival order against the state the earlier ones left,
 /// exactly as if they ran one by one; a write whose conditions fail, or that
 /// is invalid, writes nothing and does not affect the others. An I/O error
 /// fails the whole group, which then wrote nothing.
+///
+/// Relaxed writes in a group are committed first, without a sync, and
+/// answered at once; the durable ones follow in a synced commit, which makes
+/// the relaxed ones durable too. Writes in one group are concurrent (a caller
+/// waits for each of its writes), so committing them in two parts reorders
+/// nothing a caller could observe.
 fn write_loop(db: &std::sync::Weak<Database>, jobs: &std::sync::mpsc::Receiver<Job>) {
+    let mut unsynced = 0u32;
     while let Ok(first) = jobs.recv() {
         let mut group = vec![first];
         while group.len() < MAX_GROUP {
@@ -511,24 +545,59 @@ fn write_loop(db: &std::sync::Weak<Database>, jobs: &std::sync::mpsc::Receiver<J
                 Err(_) => break,
             }
         }
-        let outcomes = match db.upgrade() {
-            Some(db) => commit_group(&db, &group),
-            None => Err(StoreError::Unavailable("the store is closed".into())),
-        };
-        match outcomes {
-            Ok(outcomes) => {
-                for (job, outcome) in group.into_iter().zip(outcomes) {
-                    // A caller that went away needs no answer.
-                    let _ = job.reply.send(outcome);
-                }
+        let (relaxed, durable): (Vec<Job>, Vec<Job>) = group.into_iter().partition(|j| j.relaxed);
+        if !relaxed.is_empty() {
+            // Synced when no durable commit follows and too many are unsynced.
+            let sync = durable.is_empty() && unsynced + 1 >= MAX_UNSYNCED_COMMITS;
+            let durability = if sync {
+                Durability::Immediate
+            } else {
+                Durability::None
+            };
+            match commit_and_answer(db, relaxed, durability) {
+                true if sync => unsynced = 0,
+                true => unsynced += 1,
+                false => {}
             }
-            Err(e) => {
-                let message = e.to_string();
-                for job in group {
-                    let _ = job
-                        .reply
-                        .send(Err(StoreError::Unavailable(message.clone())));
-                }
+        }
+        if !durable.is_empty() && commit_and_answer(db, durable, Durability::Immediate) {
+            unsynced = 0;
+        }
+    }
+}
+
+/// Commits `group` and hands each job its outcome; true when committed. The
+/// database is held only while committing: a caller answered may drop the
+/// last table and reopen the file at once.
+fn commit_and_answer(
+    db: &std::sync::Weak<Database>,
+    group: Vec<Job>,
+    durability: Durability,
+) -> bool {
+    let outcomes = match db.upgrade() {
+        Some(db) => commit_group(&db, &group, durability),
+        None => Err(StoreError::Unavailable("the store is closed".into())),
+    };
+    let committed = outcomes.is_ok();
+    answer(group, outcomes);
+    committed
+}
+
+/// Hands each job its outcome, or the group's failure.
+fn answer(group: Vec<Job>, outcomes: Result<Vec<Result<Outcome, StoreError>>, StoreError>) {
+    match outcomes {
+        Ok(outcomes) => {
+            for (job, outcome) in group.into_iter().zip(outcomes) {
+                // A caller that went away needs no answer.
+                let _ = job.reply.send(outcome);
+            }
+        }
+        Err(e) => {
+            let message = e.to_string();
+            for job in group {
+                let _ = job
+                    .reply
+                    .send(Err(StoreError::Unavailable(message.clone())));
             }
         }
     }
@@ -537,8 +606,10 @@ fn write_loop(db: &std::sync::Weak<Database>, jobs: &std::sync::mpsc::Receiver<J
 fn commit_group(
     db: &Database,
     group: &[Job],
+    durability: Durability,
 ) -> Result<Vec<Result<Outcome, StoreError>>, StoreError> {
-    let txn = db.begin_write().map_err(unavailable)?;
+    let mut txn = db.begin_write().map_err(unavailable)?;
+    txn.set_durability(durability).map_err(unavailable)?;
     let mut outcomes = Vec::with_capacity(group.len());
     {
         let mut tables = WriteTables::open(&txn)?;
@@ -965,14 +1036,16 @@ mod tests {
         item
     }
 
+    const TEST_CACHE: usize = 1 << 20;
+
     #[tokio::test]
     async fn data_survives_reopen() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("nested/dir/table.redb");
         {
-            let table = EmbeddedTable::open(&path).unwrap();
+            let table = EmbeddedTable::open(&path, TEST_CACHE).unwrap();
             assert!(matches!(
-                EmbeddedTable::open(&path),
+                EmbeddedTable::open(&path, TEST_CACHE),
                 Err(StoreError::Unavailable(_))
             ));
             let gsi = [(GSI1PK, json!("G")), (GSI1SK, json!("1"))];
@@ -988,7 +1061,7 @@ mod tests {
                 .await
                 .unwrap();
         }
-        let table = EmbeddedTable::open(&path).unwrap();
+        let table = EmbeddedTable::open(&path, TEST_CACHE).unwrap();
         let got = table.get(&Key::new("A", "2")).await.unwrap().unwrap();
         assert_eq!(got.get("n"), Some(&json!(5)));
         let page = table.query(&Query::partition("G").on_gsi1()).await.unwrap();
@@ -999,6 +1072,40 @@ mod tests {
                 "1",
                 &[(GSI1PK, json!("G")), (GSI1SK, json!("1"))]
             )]
+        );
+    }
+
+    #[tokio::test]
+    async fn relaxed_writes_survive_a_clean_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("table.redb");
+        {
+            let table = EmbeddedTable::open(&path, TEST_CACHE).unwrap();
+            table
+                .write(WriteOp::put(item("A", "durable", &[])))
+                .await
+                .unwrap();
+            // More relaxed commits than are ever left unsynced, none after
+            // them durable: the last ones exist only in memory until closed.
+            for _ in 0..(MAX_UNSYNCED_COMMITS + 3) {
+                table
+                    .write_relaxed(WriteOp::update(
+                        Key::new("A", "relaxed"),
+                        Update::new().add("n", 1),
+                    ))
+                    .await
+                    .unwrap();
+            }
+        }
+        let table = EmbeddedTable::open(&path, TEST_CACHE).unwrap();
+        let got = table.get(&Key::new("A", "relaxed")).await.unwrap().unwrap();
+        assert_eq!(got.get("n"), Some(&json!(MAX_UNSYNCED_COMMITS + 3)));
+        assert!(
+            table
+                .get(&Key::new("A", "durable"))
+                .await
+                .unwrap()
+                .is_some()
         );
     }
 

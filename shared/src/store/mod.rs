@@ -392,6 +392,14 @@ pub trait Table: Send + Sync {
     /// as it is after the write; a put or delete returns `None`.
     async fn write(&self, op: WriteOp) -> Result<Option<Item>, StoreError>;
 
+    /// `write`, for an item whose latest changes a crash may lose without
+    /// harm (a counter that only enforces a limit): a driver may answer once
+    /// every later read sees the write but before it is on disk. DynamoDB
+    /// writes are always durable, so by default this is `write`.
+    async fn write_relaxed(&self, op: WriteOp) -> Result<Option<Item>, StoreError> {
+        self.write(op).await
+    }
+
     /// All or nothing (`TransactWriteItems`): at most `MAX_TRANSACT_ITEMS`
     /// operations on distinct items. A failed condition cancels the whole
     /// transaction with `StoreError::TransactionCancelled`.
@@ -451,6 +459,11 @@ impl Table for CountingTable {
     async fn write(&self, op: WriteOp) -> Result<Option<Item>, StoreError> {
         self.writes.fetch_add(1, Ordering::SeqCst);
         self.inner.write(op).await
+    }
+
+    async fn write_relaxed(&self, op: WriteOp) -> Result<Option<Item>, StoreError> {
+        self.writes.fetch_add(1, Ordering::SeqCst);
+        self.inner.write_relaxed(op).await
     }
 
     async fn transact(&self, ops: Vec<WriteOp>) -> Result<(), StoreError> {

@@ -636,9 +636,11 @@ impl Repository {
         window: i64,
         expires_epoch_secs: i64,
     ) -> Result<i64, StoreError> {
+        // Relaxed: after a crash a key may send a few more messages in the
+        // hour; waiting for the disk on every message is not worth that.
         let item = self
             .table
-            .write(WriteOp::update(
+            .write_relaxed(WriteOp::update(
                 keys::rate(key_id, window),
                 Update::new()
                     .add("count", 1)
