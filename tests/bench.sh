@@ -48,6 +48,15 @@ target/release/loadgen --url "$floor" --scenario floor --concurrency "$conc" --s
 for scenario in create send history10 history1000 history1000-page stats-by-user; do
   target/release/loadgen --url "$api" --key "$key" --scenario "$scenario" --concurrency "$conc" --seconds "$secs"
 done
+total_sessions() {
+  curl -fsS -H "X-API-Key: $key" "$api/api/chat/sessions/stats/summary" | python3 -c 'import json,sys; print(json.load(sys.stdin)["totalSessions"], "sessions in the store")'
+}
+total_sessions
+
+step "stats by user again after 90,000 more sessions of the same 100 users (independent of the number of sessions)"
+target/release/loadgen --url "$api" --key "$key" --scenario stats-by-user --sessions 90000 --concurrency "$conc" --seconds "$secs"
+target/release/loadgen --url "$api" --key "$key" --scenario history1000-page --concurrency "$conc" --seconds "$secs"
+total_sessions
 
 step "peak memory of chatctl serve under the load above"
 grep -E '^(VmHWM|VmRSS)' "/proc/$serve_pid/status"

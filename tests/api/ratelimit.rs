@@ -103,6 +103,10 @@ async fn the_101st_message_in_an_hour_is_429_across_two_instances() {
     // The stream is held to the same count, before it starts.
     let (status, _) = app.stream_message(&a, "hi").await;
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    // Over the limit, the limit is what the caller hears, whatever the
+    // session (it is read alongside the count).
+    let (response, _) = send(&app.router, &app.key, &uuid::Uuid::new_v4().to_string()).await;
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
     // Refused messages are not stored.
     let stored = app.history(&a).await.len() + app.history(&b).await.len();
     assert_eq!(stored, 200);

@@ -24,7 +24,7 @@ enum Scenario {
     History1000,
     /// GET /messages/history?limit=50 of a session with 1,000 messages.
     History1000Page,
-    /// GET /sessions/stats/by-user after 10,000 sessions of 100 users.
+    /// GET /sessions/stats/by-user after `--sessions` more sessions of 100 users.
     StatsByUser,
 }
 
@@ -41,6 +41,9 @@ struct Args {
     concurrency: usize,
     #[arg(long, default_value_t = 10)]
     seconds: u64,
+    /// stats-by-user: sessions created (for 100 users) before measuring.
+    #[arg(long, default_value_t = 10_000)]
+    sessions: usize,
 }
 
 struct Target {
@@ -158,6 +161,7 @@ async fn targets(client: &Client, args: &Args) -> Result<Vec<Target>, String> {
             })
         }
         Scenario::StatsByUser => {
+            let sessions = args.sessions;
             let client = Arc::new(client.clone());
             let mut tasks = Vec::new();
             for worker in 0..32 {
@@ -169,8 +173,9 @@ async fn targets(client: &Client, args: &Args) -> Result<Vec<Target>, String> {
                         scenario: Scenario::Create,
                         concurrency: 1,
                         seconds: 0,
+                        sessions: 0,
                     };
-                    for i in (worker..10_000).step_by(32) {
+                    for i in (worker..sessions).step_by(32) {
                         create_session(
                             &client,
                             &args,
