@@ -5,6 +5,7 @@
 # what `sam local invoke` does, without a container. Builds the x86_64
 # binaries (the same code the arm64 bootstrap runs), creates the table,
 # bucket and a tenant with chatctl. Fails on any unexpected answer.
+#   LAMBDA_PROFILE=release runs the release binaries (debug by default).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 : "${AWS_ENDPOINT_URL_DYNAMODB:?start the servers first (tests/run.sh)}"
@@ -14,11 +15,15 @@ export CHAT_STORE=dynamodb TABLE_NAME="lambda-$RANDOM$RANDOM" BUCKET_NAME="lambd
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-cargo build --locked --quiet -p chat-sessions -p chat-messages -p chat-files -p chatctl
+profile=${LAMBDA_PROFILE:-debug}
+flags=(--locked --quiet -p chat-sessions -p chat-messages -p chat-files)
+[[ $profile == debug ]] || flags+=(--profile "$profile")
+cargo build "${flags[@]}"
+cargo build --locked --quiet -p chatctl
 chatctl=target/debug/chatctl
 $chatctl init --data-dir "$work"
 key=$($chatctl tenant create --name "Lambda Test" --email lambda@example.test --data-dir "$work" | tail -n 1)
 [[ $key == cb_* ]] || { echo "no key printed: $key"; exit 1; }
 
-LAMBDA_BIN_DIR="$PWD/target/debug" LAMBDA_TEST_API_KEY="$key" \
+LAMBDA_BIN_DIR="$PWD/target/$profile" LAMBDA_TEST_API_KEY="$key" \
   cargo test --locked -p integration-tests --features lambda --test lambda -- --nocapture
