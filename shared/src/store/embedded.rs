@@ -249,15 +249,11 @@ impl Table for EmbeddedTable {
 
     async fn query(&self, query: &Query) -> Result<Page, StoreError> {
         let plan = Plan::new(query)?;
+        let run = move |db: &Database| plan.run(&db.begin_read().map_err(unavailable)?);
         if query.limit.is_some_and(|n| n <= SMALL_QUERY) {
-            let txn = self.db.begin_read().map_err(unavailable)?;
-            return plan.run(&txn);
+            return run(&self.db);
         }
-        self.blocking(move |db| {
-            let txn = db.begin_read().map_err(unavailable)?;
-            plan.run(&txn)
-        })
-        .await
+        self.blocking(run).await
     }
 
     async fn write(&self, op: WriteOp) -> Result<Option<Item>, StoreError> {
