@@ -19,8 +19,10 @@ use thiserror::Error;
 pub use analyze::analyze;
 pub use query::query;
 
-/// The kinds of data file we accept.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The kinds of data file we accept; `"csv"` / `"json"` in JSON and in the
+/// stored records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum FileKind {
     Csv,
     Json,

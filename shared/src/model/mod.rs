@@ -3,6 +3,13 @@
 //! Each type (de)serializes to the attribute names stored in the table; the
 //! HTTP layer maps them to the reference's JSON shapes.
 
+mod ids;
+
+pub use ids::{
+    InvalidSessionId, MAX_USER_IDENTIFIER_BYTES, MAX_USER_IDENTIFIER_CHARS, SessionId,
+    UserIdentifier, UserIdentifierError,
+};
+
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use uuid::Uuid;
