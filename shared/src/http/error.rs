@@ -321,3 +321,54 @@ const INTERNAL: Answer = answer(
     "Internal server error",
     None,
 );
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn auth_refusals_answer_as_before() {
+        for (error, status, body) in [
+            (
+                AuthError::MissingApiKey,
+                401,
+                json!({"error": "Authentication required",
+                       "detail": "Valid API key must be provided in X-API-Key header"}),
+            ),
+            (
+                AuthError::InvalidApiKey,
+                401,
+                json!({"error": "Invalid API key"}),
+            ),
+            (
+                AuthError::OriginNotAllowed,
+                403,
+                json!({"error": "Origin not allowed",
+                       "detail": "This site is not on the tenant's list of allowed origins"}),
+            ),
+            (
+                AuthError::SessionNotFound,
+                404,
+                json!({"error": "Session not found"}),
+            ),
+        ] {
+            let (got_status, got_body) = AppError::from(error).status_and_body();
+            assert_eq!((got_status.as_u16(), got_body), (status, body));
+        }
+    }
+
+    #[test]
+    fn store_failures_keep_one_variant_whoever_found_them() {
+        let from_auth = AppError::from(AuthError::Store(StoreError::Unavailable("x".into())));
+        assert!(matches!(from_auth, AppError::Store(_)));
+        let from_limit = AppError::from(RateLimitError::Store(StoreError::ConditionFailed));
+        assert!(matches!(from_limit, AppError::Store(_)));
+        let limited = AppError::from(RateLimitError::Exceeded(RateLimit::after(5, 6, 0)));
+        let (status, body) = limited.status_and_body();
+        assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(
+            body["detail"],
+            "At most 5 messages per hour per API key; retry in 3600 seconds"
+        );
+    }
+}

@@ -78,6 +78,13 @@ pub async fn csp_for_frame(
     response
 }
 
+/// [`frame_ancestors_directive`] as a header value, for hosts that serve
+/// the frame without [`with_frame_csp`].
+pub fn frame_ancestors_header(tenant: Option<&Tenant>) -> HeaderValue {
+    HeaderValue::from_str(&frame_ancestors_directive(tenant))
+        .unwrap_or_else(|_| HeaderValue::from_static("frame-ancestors 'none'"))
+}
+
 /// The `frame-ancestors` directive for the frame: the tenant's allowed
 /// origins and pages of the API's own origin; nobody when there is no
 /// tenant.
@@ -151,15 +158,15 @@ mod tests {
             retention_days: None,
         };
         assert_eq!(
-            frame_ancestors_directive(Some(&tenant)),
+            frame_ancestors_header(Some(&tenant)),
             "frame-ancestors 'self' https://a.example https://b.example"
         );
         tenant.allowed_origins.clear();
         assert_eq!(
-            frame_ancestors_directive(Some(&tenant)),
+            frame_ancestors_header(Some(&tenant)),
             "frame-ancestors 'self'"
         );
-        assert_eq!(frame_ancestors_directive(None), "frame-ancestors 'none'");
+        assert_eq!(frame_ancestors_header(None), "frame-ancestors 'none'");
     }
 
     #[test]
