@@ -5,7 +5,7 @@ pub mod error;
 pub mod extract;
 
 pub use error::AppError;
-pub use extract::{ApiJson, ApiPath, check_config, parse_session_id};
+pub use extract::{ApiJson, check_config};
 
 use std::collections::HashMap;
 
