@@ -157,12 +157,3 @@ async fn malformed_paths_and_query_strings_answer_json() {
         assert!(reply.body["error"].is_string(), "{path}");
     }
 }
-
-#[test]
-fn dump_doc_tmp() {
-    std::fs::write(
-        "/tmp/api_new_doc.json",
-        serde_json::to_string_pretty(chat_shared::api::openapi::document()).unwrap(),
-    )
-    .unwrap();
-}
