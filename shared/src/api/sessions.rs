@@ -21,7 +21,6 @@ use crate::model::{SessionConfig, SessionId, UserIdentifier};
 use crate::service::sessions::{self as service, NewSession};
 use crate::service::stats;
 
-pub use crate::model::{MAX_USER_IDENTIFIER_BYTES, MAX_USER_IDENTIFIER_CHARS};
 pub use crate::service::sessions::bot_config_of;
 
 /// The sessions group's operations; the privacy endpoints and the OpenAPI

@@ -17,8 +17,6 @@ use crate::http::AppError;
 use crate::model::{SessionConfig, SessionId, UserIdentifier};
 use crate::service::privacy::{self, ExportedFile, ExportedSession};
 
-pub use crate::service::privacy::MAX_EXPORT_CONTENT_BYTES;
-
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(erase))
@@ -173,7 +171,7 @@ pub struct ExportResponse {
 
 /// Everything stored about the user: their counters, and each session with
 /// its messages and files (with the files' contents, within
-/// [`MAX_EXPORT_CONTENT_BYTES`]). 404 when nothing is stored.
+/// [`privacy::MAX_EXPORT_CONTENT_BYTES`]). 404 when nothing is stored.
 #[utoipa::path(
     get, path = "/api/chat/users/{user_identifier}/export", tag = "privacy",
     params(("user_identifier" = String, Path, description = "The user identifier sessions were created with")),
@@ -194,6 +192,10 @@ pub(crate) async fn export(
             first_seen: s.first_seen.map(iso8601),
             last_seen: s.last_seen.map(iso8601),
         }),
-        sessions: export.sessions.into_iter().map(ExportSession::from).collect(),
+        sessions: export
+            .sessions
+            .into_iter()
+            .map(ExportSession::from)
+            .collect(),
     }))
 }

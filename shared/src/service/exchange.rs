@@ -99,7 +99,7 @@ async fn run_exchange(
     config.extend(request.overrides);
     let requested = config.get("aiProvider").and_then(Value::as_str);
     let received_at = state.now_ms();
-    let mut user_message = Message {
+    let user_message = Message {
         message_id: state.ids.v7_at(received_at),
         role: Role::User,
         content: request.message,
@@ -125,18 +125,7 @@ async fn run_exchange(
 
     let (provider, completion) = match outcome {
         Ok(ok) => ok,
-        Err(error) => {
-            user_message
-                .metadata
-                .insert("status".into(), Value::from("failed"));
-            let now = state.now_ms();
-            let expires = state.expires_at(tenant, now);
-            state
-                .repo
-                .append_messages(&session, std::slice::from_ref(&user_message), now, expires)
-                .await?;
-            return Err(ServiceError::Provider(error));
-        }
+        Err(error) => return Err(keep_failed(state, tenant, &session, user_message, error).await),
     };
 
     let reply = reply_message(state, provider, &completion, received_at);
@@ -157,6 +146,30 @@ async fn run_exchange(
         session,
         reply,
     })
+}
+
+/// Stores the user's message marked `failed` after the provider failed;
+/// the provider's error, or the store's when that write fails too.
+async fn keep_failed(
+    state: &AppState,
+    tenant: &Tenant,
+    session: &Session,
+    mut user_message: Message,
+    error: ProviderError,
+) -> ServiceError {
+    user_message
+        .metadata
+        .insert("status".into(), Value::from("failed"));
+    let now = state.now_ms();
+    let expires = state.expires_at(tenant, now);
+    match state
+        .repo
+        .append_messages(session, std::slice::from_ref(&user_message), now, expires)
+        .await
+    {
+        Ok(()) => ServiceError::Provider(error),
+        Err(e) => e.into(),
+    }
 }
 
 /// The assistant's message, with the provider, model, token counts and

@@ -99,7 +99,11 @@ pub struct Export {
 /// Everything stored about the user: their counters, and each session with
 /// its messages and files (with the files' contents, within
 /// [`MAX_EXPORT_CONTENT_BYTES`]). `UserNotFound` when nothing is stored.
-pub async fn export(state: &AppState, tenant: Uuid, user: &UserIdentifier) -> ServiceResult<Export> {
+pub async fn export(
+    state: &AppState,
+    tenant: Uuid,
+    user: &UserIdentifier,
+) -> ServiceResult<Export> {
     let stat = state.repo.user_stat_item(tenant, user.as_str()).await?;
     let ids = state.repo.user_session_ids(tenant, user.as_str()).await?;
     let mut budget = MAX_EXPORT_CONTENT_BYTES;

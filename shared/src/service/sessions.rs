@@ -42,11 +42,7 @@ pub struct NewSession {
 
 /// Creates a session in one write; a publishable key naming a user must
 /// carry the user's signature where the tenant requires one.
-pub async fn create(
-    state: &AppState,
-    caller: &Caller,
-    new: NewSession,
-) -> ServiceResult<Session> {
+pub async fn create(state: &AppState, caller: &Caller, new: NewSession) -> ServiceResult<Session> {
     if caller.is_publishable()
         && let Some(user) = &new.user_identifier
     {

@@ -16,7 +16,10 @@ pub async fn summary(state: &AppState, tenant: Uuid) -> ServiceResult<(TenantSta
 }
 
 /// The tenant's counters and each user's session count.
-pub async fn by_user(state: &AppState, tenant: Uuid) -> ServiceResult<(TenantStats, Vec<UserStat>)> {
+pub async fn by_user(
+    state: &AppState,
+    tenant: Uuid,
+) -> ServiceResult<(TenantStats, Vec<UserStat>)> {
     let stats = state.repo.tenant_stats(tenant).await?;
     let users = state.repo.user_stats(tenant).await?;
     Ok((stats, users))
