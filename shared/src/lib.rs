@@ -18,6 +18,7 @@ pub mod lambda;
 pub mod model;
 pub mod providers;
 pub mod ratelimit;
+pub mod service;
 pub mod state;
 pub mod store;
 

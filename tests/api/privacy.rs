@@ -53,6 +53,83 @@ async fn populate(app: &TestApp) -> (Vec<String>, String, Vec<String>) {
     (alice, bob, blobs)
 }
 
+/// A direct upload granted but never completed: its pending item, and its
+/// bytes at the upload key. Through the API where the store presigns
+/// (S3); on one that does not (the embedded store answers 501), the same
+/// item through the repository. The bytes go through the blob port, as
+/// the client's `PUT` to the presigned URL would put them.
+async fn pending_upload(app: &TestApp, id: &str) -> (Uuid, String) {
+    let granted = app
+        .post(
+            "/api/chat/files/upload-url",
+            json!({"sessionId": id, "name": "big.csv", "type": "text/csv", "size": 8}),
+        )
+        .await;
+    let file_id = match granted.status {
+        StatusCode::OK => sid(granted.body["fileId"].as_str().unwrap()),
+        StatusCode::NOT_IMPLEMENTED => {
+            let session = app
+                .state
+                .repo
+                .get_session(app.tenant, sid(id))
+                .await
+                .unwrap()
+                .unwrap();
+            let file_id = Uuid::now_v7();
+            let pending = chat_shared::model::PendingUpload {
+                file_id,
+                name: "big.csv".into(),
+                file_type: "csv".into(),
+                content_type: "text/csv".into(),
+                size: 8,
+                created_at: START_MS,
+                ttl: START_MS / 1000 + 7200,
+            };
+            app.state
+                .repo
+                .put_pending_upload(&session, &pending)
+                .await
+                .unwrap();
+            file_id
+        }
+        other => panic!("upload-url answered {other}: {}", granted.body),
+    };
+    let key = keys::upload_blob(app.tenant, sid(id), file_id);
+    app.state
+        .blobs
+        .put(&key, "a,b\n1,2\n".into(), "text/csv")
+        .await
+        .unwrap();
+    (file_id, key)
+}
+
+#[tokio::test]
+async fn erase_removes_the_bytes_of_an_upload_never_completed() {
+    let app = spawn_app().await;
+    let id = app
+        .create_session(json!({"config": {}, "user_identifier": ALICE}))
+        .await;
+    let (file_id, key) = pending_upload(&app, &id).await;
+    assert!(app.state.blobs.get(&key).await.unwrap().is_some());
+
+    let reply = app
+        .call(Method::DELETE, "/api/chat/users/alice%40example.com", None)
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    assert_eq!(reply.body["filesErased"], 0);
+    assert!(app.state.blobs.get(&key).await.unwrap().is_none(), "{key}");
+    assert!(
+        app.state
+            .repo
+            .get_pending_upload(app.tenant, sid(&id), file_id)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let left = partition(&app, keys::session_pk(app.tenant, sid(&id))).await;
+    assert!(left.is_empty(), "{left:?}");
+}
+
 #[tokio::test]
 async fn erase_leaves_nothing_of_the_user() {
     let app = spawn_app().await;

@@ -3,92 +3,67 @@
 
 use std::convert::Infallible;
 
+use axum::Json;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
-use axum::http::Method;
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post};
-use axum::{Json, Router};
-use futures::StreamExt;
-use serde::Deserialize;
-use serde_json::{Map, Value, json};
-use tokio::sync::mpsc;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use uuid::Uuid;
 
-#[allow(unused_imports)]
-use super::openapi::*;
-use super::{Endpoint, ensure_live, load_session};
+use super::openapi::Errors;
 use crate::AppState;
 use crate::auth::{Caller, WidgetCaller};
 use crate::clock::iso8601;
-use crate::context::{ContextInput, build_context};
-use crate::http::{ApiJson, ApiPath, AppError, check_config, parse_session_id};
-use crate::model::{Message, Role, Session, Tenant};
-use crate::providers::{Completion, Provider, ProviderError, ProviderRequest, StreamEvent};
-use crate::ratelimit::{self, RateLimit};
-use crate::store::keys;
-use crate::store::{Cursor, Key};
+use crate::http::extract::{SessionPath, body_session_id};
+use crate::http::{ApiJson, AppError, check_config};
+use crate::model::{Message, Role, SessionId};
+use crate::service::exchange::{self, Exchange, ExchangeEvent, SendRequest};
+use crate::service::history::{self, HistoryRequest};
 
 /// The reference's limit on one message.
 pub const MAX_MESSAGE_CHARS: usize = 10_000;
 /// Largest history page a client may ask for.
 pub const MAX_HISTORY_PAGE: usize = 1_000;
-/// Page size when reading a whole history.
-const FULL_HISTORY_PAGE: usize = 500;
 
-pub fn endpoints(_state: &AppState) -> Vec<Endpoint> {
-    vec![
-        Endpoint::new(Method::POST, "/api/chat/messages/send", post(send)),
-        Endpoint::new(Method::POST, "/api/chat/messages/stream", post(stream)),
-        Endpoint::new(Method::GET, "/api/chat/providers", get(providers)),
-        Endpoint::new(
-            Method::GET,
-            "/api/chat/messages/history/{session_id}",
-            get(history),
-        ),
-        Endpoint::new(
-            Method::DELETE,
-            "/api/chat/messages/clear/{session_id}",
-            delete(clear),
-        ),
-    ]
-}
-
-pub fn routes(state: AppState) -> Router {
-    super::build(endpoints(&state), state)
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(send))
+        .routes(routes!(stream))
+        .routes(routes!(providers))
+        .routes(routes!(history))
+        .routes(routes!(clear))
 }
 
 /// The messages group on its own, as its Lambda function serves it.
-pub fn router(state: AppState) -> Router {
-    crate::http::finish(routes(state))
+pub fn router(state: AppState) -> axum::Router {
+    super::serve(routes(), state)
 }
 
-#[derive(Deserialize)]
-pub(crate) struct SendBody {
+// Fields are matched by hand: a wrong type answers its own 400
+// (`message must be a string`...), not a parser message.
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SendMessageRequest {
     #[serde(default, alias = "session_id")]
-    #[serde(rename = "sessionId")]
+    #[schema(value_type = Uuid, required = true)]
     session_id: Option<Value>,
+    /// At most 10,000 characters.
     #[serde(default)]
+    #[schema(value_type = String, required = true, max_length = 10000)]
     message: Option<Value>,
+    /// Overrides of the session's config for this message only.
     #[serde(default)]
+    #[schema(value_type = Option<Object>)]
     config: Option<Value>,
 }
 
-/// A validated send request.
-pub struct SendRequest {
-    pub session_id: Uuid,
-    pub message: String,
-    /// Per-message overrides of the session config (not stored).
-    pub overrides: Map<String, Value>,
-}
-
-fn validate_send(body: SendBody) -> Result<SendRequest, AppError> {
-    let session_id = match body.session_id {
-        None | Some(Value::Null) => return Err(AppError::bad_request("sessionId is required")),
-        Some(Value::String(s)) => parse_session_id(&s)?,
-        Some(_) => return Err(AppError::InvalidSessionId),
-    };
+fn validate_send(body: SendMessageRequest) -> Result<SendRequest, AppError> {
+    let session_id = body_session_id(body.session_id)?;
     let message = match body.message {
         None | Some(Value::Null) => return Err(AppError::bad_request("message is required")),
         Some(Value::String(s)) => s,
@@ -118,223 +93,30 @@ fn validate_send(body: SendBody) -> Result<SendRequest, AppError> {
     })
 }
 
-/// The outcome of a send, shaped as the reference's response.
-pub struct Exchange {
-    pub session: Session,
-    pub reply: Message,
-    pub message_count: i64,
-    pub provider: &'static str,
-    pub model: String,
+// The reference's send response; also the `done` event of a stream.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SendResponse {
+    response: String,
+    #[schema(value_type = Uuid)]
+    session_id: SessionId,
+    message_count: i64,
+    provider: &'static str,
+    model: String,
+    timestamp: String,
 }
 
-impl Exchange {
-    pub fn to_json(&self) -> Value {
-        json!({
-            "response": self.reply.content,
-            "sessionId": self.session.session_id,
-            "messageCount": self.message_count,
-            "provider": self.provider,
-            "model": self.model,
-            "timestamp": iso8601(self.reply.timestamp),
-        })
-    }
-}
-
-/// What a running exchange reports: text as it arrives, then the stored
-/// outcome or the error.
-pub enum ExchangeEvent {
-    Delta(String),
-    Done(Box<Exchange>),
-    Failed(AppError),
-}
-
-/// How long a delta waits for a client that stopped reading before the
-/// exchange stops forwarding deltas (it still completes and stores).
-const STALLED_READER: std::time::Duration = std::time::Duration::from_secs(30);
-
-/// Deltas buffered between the provider task and a slow client.
-const EVENT_BUFFER: usize = 64;
-
-/// Starts one exchange: one read (session + last 10 messages) here, so a
-/// bad session is a plain 4xx; then a spawned task runs the provider and one
-/// atomic write of both messages and the session's counters. When the
-/// provider fails, the user's message is stored marked `failed` and the error
-/// reported. The task finishes (and stores) even when the receiver is
-/// dropped, so a client that goes away loses nothing.
-pub async fn start_exchange(
-    state: &AppState,
-    caller: &Caller,
-    request: SendRequest,
-) -> Result<(RateLimit, mpsc::Receiver<ExchangeEvent>), AppError> {
-    // The message is counted while the session is read: one wait for the
-    // table instead of two in a row. The limit is looked at first, so an
-    // over-limit caller gets 429 whatever the session, as when counted alone.
-    let (limit, found) = tokio::join!(
-        ratelimit::count_message(state, caller),
-        state
-            .repo
-            .session_with_recent_messages(caller.tenant_id(), request.session_id),
-    );
-    let limit = limit?;
-    let (session, history) = found?.ok_or(AppError::SessionNotFound)?;
-    caller.authorize(&session)?;
-    ensure_live(state, &session)?;
-
-    let (tx, rx) = mpsc::channel(EVENT_BUFFER);
-    let state = state.clone();
-    let tenant = caller.tenant.clone();
-    tokio::spawn(async move {
-        let outcome = run_exchange(&state, &tenant, session, history, request, &tx).await;
-        let last = match outcome {
-            Ok(done) => ExchangeEvent::Done(Box::new(done)),
-            Err(error) => ExchangeEvent::Failed(error),
-        };
-        // A receiver that is gone is fine: everything is stored already.
-        let _ = tx.send(last).await;
-    });
-    Ok((limit, rx))
-}
-
-async fn run_exchange(
-    state: &AppState,
-    tenant: &Tenant,
-    session: Session,
-    history: Vec<Message>,
-    request: SendRequest,
-    tx: &mpsc::Sender<ExchangeEvent>,
-) -> Result<Exchange, AppError> {
-    let mut config = session.config.clone();
-    config.extend(request.overrides);
-    let requested = config.get("aiProvider").and_then(Value::as_str);
-    let received_at = state.now_ms();
-    let mut user_message = Message {
-        message_id: state.ids.v7_at(received_at),
-        role: Role::User,
-        content: request.message,
-        timestamp: received_at,
-        metadata: Map::new(),
-    };
-
-    let outcome = match state.providers.resolve(requested, tenant) {
-        Ok(provider) => {
-            let prompt = build_context(&ContextInput {
-                message: &user_message.content,
-                config: &config,
-                history: &history,
-                file: session.active_file.as_ref(),
-                default_model: provider.default_model(),
-            });
-            relay(provider.as_ref(), prompt, tx)
-                .await
-                .map(|completion| (provider.id(), completion))
-        }
-        Err(e) => Err(e),
-    };
-
-    let (provider, completion) = match outcome {
-        Ok(ok) => ok,
-        Err(error) => {
-            user_message
-                .metadata
-                .insert("status".into(), Value::from("failed"));
-            let now = state.now_ms();
-            let expires = state.expires_at(tenant, now);
-            state
-                .repo
-                .append_messages(&session, std::slice::from_ref(&user_message), now, expires)
-                .await?;
-            return Err(AppError::Provider(error));
-        }
-    };
-
-    let replied_at = state.now_ms();
-    let mut metadata = Map::new();
-    metadata.insert("provider".into(), provider.into());
-    metadata.insert("model".into(), completion.model.clone().into());
-    if let Some(n) = completion.input_tokens {
-        metadata.insert("inputTokens".into(), n.into());
-    }
-    if let Some(n) = completion.output_tokens {
-        metadata.insert("outputTokens".into(), n.into());
-    }
-    metadata.insert(
-        "latencyMs".into(),
-        replied_at.saturating_sub(received_at).into(),
-    );
-    let reply = Message {
-        message_id: state.ids.v7_at(replied_at),
-        role: Role::Assistant,
-        content: completion.text,
-        timestamp: replied_at,
-        metadata,
-    };
-    state
-        .repo
-        .append_messages(
-            &session,
-            &[user_message, reply.clone()],
-            replied_at,
-            state.expires_at(tenant, replied_at),
-        )
-        .await?;
-    Ok(Exchange {
-        message_count: session.message_count + 2,
-        model: completion.model,
-        provider,
-        session,
-        reply,
-    })
-}
-
-/// Streams the provider's reply, forwarding each delta, until its completion.
-async fn relay(
-    provider: &dyn Provider,
-    prompt: ProviderRequest,
-    tx: &mpsc::Sender<ExchangeEvent>,
-) -> Result<Completion, ProviderError> {
-    let mut events = provider.stream(prompt).await?;
-    let mut forwarding = true;
-    while let Some(event) = events.next().await {
-        match event? {
-            StreamEvent::Delta(text) => {
-                // Nobody listening (the client left, or `send` ignores
-                // deltas), or a client that stopped reading: keep going, the
-                // reply is still stored, and a stalled reader never holds the
-                // exchange (or its provider connection) open.
-                if forwarding
-                    && tx
-                        .send_timeout(ExchangeEvent::Delta(text), STALLED_READER)
-                        .await
-                        .is_err()
-                {
-                    forwarding = false;
-                }
-            }
-            StreamEvent::Done(completion) => return Ok(completion),
+impl From<Exchange> for SendResponse {
+    fn from(done: Exchange) -> Self {
+        Self {
+            timestamp: iso8601(done.reply.timestamp),
+            response: done.reply.content,
+            session_id: done.session.session_id.into(),
+            message_count: done.message_count,
+            provider: done.provider,
+            model: done.model,
         }
     }
-    Err(ProviderError::Malformed(
-        "stream ended without a completion".into(),
-    ))
-}
-
-/// Runs one exchange to its end: the reply `send` answers.
-pub async fn exchange(
-    state: &AppState,
-    caller: &Caller,
-    request: SendRequest,
-) -> Result<(RateLimit, Exchange), AppError> {
-    let (limit, mut events) = start_exchange(state, caller, request).await?;
-    while let Some(event) = events.recv().await {
-        match event {
-            ExchangeEvent::Delta(_) => {}
-            ExchangeEvent::Done(done) => return Ok((limit, *done)),
-            ExchangeEvent::Failed(error) => return Err(error),
-        }
-    }
-    Err(AppError::Internal(
-        "the exchange ended without an outcome".into(),
-    ))
 }
 
 #[utoipa::path(
@@ -346,11 +128,11 @@ pub async fn exchange(
 pub(crate) async fn send(
     WidgetCaller(caller): WidgetCaller,
     State(state): State<AppState>,
-    ApiJson(body): ApiJson<SendBody>,
+    ApiJson(body): ApiJson<SendMessageRequest>,
 ) -> Result<Response, AppError> {
     let request = validate_send(body)?;
-    let (limit, done) = exchange(&state, &caller, request).await?;
-    let mut response = Json(done.to_json()).into_response();
+    let (limit, done) = exchange::exchange(&state, &caller, request).await?;
+    let mut response = Json(SendResponse::from(done)).into_response();
     limit.apply_headers(response.headers_mut());
     Ok(response)
 }
@@ -368,10 +150,10 @@ pub(crate) async fn send(
 pub(crate) async fn stream(
     WidgetCaller(caller): WidgetCaller,
     State(state): State<AppState>,
-    ApiJson(body): ApiJson<SendBody>,
+    ApiJson(body): ApiJson<SendMessageRequest>,
 ) -> Result<Response, AppError> {
     let request = validate_send(body)?;
-    let (limit, events) = start_exchange(&state, &caller, request).await?;
+    let (limit, events) = exchange::start_exchange(&state, &caller, request).await?;
     let sse = futures::stream::unfold(events, |mut events| async move {
         let event = events.recv().await?;
         Some((Ok::<_, Infallible>(sse_event(event)), events))
@@ -383,18 +165,40 @@ pub(crate) async fn stream(
     Ok(response)
 }
 
+/// A `delta` event's data.
+#[derive(Serialize)]
+struct Delta {
+    text: String,
+}
+
 fn sse_event(event: ExchangeEvent) -> SseEvent {
     let (name, data) = match event {
-        ExchangeEvent::Delta(text) => ("delta", json!({ "text": text })),
-        ExchangeEvent::Done(done) => ("done", done.to_json()),
+        ExchangeEvent::Delta(text) => ("delta", serde_json::to_string(&Delta { text })),
+        ExchangeEvent::Done(done) => ("done", serde_json::to_string(&SendResponse::from(*done))),
         ExchangeEvent::Failed(error) => {
+            let error = AppError::from(error);
             error.log();
             let (status, mut body) = error.status_and_body();
             body["status"] = status.as_u16().into();
-            ("error", body)
+            ("error", Ok(body.to_string()))
         }
     };
-    SseEvent::default().event(name).data(data.to_string())
+    SseEvent::default()
+        .event(name)
+        .data(data.unwrap_or_default())
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ProviderEntry {
+    id: &'static str,
+    default_model: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ProvidersResponse {
+    providers: Vec<ProviderEntry>,
+    default: Option<&'static str>,
 }
 
 /// The providers the caller's sessions can use, with their default models
@@ -406,19 +210,95 @@ fn sse_event(event: ExchangeEvent) -> SseEvent {
 pub(crate) async fn providers(
     WidgetCaller(caller): WidgetCaller,
     State(state): State<AppState>,
-) -> Json<Value> {
+) -> Json<ProvidersResponse> {
     let (list, default) = state.providers.available(&caller.tenant);
-    let providers: Vec<Value> = list
+    let providers = list
         .into_iter()
-        .map(|(id, model)| json!({"id": id, "defaultModel": model}))
+        .map(|(id, default_model)| ProviderEntry { id, default_model })
         .collect();
-    Json(json!({"providers": providers, "default": default}))
+    Json(ProvidersResponse { providers, default })
+}
+
+/// A message as the reference's `to_dict()`: `role`, `content`,
+/// `timestamp` (epoch ms) and its metadata keys (`provider`, `model`,
+/// `status`...) at the top level.
+#[derive(Serialize, ToSchema)]
+pub struct MessageDict {
+    /// `user`, `assistant` or `system`
+    #[schema(value_type = String)]
+    role: Role,
+    content: String,
+    timestamp: i64,
+    #[serde(flatten)]
+    #[schema(ignore)]
+    metadata: Map<String, Value>,
+}
+
+impl From<Message> for MessageDict {
+    fn from(m: Message) -> Self {
+        let mut metadata = m.metadata;
+        // The message's own fields win over metadata of the same name.
+        for own in ["role", "content", "timestamp"] {
+            metadata.remove(own);
+        }
+        Self {
+            role: m.role,
+            content: m.content,
+            timestamp: m.timestamp,
+            metadata,
+        }
+    }
 }
 
 #[derive(Deserialize)]
 pub(crate) struct HistoryParams {
     limit: Option<String>,
     cursor: Option<String>,
+}
+
+fn history_request(
+    session_id: SessionId,
+    params: HistoryParams,
+) -> Result<HistoryRequest, AppError> {
+    let limit = match params.limit.as_deref() {
+        None => None,
+        Some(raw) => match raw.parse::<usize>() {
+            Ok(n) if (1..=MAX_HISTORY_PAGE).contains(&n) => Some(n),
+            _ => {
+                return Err(AppError::bad_request_detail(
+                    "Invalid limit",
+                    format!("limit must be a whole number from 1 to {MAX_HISTORY_PAGE}"),
+                ));
+            }
+        },
+    };
+    let before = match params.cursor.as_deref() {
+        None | Some("") => None,
+        Some(raw) => {
+            Some(Uuid::try_parse(raw).map_err(|_| AppError::bad_request("Invalid cursor"))?)
+        }
+    };
+    Ok(HistoryRequest {
+        session_id,
+        limit,
+        before,
+    })
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct HistoryResponse {
+    #[schema(value_type = Uuid)]
+    session_id: SessionId,
+    /// Oldest first.
+    messages: Vec<MessageDict>,
+    /// On a first page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    message_count: Option<i64>,
+    /// With `limit`: the cursor of the page before, or null.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    next_cursor: Option<Option<String>>,
 }
 
 /// Message history, oldest first, each message as the reference's
@@ -438,84 +318,32 @@ pub(crate) struct HistoryParams {
 pub(crate) async fn history(
     WidgetCaller(caller): WidgetCaller,
     State(state): State<AppState>,
-    ApiPath(session_id): ApiPath<String>,
+    path: SessionPath,
     params: Result<Query<HistoryParams>, QueryRejection>,
-) -> Result<Json<Value>, AppError> {
+) -> Result<Json<HistoryResponse>, AppError> {
     let Query(params) =
         params.map_err(|e| AppError::bad_request_detail("Invalid query string", e.body_text()))?;
-    let session_id = parse_session_id(&session_id)?;
-    let tenant = caller.tenant_id();
-    let limit = match params.limit.as_deref() {
-        None => None,
-        Some(raw) => match raw.parse::<usize>() {
-            Ok(n) if (1..=MAX_HISTORY_PAGE).contains(&n) => Some(n),
-            _ => {
-                return Err(AppError::bad_request_detail(
-                    "Invalid limit",
-                    format!("limit must be a whole number from 1 to {MAX_HISTORY_PAGE}"),
-                ));
-            }
-        },
-    };
-    let cursor = match params.cursor.as_deref() {
-        None | Some("") => None,
-        Some(raw) => {
-            let id = Uuid::try_parse(raw).map_err(|_| AppError::bad_request("Invalid cursor"))?;
-            Some(Cursor {
-                key: keys::message(tenant, session_id, id),
-                index_key: None,
-            })
-        }
-    };
-    let first_page = cursor.is_none();
-    if !first_page && caller.is_publishable() {
-        // A later page reads no session item; a publishable key must still
-        // prove the session is its own.
-        super::load_session(&state, &caller, session_id).await?;
-    }
-    let page_size = limit.unwrap_or(FULL_HISTORY_PAGE);
-    let first = state
-        .repo
-        .history_page(tenant, session_id, page_size, cursor)
-        .await?;
-    // A first page starts at the session item: without it, no session.
-    if first_page {
-        let session = first.session.as_ref().ok_or(AppError::SessionNotFound)?;
-        caller.authorize(session)?;
-    }
-    let mut newest_first = first.messages;
-    let mut next = first.next;
-    if limit.is_none() {
-        while let Some(after) = next.take() {
-            let page = state
-                .repo
-                .history_page(tenant, session_id, page_size, Some(after))
-                .await?;
-            newest_first.extend(page.messages);
-            next = page.next;
-        }
-    }
-    let messages: Vec<Value> = newest_first.iter().rev().map(Message::to_dict).collect();
-    let mut body = json!({
-        "sessionId": session_id,
-        "messages": messages,
-    });
-    // Later pages read no session item, so only a first page knows the total.
-    if let Some(session) = &first.session {
-        body["messageCount"] = session.message_count.into();
-    }
-    if limit.is_some() {
-        body["nextCursor"] = next
-            .as_ref()
-            .and_then(message_id_of)
-            .map_or(Value::Null, Value::from);
-    }
-    Ok(Json(body))
+    let request = history_request(path.session_id, params)?;
+    let paged = request.limit.is_some();
+    let found = history::history(&state, &caller, request).await?;
+    Ok(Json(HistoryResponse {
+        session_id: path.session_id,
+        messages: found.messages.into_iter().map(MessageDict::from).collect(),
+        // Later pages read no session item, so only a first page knows the total.
+        message_count: found.session.map(|s| s.message_count),
+        next_cursor: paged.then_some(found.next),
+    }))
 }
 
-fn message_id_of(cursor: &Cursor) -> Option<String> {
-    let Key { sk, .. } = &cursor.key;
-    sk.strip_prefix(keys::MSG_PREFIX).map(str::to_owned)
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ClearResponse {
+    #[schema(value_type = Uuid)]
+    session_id: SessionId,
+    /// `cleared`
+    status: &'static str,
+    messages_cleared: i64,
+    timestamp: String,
 }
 
 #[utoipa::path(
@@ -526,26 +354,24 @@ fn message_id_of(cursor: &Cursor) -> Option<String> {
 pub(crate) async fn clear(
     caller: Caller,
     State(state): State<AppState>,
-    ApiPath(session_id): ApiPath<String>,
-) -> Result<Json<Value>, AppError> {
-    let session = load_session(&state, &caller, parse_session_id(&session_id)?).await?;
-    let cleared = state
-        .repo
-        .clear_messages(session.tenant_id, session.session_id)
-        .await?;
-    Ok(Json(json!({
-        "sessionId": session.session_id,
-        "status": "cleared",
-        "messagesCleared": cleared,
-        "timestamp": iso8601(state.now_ms()),
-    })))
+    path: SessionPath,
+) -> Result<Json<ClearResponse>, AppError> {
+    let (session, cleared) = history::clear(&state, &caller, path.session_id).await?;
+    Ok(Json(ClearResponse {
+        session_id: session.session_id.into(),
+        status: "cleared",
+        messages_cleared: cleared,
+        timestamp: iso8601(state.now_ms()),
+    }))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn body(v: Value) -> SendBody {
+    use serde_json::json;
+
+    fn body(v: Value) -> SendMessageRequest {
         serde_json::from_value(v).expect("decodes")
     }
 

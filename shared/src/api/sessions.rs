@@ -1,94 +1,77 @@
 //! `/api/chat/sessions/*`: create, details, config, stats, bot config.
 
+use std::collections::BTreeMap;
+
+use axum::Json;
 use axum::extract::State;
-use axum::http::{Method, StatusCode};
-use axum::routing::{get, post, put};
-use axum::{Json, Router};
-use serde::Deserialize;
-use serde_json::{Map, Value, json};
-use uuid::Uuid;
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-#[allow(unused_imports)]
-use super::openapi::*;
-use super::{Endpoint, load_session};
+use super::openapi::Errors;
 use crate::AppState;
-use crate::auth::{Caller, WidgetCaller, check_identity};
+use crate::auth::{Caller, WidgetCaller};
 use crate::clock::iso8601;
-use crate::http::extract::MAX_CONFIG_BYTES;
-use crate::http::{ApiJson, ApiPath, AppError, check_config, parse_session_id};
-use crate::model::{Session, Tenant};
-use crate::store::repo::MergeOutcome;
+use crate::http::extract::SessionPath;
+use crate::http::{ApiJson, AppError, check_config};
+use crate::model::{SessionConfig, SessionId, UserIdentifier};
+use crate::service::sessions::{self as service, NewSession};
+use crate::service::stats;
 
-/// Longest accepted `user_identifier` (it is part of a table key).
-pub const MAX_USER_IDENTIFIER_CHARS: usize = 255;
-/// The identifier is inside a sort key (`USER#…`, at most 1,024 bytes).
-pub const MAX_USER_IDENTIFIER_BYTES: usize = 1_000;
+pub use crate::service::sessions::bot_config_of;
 
 /// The sessions group's operations; the privacy endpoints and the OpenAPI
 /// document ride with it.
-pub fn endpoints(state: &AppState) -> Vec<Endpoint> {
-    let mut list = vec![
-        Endpoint::new(Method::POST, "/api/chat/sessions/create", post(create)),
-        Endpoint::new(
-            Method::GET,
-            "/api/chat/sessions/stats/summary",
-            get(stats_summary),
-        ),
-        Endpoint::new(
-            Method::GET,
-            "/api/chat/sessions/stats/by-user",
-            get(stats_by_user),
-        ),
-        Endpoint::new(
-            Method::GET,
-            "/api/chat/sessions/bot-config",
-            get(bot_config),
-        ),
-        Endpoint::new(Method::GET, "/api/chat/sessions/{session_id}", get(details)),
-        Endpoint::new(
-            Method::PUT,
-            "/api/chat/sessions/{session_id}/config",
-            put(update_config),
-        ),
-        Endpoint::new(
-            Method::GET,
-            "/api/chat/openapi.json",
-            get(super::openapi::openapi_json),
-        ),
-    ];
-    list.extend(super::users::endpoints(state));
-    list
-}
-
-pub fn routes(state: AppState) -> Router {
-    super::build(endpoints(&state), state)
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create))
+        .routes(routes!(stats_summary))
+        .routes(routes!(stats_by_user))
+        .routes(routes!(bot_config))
+        .routes(routes!(details))
+        .routes(routes!(update_config))
+        .routes(routes!(super::openapi::openapi_json))
+        .merge(super::users::routes())
 }
 
 /// The sessions group on its own, as its Lambda function serves it.
-pub fn router(state: AppState) -> Router {
-    crate::http::finish(routes(state))
+pub fn router(state: AppState) -> axum::Router {
+    super::serve(routes(), state)
 }
 
-#[derive(Deserialize)]
-pub(crate) struct CreateBody {
+// `config` and `userIdentifier` are matched by hand: a wrong type answers
+// its own 400 (`config must be a JSON object`...), not a parser message.
+#[derive(Deserialize, ToSchema)]
+pub struct CreateSessionRequest {
+    /// Required; merged over the tenant's defaults.
     #[serde(default)]
+    #[schema(value_type = Object, required = true)]
     config: Option<Value>,
+    /// The visitor, when tracked (`userIdentifier` also accepted).
     #[serde(default, alias = "userIdentifier")]
+    #[schema(value_type = Option<String>, max_length = 255)]
     user_identifier: Option<Value>,
-    /// `HMAC-SHA256(identity secret, user_identifier)` in hex, from the
-    /// tenant's server (or the `X-User-Signature` header).
+    /// Hex `HMAC-SHA256(identity secret, user_identifier)` from the
+    /// tenant's server (or the `X-User-Signature` header); needed with a
+    /// publishable key where the tenant requires signed identity.
     #[serde(default, rename = "userSignature", alias = "user_signature")]
+    #[schema(value_type = Option<String>)]
     user_signature: Option<Value>,
 }
 
-#[derive(Deserialize)]
-pub(crate) struct ConfigBody {
+#[derive(Deserialize, ToSchema)]
+pub struct ConfigRequest {
+    /// Keys merged into the session's config.
     #[serde(default)]
+    #[schema(value_type = Object, required = true)]
     config: Option<Value>,
 }
 
 /// The request's `config`: required, and an object.
-fn required_config(config: Option<Value>) -> Result<Map<String, Value>, AppError> {
+fn required_config(config: Option<Value>) -> Result<SessionConfig, AppError> {
     match config {
         None | Some(Value::Null) => Err(AppError::bad_request_detail(
             "config is required",
@@ -102,47 +85,39 @@ fn required_config(config: Option<Value>) -> Result<Map<String, Value>, AppError
     }
 }
 
-fn user_identifier(raw: Option<Value>) -> Result<Option<String>, AppError> {
+fn user_identifier(raw: Option<Value>) -> Result<Option<UserIdentifier>, AppError> {
     match raw {
         None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => {
-            let s = s.trim();
-            if s.is_empty() {
-                Ok(None)
-            } else if s.chars().count() > MAX_USER_IDENTIFIER_CHARS
-                || s.len() > MAX_USER_IDENTIFIER_BYTES
-            {
-                Err(AppError::bad_request_detail(
-                    "user_identifier too long",
-                    format!("at most {MAX_USER_IDENTIFIER_CHARS} characters"),
-                ))
-            } else {
-                Ok(Some(s.to_owned()))
-            }
-        }
+        Some(Value::String(s)) => Ok(UserIdentifier::parse_optional(Some(&s))?),
         Some(_) => Err(AppError::bad_request("user_identifier must be a string")),
     }
 }
 
-/// A tenant's bot settings over the environment's defaults, by the
-/// reference's field names.
-pub fn bot_config_of(state: &AppState, tenant: &Tenant) -> Map<String, Value> {
-    let d = &state.config.bot;
-    let mut out = Map::new();
-    out.insert("botName".into(), d.name.clone().into());
-    out.insert("poweredBy".into(), d.powered_by.clone().into());
-    out.insert("botColor".into(), d.color.clone().into());
-    out.insert(
-        "botIcon".into(),
-        d.icon.clone().map_or(Value::Null, Value::from),
-    );
-    out.insert("botMsgBgColor".into(), d.msg_bg_color.clone().into());
-    for (k, v) in &tenant.bot {
-        if out.contains_key(k) {
-            out.insert(k.clone(), v.clone());
-        }
-    }
-    out
+fn new_session(body: CreateSessionRequest, caller: &Caller) -> Result<NewSession, AppError> {
+    let config = required_config(body.config)?;
+    let user_identifier = user_identifier(body.user_identifier)?;
+    let user_signature = match body.user_signature {
+        None | Some(Value::Null) => caller.user_signature.clone(),
+        Some(Value::String(s)) => Some(s),
+        Some(_) => return Err(AppError::bad_request("userSignature must be a string")),
+    };
+    Ok(NewSession {
+        config,
+        user_identifier,
+        user_signature,
+    })
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CreateSessionResponse {
+    #[schema(value_type = uuid::Uuid)]
+    session_id: SessionId,
+    #[schema(value_type = Object)]
+    config: SessionConfig,
+    /// `created`
+    status: &'static str,
+    timestamp: String,
 }
 
 #[utoipa::path(
@@ -154,55 +129,34 @@ pub fn bot_config_of(state: &AppState, tenant: &Tenant) -> Map<String, Value> {
 pub(crate) async fn create(
     WidgetCaller(caller): WidgetCaller,
     State(state): State<AppState>,
-    ApiJson(body): ApiJson<CreateBody>,
-) -> Result<(StatusCode, Json<Value>), AppError> {
-    let given = required_config(body.config)?;
-    let user_identifier = user_identifier(body.user_identifier)?;
-    let signature = match body.user_signature {
-        None | Some(Value::Null) => caller.user_signature.clone(),
-        Some(Value::String(s)) => Some(s),
-        Some(_) => return Err(AppError::bad_request("userSignature must be a string")),
-    };
-    if caller.is_publishable()
-        && let Some(user) = &user_identifier
-    {
-        check_identity(&caller.tenant, user, signature.as_deref())?;
-    }
-    let bot = bot_config_of(&state, &caller.tenant);
-    let mut config = Map::new();
-    config.insert(
-        "botName".into(),
-        bot.get("botName").cloned().unwrap_or(Value::Null),
-    );
-    config.insert(
-        "aiProvider".into(),
-        state.config.default_provider.clone().into(),
-    );
-    config.extend(given);
-
-    let now = state.now_ms();
-    let session = Session {
-        tenant_id: caller.tenant_id(),
-        session_id: Uuid::new_v4(),
-        config,
-        user_identifier,
-        created_at: now,
-        last_activity: now,
-        message_count: 0,
-        active_file: None,
-        created_by_key: caller.session_owner(),
-    };
-    let expires = state.expires_at(&caller.tenant, now);
-    state.repo.create_session(&session, expires).await?;
+    ApiJson(body): ApiJson<CreateSessionRequest>,
+) -> Result<(StatusCode, Json<CreateSessionResponse>), AppError> {
+    let new = new_session(body, &caller)?;
+    let session = service::create(&state, &caller, new).await?;
     Ok((
         StatusCode::CREATED,
-        Json(json!({
-            "sessionId": session.session_id,
-            "config": session.config,
-            "status": "created",
-            "timestamp": iso8601(now),
-        })),
+        Json(CreateSessionResponse {
+            session_id: session.session_id.into(),
+            config: session.config,
+            status: "created",
+            timestamp: iso8601(session.created_at),
+        }),
     ))
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionDetails {
+    #[schema(value_type = uuid::Uuid)]
+    session_id: SessionId,
+    #[schema(value_type = Object)]
+    config: SessionConfig,
+    user_identifier: Option<String>,
+    message_count: i64,
+    has_file: bool,
+    created_at: String,
+    last_activity: String,
+    is_expired: bool,
 }
 
 #[utoipa::path(
@@ -213,20 +167,30 @@ pub(crate) async fn create(
 pub(crate) async fn details(
     caller: Caller,
     State(state): State<AppState>,
-    ApiPath(session_id): ApiPath<String>,
-) -> Result<Json<Value>, AppError> {
-    let session = load_session(&state, &caller, parse_session_id(&session_id)?).await?;
-    let expired = session.is_expired(state.now_ms(), state.config.session_timeout_secs);
-    Ok(Json(json!({
-        "sessionId": session.session_id,
-        "config": session.config,
-        "userIdentifier": session.user_identifier,
-        "messageCount": session.message_count,
-        "hasFile": session.active_file.is_some(),
-        "createdAt": iso8601(session.created_at),
-        "lastActivity": iso8601(session.last_activity),
-        "isExpired": expired,
-    })))
+    path: SessionPath,
+) -> Result<Json<SessionDetails>, AppError> {
+    let (session, is_expired) = service::details(&state, &caller, path.session_id).await?;
+    Ok(Json(SessionDetails {
+        session_id: session.session_id.into(),
+        user_identifier: session.user_identifier,
+        message_count: session.message_count,
+        has_file: session.active_file.is_some(),
+        created_at: iso8601(session.created_at),
+        last_activity: iso8601(session.last_activity),
+        config: session.config,
+        is_expired,
+    }))
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ConfigResponse {
+    #[schema(value_type = uuid::Uuid)]
+    session_id: SessionId,
+    #[schema(value_type = Object)]
+    config: SessionConfig,
+    /// `updated`
+    status: &'static str,
 }
 
 #[utoipa::path(
@@ -238,30 +202,24 @@ pub(crate) async fn details(
 pub(crate) async fn update_config(
     caller: Caller,
     State(state): State<AppState>,
-    ApiPath(session_id): ApiPath<String>,
-    ApiJson(body): ApiJson<ConfigBody>,
-) -> Result<Json<Value>, AppError> {
-    let session_id = parse_session_id(&session_id)?;
+    path: SessionPath,
+    ApiJson(body): ApiJson<ConfigRequest>,
+) -> Result<Json<ConfigResponse>, AppError> {
     let changes = required_config(body.config)?;
-    let session = match state
-        .repo
-        .merge_config(caller.tenant_id(), session_id, &changes, MAX_CONFIG_BYTES)
-        .await?
-    {
-        MergeOutcome::Merged(session) => *session,
-        MergeOutcome::NotFound => return Err(AppError::SessionNotFound),
-        MergeOutcome::TooLarge => {
-            return Err(AppError::bad_request_detail(
-                "config too large",
-                format!("the merged config would pass {MAX_CONFIG_BYTES} bytes of JSON"),
-            ));
-        }
-    };
-    Ok(Json(json!({
-        "sessionId": session.session_id,
-        "config": session.config,
-        "status": "updated",
-    })))
+    let session = service::update_config(&state, &caller, path.session_id, &changes).await?;
+    Ok(Json(ConfigResponse {
+        session_id: session.session_id.into(),
+        config: session.config,
+        status: "updated",
+    }))
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct StatsSummary {
+    total_sessions: i64,
+    recently_active: i64,
+    timestamp: String,
 }
 
 #[utoipa::path(
@@ -271,17 +229,31 @@ pub(crate) async fn update_config(
 pub(crate) async fn stats_summary(
     caller: Caller,
     State(state): State<AppState>,
-) -> Result<Json<Value>, AppError> {
-    let now = state.now_ms();
-    let tenant = caller.tenant_id();
-    let stats = state.repo.tenant_stats(tenant).await?;
-    let since = now - state.config.session_timeout_secs * 1000;
-    let recently_active = state.repo.count_active_since(tenant, since).await?;
-    Ok(Json(json!({
-        "totalSessions": stats.total_sessions,
-        "recentlyActive": recently_active,
-        "timestamp": iso8601(now),
-    })))
+) -> Result<Json<StatsSummary>, AppError> {
+    let (stats, recently_active) = stats::summary(&state, caller.tenant_id()).await?;
+    Ok(Json(StatsSummary {
+        total_sessions: stats.total_sessions,
+        recently_active,
+        timestamp: iso8601(state.now_ms()),
+    }))
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UserSummary {
+    total_sessions: i64,
+    sessions_with_user: i64,
+    sessions_without_user: i64,
+    #[schema(value_type = i64)]
+    unique_users: usize,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct StatsByUser {
+    /// Sessions per user identifier.
+    user_stats: BTreeMap<String, i64>,
+    summary: UserSummary,
 }
 
 #[utoipa::path(
@@ -291,24 +263,51 @@ pub(crate) async fn stats_summary(
 pub(crate) async fn stats_by_user(
     caller: Caller,
     State(state): State<AppState>,
-) -> Result<Json<Value>, AppError> {
-    let tenant = caller.tenant_id();
-    let stats = state.repo.tenant_stats(tenant).await?;
-    let users = state.repo.user_stats(tenant).await?;
+) -> Result<Json<StatsByUser>, AppError> {
+    let (stats, users) = stats::by_user(&state, caller.tenant_id()).await?;
     let unique_users = users.len();
-    let user_stats: Map<String, Value> = users
-        .into_iter()
-        .map(|u| (u.user_identifier, Value::from(u.session_count)))
-        .collect();
-    Ok(Json(json!({
-        "userStats": user_stats,
-        "summary": {
-            "totalSessions": stats.total_sessions,
-            "sessionsWithUser": stats.sessions_with_user,
-            "sessionsWithoutUser": stats.sessions_without_user,
-            "uniqueUsers": unique_users,
+    Ok(Json(StatsByUser {
+        user_stats: users
+            .into_iter()
+            .map(|u| (u.user_identifier, u.session_count))
+            .collect(),
+        summary: UserSummary {
+            total_sessions: stats.total_sessions,
+            sessions_with_user: stats.sessions_with_user,
+            sessions_without_user: stats.sessions_without_user,
+            unique_users,
+        },
+    }))
+}
+
+// The bot's appearance. A tenant's override keeps whatever JSON it holds,
+// hence `Value`s.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct BotConfig {
+    #[schema(value_type = String)]
+    bot_name: Value,
+    #[schema(value_type = String)]
+    powered_by: Value,
+    #[schema(value_type = String)]
+    bot_color: Value,
+    #[schema(value_type = Option<String>)]
+    bot_icon: Value,
+    #[schema(value_type = String)]
+    bot_msg_bg_color: Value,
+}
+
+impl From<Map<String, Value>> for BotConfig {
+    fn from(mut m: Map<String, Value>) -> Self {
+        let mut take = |k: &str| m.remove(k).unwrap_or(Value::Null);
+        Self {
+            bot_name: take("botName"),
+            powered_by: take("poweredBy"),
+            bot_color: take("botColor"),
+            bot_icon: take("botIcon"),
+            bot_msg_bg_color: take("botMsgBgColor"),
         }
-    })))
+    }
 }
 
 #[utoipa::path(
@@ -318,6 +317,6 @@ pub(crate) async fn stats_by_user(
 pub(crate) async fn bot_config(
     WidgetCaller(caller): WidgetCaller,
     State(state): State<AppState>,
-) -> Json<Value> {
-    Json(Value::Object(bot_config_of(&state, &caller.tenant)))
+) -> Json<BotConfig> {
+    Json(bot_config_of(&state, &caller.tenant).into())
 }

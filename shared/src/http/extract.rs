@@ -2,9 +2,14 @@
 //! plain-text rejections.
 
 use axum::body::Bytes;
-use axum::extract::{FromRequest, Request};
+use axum::extract::path::ErrorKind;
+use axum::extract::rejection::PathRejection;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use serde::Deserialize;
 use serde::de::DeserializeOwned;
-use uuid::Uuid;
+use serde_json::Value;
+
+use crate::model::{InvalidSessionId, SessionId};
 
 use super::AppError;
 
@@ -55,11 +60,6 @@ where
     }
 }
 
-/// A session id from the path or a body: must be a UUID.
-pub fn parse_session_id(raw: &str) -> Result<Uuid, AppError> {
-    Uuid::try_parse(raw.trim()).map_err(|_| AppError::InvalidSessionId)
-}
-
 /// Largest session config, serialized: it lives on the session item (a
 /// DynamoDB item holds 400 KB) and is read on every message.
 pub const MAX_CONFIG_BYTES: usize = 64 * 1024;
@@ -108,24 +108,40 @@ fn map_walk(
         .map_err(AppError::bad_request)
 }
 
-/// A path parameter. Unlike `axum::extract::Path` a bad one (invalid UTF-8
-/// after percent-decoding) answers our JSON 400, not plain text.
-pub struct ApiPath<T>(pub T);
+/// Path rejections as JSON 400s: a segment that is not a session id is
+/// the reference's `Invalid session ID`; anything else (invalid UTF-8 after
+/// percent-decoding, a missing segment) is `Invalid URL`.
+impl From<PathRejection> for AppError {
+    fn from(rejection: PathRejection) -> Self {
+        if let PathRejection::FailedToDeserializePathParams(e) = &rejection
+            // `SessionId`'s Deserialize reports its parse error by message.
+            && matches!(e.kind(), ErrorKind::Message(m) if *m == InvalidSessionId.to_string())
+        {
+            return AppError::InvalidSessionId;
+        }
+        AppError::bad_request_detail("Invalid URL", rejection.body_text())
+    }
+}
 
-impl<S, T> axum::extract::FromRequestParts<S> for ApiPath<T>
-where
-    S: Send + Sync,
-    T: DeserializeOwned + Send,
-{
-    type Rejection = AppError;
+impl From<InvalidSessionId> for AppError {
+    fn from(_: InvalidSessionId) -> Self {
+        AppError::InvalidSessionId
+    }
+}
 
-    async fn from_request_parts(
-        parts: &mut axum::http::request::Parts,
-        state: &S,
-    ) -> Result<Self, Self::Rejection> {
-        axum::extract::Path::<T>::from_request_parts(parts, state)
-            .await
-            .map(|axum::extract::Path(v)| ApiPath(v))
-            .map_err(|e| AppError::bad_request_detail("Invalid URL", e.body_text()))
+/// `/{session_id}` in a path, parsed once.
+#[derive(Deserialize, FromRequestParts)]
+#[from_request(via(axum::extract::Path), rejection(AppError))]
+pub struct SessionPath {
+    pub session_id: SessionId,
+}
+
+/// A session id in a JSON body (`sessionId`): required; a string that is
+/// not a UUID, or a value that is not a string, is `Invalid session ID`.
+pub fn body_session_id(raw: Option<Value>) -> Result<SessionId, AppError> {
+    match raw {
+        None | Some(Value::Null) => Err(AppError::bad_request("sessionId is required")),
+        Some(Value::String(s)) => Ok(SessionId::parse(&s)?),
+        Some(_) => Err(AppError::InvalidSessionId),
     }
 }

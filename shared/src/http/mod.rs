@@ -7,7 +7,7 @@ pub mod extract;
 pub mod frame_csp;
 
 pub use error::AppError;
-pub use extract::{ApiJson, ApiPath, check_config, parse_session_id};
+pub use extract::{ApiJson, check_config};
 pub use frame_csp::with_frame_csp;
 
 use axum::Router;

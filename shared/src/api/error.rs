@@ -1,0 +1,49 @@
+//! Domain errors as HTTP answers. Here, not in `http`: `AppError` stays a
+//! leaf that imports nothing that imports `http` back.
+
+use crate::http::AppError;
+use crate::model::UserIdentifierError;
+use crate::service::ServiceError;
+
+impl From<ServiceError> for AppError {
+    fn from(e: ServiceError) -> Self {
+        use ServiceError as S;
+        match e {
+            S::SessionNotFound => AppError::SessionNotFound,
+            S::SessionExpired => AppError::SessionExpired,
+            S::NoActiveFile => AppError::NoActiveFile,
+            S::FileTooLarge { limit } => AppError::FileTooLarge { limit },
+            S::UnsupportedFileType => AppError::UnsupportedFileType,
+            S::InvalidFileContent(detail) => AppError::InvalidFileContent(detail),
+            S::DirectUploadUnavailable => AppError::DirectUploadUnavailable,
+            S::UploadNotFound => AppError::UploadNotFound,
+            S::UploadNotReceived => AppError::UploadNotReceived,
+            S::UserNotFound => AppError::UserNotFound,
+            S::ConfigTooLarge { limit } => AppError::bad_request_detail(
+                "config too large",
+                format!("the merged config would pass {limit} bytes of JSON"),
+            ),
+            S::Auth(e) => AppError::from(e),
+            S::RateLimited(limit) => AppError::RateLimited(limit),
+            S::Provider(e) => AppError::Provider(e),
+            S::Store(e) => AppError::Store(e),
+            S::Blob(e) => AppError::Blob(e),
+            S::Internal(e) => AppError::Internal(e),
+        }
+    }
+}
+
+impl From<UserIdentifierError> for AppError {
+    fn from(e: UserIdentifierError) -> Self {
+        match e {
+            UserIdentifierError::Empty => AppError::bad_request("user_identifier is required"),
+            UserIdentifierError::TooLong => AppError::bad_request_detail(
+                "user_identifier too long",
+                format!(
+                    "at most {} characters",
+                    crate::model::MAX_USER_IDENTIFIER_CHARS
+                ),
+            ),
+        }
+    }
+}

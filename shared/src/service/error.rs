@@ -1,0 +1,70 @@
+//! The one error every service returns: what went wrong in domain terms.
+//! The HTTP layer maps it to a status and body (`api::error`).
+
+use crate::auth::AuthError;
+use crate::blob::BlobError;
+use crate::providers::ProviderError;
+use crate::ratelimit::{RateLimit, RateLimitError};
+use crate::store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    #[error("session not found")]
+    SessionNotFound,
+    #[error("session expired")]
+    SessionExpired,
+    #[error("no active file")]
+    NoActiveFile,
+    #[error("file too large")]
+    FileTooLarge { limit: usize },
+    #[error("unsupported file type")]
+    UnsupportedFileType,
+    #[error("invalid file content: {0}")]
+    InvalidFileContent(String),
+    #[error("direct uploads unavailable")]
+    DirectUploadUnavailable,
+    #[error("upload not found")]
+    UploadNotFound,
+    #[error("upload not received")]
+    UploadNotReceived,
+    #[error("user not found")]
+    UserNotFound,
+    /// A config merge that would pass this many bytes of JSON.
+    #[error("config too large")]
+    ConfigTooLarge { limit: usize },
+    /// Refused by auth: a key, origin or visitor signature.
+    #[error(transparent)]
+    Auth(AuthError),
+    /// Over the key's hourly message limit.
+    #[error("rate limit exceeded")]
+    RateLimited(RateLimit),
+    #[error("provider failed: {0}")]
+    Provider(#[from] ProviderError),
+    #[error("store failed: {0}")]
+    Store(#[from] StoreError),
+    #[error("blob store failed: {0}")]
+    Blob(#[from] BlobError),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl From<AuthError> for ServiceError {
+    fn from(e: AuthError) -> Self {
+        match e {
+            AuthError::SessionNotFound => ServiceError::SessionNotFound,
+            AuthError::Store(e) => ServiceError::Store(e),
+            other => ServiceError::Auth(other),
+        }
+    }
+}
+
+impl From<RateLimitError> for ServiceError {
+    fn from(e: RateLimitError) -> Self {
+        match e {
+            RateLimitError::Exceeded(limit) => ServiceError::RateLimited(limit),
+            RateLimitError::Store(e) => ServiceError::Store(e),
+        }
+    }
+}
+
+pub type ServiceResult<T> = Result<T, ServiceError>;
