@@ -182,7 +182,7 @@ pub fn check_identity(
         return Ok(());
     };
     match signature.map(str::trim).filter(|s| !s.is_empty()) {
-        Some(sig) if verify_identity(identity.secret.expose(), user_identifier, sig) => Ok(()),
+        Some(sig) if verify_identity(crate::config::ExposeSecret::expose_secret(&identity.secret), user_identifier, sig) => Ok(()),
         Some(_) => Err(AppError::InvalidUserSignature),
         None if identity.required => Err(AppError::UserSignatureRequired),
         None => Ok(()),

@@ -11,14 +11,15 @@ use serde_json::{Map, Value};
 
 use crate::files::json_rows_to_csv_within;
 use crate::model::{ActiveFile, Message, Role, SessionConfig};
-use crate::providers::{ChatTurn, ContextStats, ProviderRequest};
+use crate::prompt::{ChatTurn, ContextStats, ProviderRequest};
+// The token estimate is the prompt's; kept reachable here, where callers
+// find the budgets it is measured against.
+pub use crate::prompt::{CHARS_PER_TOKEN, estimate_token_count};
 
 pub const MAX_TOTAL_TOKENS: usize = 6000;
 pub const MAX_USER_MESSAGE_TOKENS: usize = 3000;
 pub const MAX_JSON_DATA_TOKENS: usize = 2000;
 pub const MAX_HISTORY_TOKENS: usize = 1500;
-/// The estimate's ratio, as the reference's `estimate_token_count`.
-pub const CHARS_PER_TOKEN: usize = 4;
 /// How much of a file the session keeps for the prompt: the data budget.
 pub const FILE_EXCERPT_CHARS: usize = MAX_JSON_DATA_TOKENS * CHARS_PER_TOKEN;
 /// Reply budget when the config sets no `maxTokens` (the ~2k the total leaves).
@@ -26,11 +27,6 @@ pub const DEFAULT_MAX_REPLY_TOKENS: u32 = 2000;
 const MAX_REPLY_TOKENS: u64 = 64_000;
 /// What the fixed system preamble and section headings take.
 const PREAMBLE_TOKENS: usize = 64;
-
-/// Rough token count: one token per four characters ("Hello, world!" -> 3).
-pub fn estimate_token_count(text: &str) -> usize {
-    text.chars().count() / CHARS_PER_TOKEN
-}
 
 /// The longest prefix of `text` within `tokens`, cut at a character boundary.
 pub fn truncate_to_tokens(text: &str, tokens: usize) -> &str {
