@@ -201,6 +201,51 @@ fn history_turns(history: &[Message]) -> Vec<ChatTurn> {
     turns
 }
 
+/// `customInstructions`, cut to its budget.
+fn instructions_section(config: &SessionConfig) -> Option<String> {
+    config
+        .get("customInstructions")
+        .and_then(Value::as_str)
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| format!("## Instructions\n{}\n", truncate_to_tokens(s, 500)))
+}
+
+/// Who answers, then the sections that are present, in order.
+fn system_prompt(config: &SessionConfig, sections: [&Option<String>; 3]) -> String {
+    let bot = config
+        .get("botName")
+        .and_then(Value::as_str)
+        .unwrap_or("an AI assistant");
+    let mut system = format!(
+        "You are {bot}, answering a visitor of a website. Use the context below when it helps; say so when it does not contain the answer.\n"
+    );
+    for section in sections.into_iter().flatten() {
+        system.push('\n');
+        system.push_str(section);
+    }
+    system
+}
+
+/// The config's `model`, else the default.
+fn model(config: &SessionConfig, default_model: &str) -> String {
+    config
+        .get("model")
+        .and_then(Value::as_str)
+        .filter(|s| !s.trim().is_empty())
+        .unwrap_or(default_model)
+        .to_owned()
+}
+
+/// The config's `maxTokens` (capped), else the default reply budget.
+fn max_tokens(config: &SessionConfig) -> u32 {
+    config
+        .get("maxTokens")
+        .and_then(Value::as_u64)
+        .filter(|n| *n > 0)
+        .map_or(DEFAULT_MAX_REPLY_TOKENS, |n| n.min(MAX_REPLY_TOKENS) as u32)
+}
+
 /// Builds the provider request.
 pub fn build_context(input: &ContextInput<'_>) -> ProviderRequest {
     let message = truncate_to_tokens(input.message, MAX_USER_MESSAGE_TOKENS);
@@ -210,13 +255,7 @@ pub fn build_context(input: &ContextInput<'_>) -> ProviderRequest {
         .map(|t| estimate_token_count(&t.content))
         .sum();
 
-    let instructions = input
-        .config
-        .get("customInstructions")
-        .and_then(Value::as_str)
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(|s| format!("## Instructions\n{}\n", truncate_to_tokens(s, 500)));
+    let instructions = instructions_section(input.config);
     // The total is a hard cap: what the message, history and instructions
     // leave goes to the data first, then to the page.
     let mut used = estimate_token_count(message)
@@ -231,18 +270,7 @@ pub fn build_context(input: &ContextInput<'_>) -> ProviderRequest {
     used += data.as_deref().map_or(0, estimate_token_count);
     let page = page_section(input.config, MAX_TOTAL_TOKENS.saturating_sub(used));
 
-    let bot = input
-        .config
-        .get("botName")
-        .and_then(Value::as_str)
-        .unwrap_or("an AI assistant");
-    let mut system = format!(
-        "You are {bot}, answering a visitor of a website. Use the context below when it helps; say so when it does not contain the answer.\n"
-    );
-    for section in [&page, &instructions, &data].into_iter().flatten() {
-        system.push('\n');
-        system.push_str(section);
-    }
+    let system = system_prompt(input.config, [&page, &instructions, &data]);
 
     let mut messages = history;
     let history_messages = messages.len();
@@ -256,25 +284,11 @@ pub fn build_context(input: &ContextInput<'_>) -> ProviderRequest {
             .map(|t| estimate_token_count(&t.content))
             .sum::<usize>();
 
-    let model = input
-        .config
-        .get("model")
-        .and_then(Value::as_str)
-        .filter(|s| !s.trim().is_empty())
-        .unwrap_or(input.default_model)
-        .to_owned();
-    let max_tokens = input
-        .config
-        .get("maxTokens")
-        .and_then(Value::as_u64)
-        .filter(|n| *n > 0)
-        .map_or(DEFAULT_MAX_REPLY_TOKENS, |n| n.min(MAX_REPLY_TOKENS) as u32);
-
     ProviderRequest {
-        model,
+        model: model(input.config, input.default_model),
         system,
         messages,
-        max_tokens,
+        max_tokens: max_tokens(input.config),
         stats: ContextStats {
             history_messages,
             has_page_context: page.is_some(),
