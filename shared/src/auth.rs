@@ -24,6 +24,7 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::AppState;
+use crate::config::ExposeSecret;
 use crate::http::AppError;
 use crate::model::{ApiKeyRecord, KeyKind, Session, Tenant};
 use crate::store::StoreError;
@@ -182,7 +183,9 @@ pub fn check_identity(
         return Ok(());
     };
     match signature.map(str::trim).filter(|s| !s.is_empty()) {
-        Some(sig) if verify_identity(crate::config::ExposeSecret::expose_secret(&identity.secret), user_identifier, sig) => Ok(()),
+        Some(sig) if verify_identity(identity.secret.expose_secret(), user_identifier, sig) => {
+            Ok(())
+        }
         Some(_) => Err(AppError::InvalidUserSignature),
         None if identity.required => Err(AppError::UserSignatureRequired),
         None => Ok(()),

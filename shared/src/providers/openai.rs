@@ -59,8 +59,8 @@ impl OpenAiCompatible {
     fn headers(&self) -> Result<HeaderMap, ProviderError> {
         let mut headers = HeaderMap::new();
         if let Some(key) = &self.api_key {
-            let mut value =
-                HeaderValue::from_str(&format!("Bearer {}", key.expose_secret())).map_err(|_| {
+            let mut value = HeaderValue::from_str(&format!("Bearer {}", key.expose_secret()))
+                .map_err(|_| {
                     ProviderError::NotAvailable(format!(
                         "the {} API key is not a valid header value",
                         self.id
