@@ -2,11 +2,14 @@
 # Coverage-guided fuzzing on stable Rust: AFL++ through cargo-afl (both from
 # crates.io, cargo-afl pinned; the AFL++ runtime is built once by
 # `cargo afl config --build`). Builds the targets of src/bin instrumented
-# and fuzzes each for FUZZ_SECONDS (default 60), starting from corpus/NAME;
+# (the workspace member chat-fuzz, profile `fuzz`: binaries in
+# target/fuzz/, beside and not over the workspace's other builds) and
+# fuzzes each for FUZZ_SECONDS (default 60), starting from corpus/NAME;
 # fails when AFL++ records a crash (a panic, a failed check, an abort).
 #   fuzz/run.sh [target...]        targets: files context (default: both)
 set -euo pipefail
 cd "$(dirname "$0")"
+TARGET_DIR="${CARGO_TARGET_DIR:-$(cd .. && pwd)/target}"
 
 TOOLS="${CHAT_TOOLS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/chat-platform}"
 CARGO_AFL_VERSION=0.18.2
@@ -24,7 +27,7 @@ if ! out=$(cargo afl config --build 2>&1); then
   grep -q "already built" <<<"$out" || { echo "$out"; exit 1; }
 fi
 
-cargo afl build --release --locked --features afl --bins
+cargo afl build --profile fuzz --locked -p chat-fuzz --features afl --bins
 
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
@@ -34,7 +37,7 @@ for target in "${TARGETS[@]}"; do
   AFL_NO_UI=1 AFL_SKIP_CPUFREQ=1 AFL_NO_AFFINITY=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 \
     AFL_BENCH_UNTIL_CRASH=1 \
     cargo afl fuzz -i "corpus/$target" -o "$WORK/$target" -V "$SECONDS_EACH" \
-    "target/release/$target" >"$WORK/$target.log" 2>&1 || {
+    "$TARGET_DIR/fuzz/$target" >"$WORK/$target.log" 2>&1 || {
       echo "afl-fuzz failed for $target:"; tail -40 "$WORK/$target.log"; exit 1; }
   stats="$WORK/$target/default/fuzzer_stats"
   grep -E '^(execs_done|corpus_count|saved_crashes|saved_hangs|bitmap_cvg|run_time) ' "$stats" | sed "s/^/  $target: /"

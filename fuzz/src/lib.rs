@@ -1,17 +1,17 @@
 //! Fuzz targets. Each takes raw bytes, shapes them into the inputs of one
-//! processor of `chat-shared`, runs it and checks what must hold whatever
+//! processor of `chat-core`, runs it and checks what must hold whatever
 //! the input; a panic (a failed check included) is a finding.
 //!
 //! They run two ways:
-//! - under AFL++ (`src/bin`, built with `cargo afl build --features afl`):
+//! - under AFL++ (`src/bin`, built with `cargo afl build --profile fuzz --features afl`):
 //!   coverage-guided fuzzing on stable Rust, bounded in time by
 //!   `fuzz/run.sh`;
 //! - in `cargo test` (`tests/replay.rs`): every file of the seed corpus and
 //!   a bounded number of mutations of it, deterministically.
 
-use chat_shared::context::{ContextInput, MAX_HISTORY_TOKENS, build_context, estimate_token_count};
-use chat_shared::files::{self, FileKind};
-use chat_shared::model::{ActiveFile, Message, Role};
+use chat_core::context::{ContextInput, MAX_HISTORY_TOKENS, build_context, estimate_token_count};
+use chat_core::files::{self, FileKind};
+use chat_core::model::{ActiveFile, Message, Role};
 use serde_json::{Map, Value};
 use uuid::Uuid;
 

@@ -10,12 +10,9 @@ pub mod auth;
 pub mod blob;
 pub mod clock;
 pub mod config;
-pub mod context;
-pub mod files;
 pub mod http;
 #[cfg(feature = "lambda")]
 pub mod lambda;
-pub mod model;
 pub mod providers;
 pub mod ratelimit;
 pub mod service;
@@ -23,3 +20,6 @@ pub mod state;
 pub mod store;
 
 pub use state::AppState;
+
+// The pure logic lives in `chat-core`; these keep its modules at their old paths.
+pub use chat_core::{context, files, model, prompt};

@@ -6,6 +6,7 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
 use super::AuthError;
+use crate::config::ExposeSecret;
 use crate::model::Tenant;
 
 /// Longest accepted identity signature (hex SHA-256 is 64 characters).
@@ -55,7 +56,7 @@ pub fn check_identity(
         return Ok(());
     };
     match signature.map(str::trim).filter(|s| !s.is_empty()) {
-        Some(sig) if verify_identity(identity.secret.expose(), user_identifier, sig) => Ok(()),
+        Some(sig) if verify_identity(identity.secret.expose_secret(), user_identifier, sig) => Ok(()),
         Some(_) => Err(AuthError::InvalidUserSignature),
         None if identity.required => Err(AuthError::UserSignatureRequired),
         None => Ok(()),

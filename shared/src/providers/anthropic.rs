@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 use super::http::{Decoded, Decoder, HttpClient, decode_reply, json_data, parse_whole};
 use super::{ChatTurn, Completion, Provider, ProviderError, ProviderRequest, StreamEvent};
-use crate::config::Secret;
+use crate::config::{ExposeSecret, Secret};
 use crate::model::Role;
 
 pub const API_VERSION: &str = "2023-06-01";
@@ -35,7 +35,7 @@ impl AnthropicProvider {
 
     fn headers(&self) -> Result<HeaderMap, ProviderError> {
         let mut headers = HeaderMap::new();
-        let mut key = HeaderValue::from_str(self.api_key.expose()).map_err(|_| {
+        let mut key = HeaderValue::from_str(self.api_key.expose_secret()).map_err(|_| {
             ProviderError::NotAvailable("ANTHROPIC_API_KEY is not a valid header value".into())
         })?;
         key.set_sensitive(true);

@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use futures::stream::{self, BoxStream, StreamExt};
 
 use super::{Completion, Provider, ProviderError, ProviderRequest, StreamEvent};
-use crate::context::estimate_token_count;
+use crate::prompt::estimate_token_count;
 
 pub struct DummyProvider {
     model: String,

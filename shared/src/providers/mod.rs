@@ -17,37 +17,9 @@ use futures::StreamExt;
 use futures::stream::BoxStream;
 
 use crate::config::{Config, ProviderHttpSettings};
-use crate::model::{Role, Tenant};
-
-/// One turn of the conversation in the provider's native message list.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ChatTurn {
-    pub role: Role,
-    pub content: String,
-}
-
-/// What went into the prompt; the dummy provider reports it, real providers
-/// ignore it.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct ContextStats {
-    pub history_messages: usize,
-    pub has_page_context: bool,
-    pub has_custom_instructions: bool,
-    pub has_file_data: bool,
-    pub has_json_data: bool,
-    pub estimated_tokens: usize,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct ProviderRequest {
-    pub model: String,
-    /// Page context, instructions and data.
-    pub system: String,
-    /// History, oldest first, ending with the current user message.
-    pub messages: Vec<ChatTurn>,
-    pub max_tokens: u32,
-    pub stats: ContextStats,
-}
+use crate::model::Tenant;
+// What a provider is asked: built by the context builder, in `chat-core`.
+pub use crate::prompt::{ChatTurn, ContextStats, ProviderRequest};
 
 /// A finished reply.
 #[derive(Debug, Clone, PartialEq, Eq)]

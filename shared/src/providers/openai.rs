@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 use super::http::{Decoded, Decoder, HttpClient, decode_reply, json_data, parse_whole};
 use super::{Completion, Provider, ProviderError, ProviderRequest, StreamEvent};
-use crate::config::Secret;
+use crate::config::{ExposeSecret, Secret};
 use crate::model::Role;
 
 pub struct OpenAiCompatible {
@@ -59,8 +59,8 @@ impl OpenAiCompatible {
     fn headers(&self) -> Result<HeaderMap, ProviderError> {
         let mut headers = HeaderMap::new();
         if let Some(key) = &self.api_key {
-            let mut value =
-                HeaderValue::from_str(&format!("Bearer {}", key.expose())).map_err(|_| {
+            let mut value = HeaderValue::from_str(&format!("Bearer {}", key.expose_secret()))
+                .map_err(|_| {
                     ProviderError::NotAvailable(format!(
                         "the {} API key is not a valid header value",
                         self.id

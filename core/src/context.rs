@@ -11,14 +11,15 @@ use serde_json::{Map, Value};
 
 use crate::files::json_rows_to_csv_within;
 use crate::model::{ActiveFile, Message, Role, SessionConfig};
-use crate::providers::{ChatTurn, ContextStats, ProviderRequest};
+use crate::prompt::{ChatTurn, ContextStats, ProviderRequest};
+// The token estimate is the prompt's; kept reachable here, where callers
+// find the budgets it is measured against.
+pub use crate::prompt::{CHARS_PER_TOKEN, estimate_token_count};
 
 pub const MAX_TOTAL_TOKENS: usize = 6000;
 pub const MAX_USER_MESSAGE_TOKENS: usize = 3000;
 pub const MAX_JSON_DATA_TOKENS: usize = 2000;
 pub const MAX_HISTORY_TOKENS: usize = 1500;
-/// The estimate's ratio, as the reference's `estimate_token_count`.
-pub const CHARS_PER_TOKEN: usize = 4;
 /// How much of a file the session keeps for the prompt: the data budget.
 pub const FILE_EXCERPT_CHARS: usize = MAX_JSON_DATA_TOKENS * CHARS_PER_TOKEN;
 /// Reply budget when the config sets no `maxTokens` (the ~2k the total leaves).
@@ -26,11 +27,6 @@ pub const DEFAULT_MAX_REPLY_TOKENS: u32 = 2000;
 const MAX_REPLY_TOKENS: u64 = 64_000;
 /// What the fixed system preamble and section headings take.
 const PREAMBLE_TOKENS: usize = 64;
-
-/// Rough token count: one token per four characters ("Hello, world!" -> 3).
-pub fn estimate_token_count(text: &str) -> usize {
-    text.chars().count() / CHARS_PER_TOKEN
-}
 
 /// The longest prefix of `text` within `tokens`, cut at a character boundary.
 pub fn truncate_to_tokens(text: &str, tokens: usize) -> &str {
@@ -205,6 +201,51 @@ fn history_turns(history: &[Message]) -> Vec<ChatTurn> {
     turns
 }
 
+/// `customInstructions`, cut to its budget.
+fn instructions_section(config: &SessionConfig) -> Option<String> {
+    config
+        .get("customInstructions")
+        .and_then(Value::as_str)
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| format!("## Instructions\n{}\n", truncate_to_tokens(s, 500)))
+}
+
+/// Who answers, then the sections that are present, in order.
+fn system_prompt(config: &SessionConfig, sections: [&Option<String>; 3]) -> String {
+    let bot = config
+        .get("botName")
+        .and_then(Value::as_str)
+        .unwrap_or("an AI assistant");
+    let mut system = format!(
+        "You are {bot}, answering a visitor of a website. Use the context below when it helps; say so when it does not contain the answer.\n"
+    );
+    for section in sections.into_iter().flatten() {
+        system.push('\n');
+        system.push_str(section);
+    }
+    system
+}
+
+/// The config's `model`, else the default.
+fn model(config: &SessionConfig, default_model: &str) -> String {
+    config
+        .get("model")
+        .and_then(Value::as_str)
+        .filter(|s| !s.trim().is_empty())
+        .unwrap_or(default_model)
+        .to_owned()
+}
+
+/// The config's `maxTokens` (capped), else the default reply budget.
+fn max_tokens(config: &SessionConfig) -> u32 {
+    config
+        .get("maxTokens")
+        .and_then(Value::as_u64)
+        .filter(|n| *n > 0)
+        .map_or(DEFAULT_MAX_REPLY_TOKENS, |n| n.min(MAX_REPLY_TOKENS) as u32)
+}
+
 /// Builds the provider request.
 pub fn build_context(input: &ContextInput<'_>) -> ProviderRequest {
     let message = truncate_to_tokens(input.message, MAX_USER_MESSAGE_TOKENS);
@@ -214,13 +255,7 @@ pub fn build_context(input: &ContextInput<'_>) -> ProviderRequest {
         .map(|t| estimate_token_count(&t.content))
         .sum();
 
-    let instructions = input
-        .config
-        .get("customInstructions")
-        .and_then(Value::as_str)
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(|s| format!("## Instructions\n{}\n", truncate_to_tokens(s, 500)));
+    let instructions = instructions_section(input.config);
     // The total is a hard cap: what the message, history and instructions
     // leave goes to the data first, then to the page.
     let mut used = estimate_token_count(message)
@@ -235,18 +270,7 @@ pub fn build_context(input: &ContextInput<'_>) -> ProviderRequest {
     used += data.as_deref().map_or(0, estimate_token_count);
     let page = page_section(input.config, MAX_TOTAL_TOKENS.saturating_sub(used));
 
-    let bot = input
-        .config
-        .get("botName")
-        .and_then(Value::as_str)
-        .unwrap_or("an AI assistant");
-    let mut system = format!(
-        "You are {bot}, answering a visitor of a website. Use the context below when it helps; say so when it does not contain the answer.\n"
-    );
-    for section in [&page, &instructions, &data].into_iter().flatten() {
-        system.push('\n');
-        system.push_str(section);
-    }
+    let system = system_prompt(input.config, [&page, &instructions, &data]);
 
     let mut messages = history;
     let history_messages = messages.len();
@@ -260,25 +284,11 @@ pub fn build_context(input: &ContextInput<'_>) -> ProviderRequest {
             .map(|t| estimate_token_count(&t.content))
             .sum::<usize>();
 
-    let model = input
-        .config
-        .get("model")
-        .and_then(Value::as_str)
-        .filter(|s| !s.trim().is_empty())
-        .unwrap_or(input.default_model)
-        .to_owned();
-    let max_tokens = input
-        .config
-        .get("maxTokens")
-        .and_then(Value::as_u64)
-        .filter(|n| *n > 0)
-        .map_or(DEFAULT_MAX_REPLY_TOKENS, |n| n.min(MAX_REPLY_TOKENS) as u32);
-
     ProviderRequest {
-        model,
+        model: model(input.config, input.default_model),
         system,
         messages,
-        max_tokens,
+        max_tokens: max_tokens(input.config),
         stats: ContextStats {
             history_messages,
             has_page_context: page.is_some(),

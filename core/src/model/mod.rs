@@ -55,7 +55,7 @@ pub struct Tenant {
 /// is the signature its server hands the widget.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct IdentitySettings {
-    pub secret: crate::config::Secret,
+    pub secret: crate::Secret,
     /// When set, a publishable-key request naming a `user_identifier` must
     /// carry its signature.
     #[serde(default)]
@@ -69,7 +69,7 @@ pub struct TenantProvider {
     pub base_url: String,
     pub model: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub api_key: Option<crate::config::Secret>,
+    pub api_key: Option<crate::Secret>,
 }
 
 /// What an API key may do.
