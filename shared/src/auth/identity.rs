@@ -56,7 +56,9 @@ pub fn check_identity(
         return Ok(());
     };
     match signature.map(str::trim).filter(|s| !s.is_empty()) {
-        Some(sig) if verify_identity(identity.secret.expose_secret(), user_identifier, sig) => Ok(()),
+        Some(sig) if verify_identity(identity.secret.expose_secret(), user_identifier, sig) => {
+            Ok(())
+        }
         Some(_) => Err(AuthError::InvalidUserSignature),
         None if identity.required => Err(AuthError::UserSignatureRequired),
         None => Ok(()),
