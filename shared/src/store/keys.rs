@@ -2,26 +2,8 @@
 //! typed ids. The tenant id is inside every session key, so another tenant's
 //! session id is simply not found.
 //!
-//! | item         | PK                               | SK              |
-//! |--------------|----------------------------------|-----------------|
-//! | tenant       | `TENANT#{tid}`                   | `TENANT`        |
-//! | tenant stats | `TENANT#{tid}`                   | `STATS`         |
-//! | user stats   | `TENANT#{tid}`                   | `USER#{user}`   |
-//! | key listing  | `TENANT#{tid}`                   | `KEY#{key_id}`  |
-//! | API key      | `APIKEY#{sha256(key)}`           | `APIKEY`        |
-//! | session      | `TENANT#{tid}#SESSION#{sid}`     | `SESSION`       |
-//! | message      | same PK                          | `MSG#{uuid v7}` |
-//! | file         | same PK                          | `FILE#{uuid v7}`|
-//! | upload       | same PK                          | `UPLOAD#{uuid}` |
-//! | rate counter | `RATE#{key_id}#{hour}`           | `RATE`          |
-//! | user session | `TENANT#{tid}#USER#{user}`       | `SESSION#{sid}` |
-//!
-//! The user-session items list a user's sessions (for erase and export)
-//! with a `Query`, never a `Scan`; the `USER#` segment of their partition
-//! key cannot collide with `SESSION#` partitions.
-//!
-//! GSI1: sessions by `TENANT#{tid}` / `{last_activity:013}#{sid}`; tenants by
-//! `TENANTS` / `{created_at:013}#{tid}`.
+//! The table of items, their keys and attributes is written once, in
+//! docs/ARCHITECTURE.md ("Table design"); this module is its code.
 
 use uuid::Uuid;
 
