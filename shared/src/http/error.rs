@@ -191,7 +191,8 @@ impl AppError {
                 "Internal server error",
                 None,
             ),
-            Store(StoreError::Unavailable(_)) | Blob(BlobError::Unavailable(_)) => (
+            Store(StoreError::Unavailable(_) | StoreError::Locked(_))
+            | Blob(BlobError::Unavailable(_)) => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 "Storage unavailable",
                 Some("Please retry shortly".into()),
