@@ -1,26 +1,28 @@
 #!/usr/bin/env bash
 # The full test suite. Needs the Rust toolchain, python3, curl and Node.js 20
 # with npm; everything else it installs by itself from the package registries
-# (cached between runs, tests/tools.sh). The installs that wait on the
-# network (the PyPI venvs, npm ci, Chromium) and the s3s-fs build start in
-# the background at once and are waited for by the step that needs them.
-#   1. cargo fmt --check, cargo clippy -D warnings
-#   2. template.yaml: cfn-lint and SAM's transform
-#   3. cargo test --workspace: unit tests, the API on the embedded store,
+# (pinned and cached between runs: tests/tools.sh).
+#   1. cargo fmt --check; cargo clippy -D warnings; template.yaml through
+#      cfn-lint and SAM's transform
+#   2. cargo test --workspace: unit tests, the API on the embedded store,
 #      the chatctl binary on a real socket, the fuzz corpus replay
-#   4. Schemathesis (PyPI, pinned) against the OpenAPI document on
+#   3. Schemathesis (PyPI, pinned) against the OpenAPI document on
 #      `chatctl serve`: no 5xx, every response as documented
-#   5. the fuzz targets under AFL++ (cargo-afl) for FUZZ_SECONDS each
-#   6. local DynamoDB- and S3-compatible servers on 127.0.0.1, then the
+#   4. local DynamoDB- and S3-compatible servers on 127.0.0.1, then the
 #      conformance suites and the whole API suite on the cloud drivers
-#   7. chatctl init / tenant create / serve on the cloud drivers
-#   8. the function binaries under a local Lambda Runtime API, fed
+#   5. chatctl init / tenant create / serve on the cloud drivers
+#   6. the function binaries under a local Lambda Runtime API, fed
 #      tests/events/ (tests/lambda-local.sh)
-#   9. the widget's browser tests: headless Chromium (Debian's package,
+#   7. the widget's browser tests: headless Chromium (Debian's package,
 #      installed when missing) with playwright-core (npm ci) against
 #      chatctl serve
+#   8. the fuzz targets under AFL++ (fuzz/run.sh) for FUZZ_SECONDS each
+# Two cores do it in time by overlapping: the installs that wait on the
+# network, clippy and the template checks run in the background beside the
+# test build, and AFL++ beside steps 3-7; each is waited for by the step
+# that needs it, and its output shown there (a failure fails the run).
 # Every cargo command here builds the workspace with one feature set (that of
-# `cargo test --workspace`), so the dependencies are compiled once; a `-p`
+# `cargo test --workspace`), so the dependencies are compiled once: a `-p`
 # would resolve features anew and rebuild most of them.
 # Each step prints its elapsed time; a table of all of them ends the run.
 set -euo pipefail
@@ -73,17 +75,19 @@ background() {
   BACKGROUND[$name]=$!
 }
 
-# ready NAME: waits for a background job; shows its log when it failed.
+# ready NAME [--show]: waits for a background job; shows its log when it
+# failed, or always with --show (a check's output).
 ready() {
-  local name=$1
+  local name=$1 show=${2:-}
   if ! wait "${BACKGROUND[$name]}"; then
     echo "$name failed:"
     cat "$LOGS/$name.log"
     return 1
   fi
+  [ "$show" = --show ] && sed '$d' "$LOGS/$name.log"
   local took
   took=$(sed -n 's/^took \([0-9]*\)s$/\1/p' "$LOGS/$name.log")
-  echo "$name: ready (took ${took}s in the background)"
+  echo "$name: ok (took ${took}s in the background)"
   TIMINGS+=("$(printf '%6d  (background) %s' "$took" "$name")")
 }
 
@@ -103,14 +107,6 @@ background_chromium() {
   fi
 }
 
-background cfn-lint install_cfn_lint
-background moto install_moto
-background schemathesis install_schemathesis
-background node-modules install_node_modules
-background_chromium
-# CPU-bound: niced, so it takes the cores the workspace build leaves idle.
-background s3s-fs nice -n 10 bash -c "source tests/tools.sh && install_s3s_fs"
-
 components() {
   for component in rustfmt clippy; do
     if ! rustup component list --installed 2>/dev/null | grep -q "^${component}"; then
@@ -120,9 +116,21 @@ components() {
 }
 
 lint_template() {
-  ready cfn-lint
+  install_cfn_lint
   "$TOOLS/cfn-lint-venv/bin/cfn-lint" template.yaml
   "$TOOLS/cfn-lint-venv/bin/python" tests/check-template.py
+}
+
+# Its own target directory: clippy's check build shares nothing with the
+# test build, and so it runs beside it instead of holding its lock.
+clippy() {
+  CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-target}/clippy" \
+    cargo clippy --locked --workspace --all-targets --all-features -- -D warnings
+}
+
+checks() {
+  ready clippy --show
+  ready template --show
 }
 
 cloud_servers() {
@@ -144,16 +152,30 @@ browser() {
 
 step "rustfmt and clippy components" components
 step "cargo fmt --check" cargo fmt --all -- --check
-step "cargo clippy (warnings are errors)" \
-  cargo clippy --locked --workspace --all-targets --all-features -- -D warnings
-step "template.yaml: cfn-lint and SAM's transform" lint_template
+
+# Network-bound installs and the checks that need no test build: started at
+# once, waited for by the step that needs them.
+background template lint_template
+background moto install_moto
+background schemathesis install_schemathesis
+background node-modules install_node_modules
+background_chromium
+background clippy clippy
+# CPU-bound and needed late: niced, so it takes what the builds leave idle.
+background s3s-fs nice -n 10 bash -c "source tests/tools.sh && install_s3s_fs"
+
 step "cargo test (embedded store)" cargo test --locked --workspace
+step "cargo clippy (warnings are errors), cfn-lint and SAM's transform on template.yaml" checks
+
+# AFL++ fuzzes for a fixed time on one core: beside the steps below, which
+# mostly wait on servers.
+background fuzz fuzz/run.sh
 step "schemathesis: the API against its OpenAPI document (chatctl serve, embedded store)" \
   schemathesis
-step "fuzz targets under AFL++ (coverage-guided, ${FUZZ_SECONDS:-60}s each)" fuzz/run.sh
 step "local DynamoDB- and S3-compatible servers" cloud_servers
 step "cloud drivers: conformance suites and the whole API suite (CHAT_STORE=dynamodb)" \
   env CHAT_STORE=dynamodb cargo test --locked --workspace --features integration-tests/cloud --test api
 step "chatctl on the cloud drivers" tests/chatctl-cloud.sh
 step "the function binaries under a local Lambda Runtime API" tests/lambda-local.sh
 step "browser tests (the widget in headless Chromium against chatctl serve)" browser
+step "fuzz targets under AFL++ (coverage-guided, ${FUZZ_SECONDS:-60}s each)" ready fuzz --show
