@@ -8,6 +8,8 @@ use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use url::Url;
+
 /// A current Haiku-class model: fast and cheap, as the reference's default
 /// (`claude-3-5-haiku-20241022`) was in its day. `CLAUDE_MODEL` overrides it.
 pub const DEFAULT_CLAUDE_MODEL: &str = "claude-haiku-4-5";
@@ -168,149 +170,176 @@ impl Config {
     /// Reads settings through `lookup`, so tests never touch the process
     /// environment.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let get = |name: &str| {
-            lookup(name)
-                .map(|v| v.trim().to_owned())
-                .filter(|v| !v.is_empty())
-        };
-        let secret = |name: &str| get(name).map(Secret);
-        let anthropic_api_key = secret("ANTHROPIC_API_KEY");
-        let openai_api_key = secret("OPENAI_API_KEY");
-        let custom_provider = match (
-            get("CUSTOM_PROVIDER_BASE_URL"),
-            get("CUSTOM_PROVIDER_MODEL"),
-        ) {
-            (None, None) => None,
-            (Some(base_url), Some(model)) => Some(CustomProviderSettings {
-                base_url: parse_url("CUSTOM_PROVIDER_BASE_URL", &base_url)?,
-                model,
-                api_key: secret("CUSTOM_PROVIDER_API_KEY"),
-            }),
-            (Some(_), None) => {
-                return Err(ConfigError {
-                    name: "CUSTOM_PROVIDER_MODEL",
-                    reason: "required when CUSTOM_PROVIDER_BASE_URL is set".into(),
-                });
-            }
-            (None, Some(_)) => {
-                return Err(ConfigError {
-                    name: "CUSTOM_PROVIDER_BASE_URL",
-                    reason: "required when CUSTOM_PROVIDER_MODEL is set".into(),
-                });
-            }
-        };
+        let env = Env(lookup);
+        let anthropic_api_key = env.secret("ANTHROPIC_API_KEY");
+        let openai_api_key = env.secret("OPENAI_API_KEY");
+        let custom_provider = custom_provider(&env)?;
         let no_real_provider =
             anthropic_api_key.is_none() && openai_api_key.is_none() && custom_provider.is_none();
-        let secs = |name: &'static str, default: u64, min: u64| {
-            parse_int(&get, name, default, min).map(Duration::from_secs)
-        };
-        let provider_http = ProviderHttpSettings {
-            timeout: secs("PROVIDER_TIMEOUT_SECONDS", 60, 1)?,
-            connect_timeout: secs("PROVIDER_CONNECT_TIMEOUT_SECONDS", 10, 1)?,
-            max_retries: parse_int(&get, "PROVIDER_MAX_RETRIES", 2, 0)?,
-            retry_base: Duration::from_millis(parse_int(&get, "PROVIDER_RETRY_BASE_MS", 500, 1)?),
-            retry_budget: secs("PROVIDER_RETRY_BUDGET_SECONDS", 30, 0)?,
-        };
+        let provider_http = provider_http(&env)?;
         Ok(Self {
-            session_timeout_secs: parse_int(&get, "CHAT_SESSION_TIMEOUT", 30 * 60, 1)?,
-            max_upload_bytes: parse_int(&get, "FILE_UPLOAD_MAX_MEMORY_SIZE", 10 * 1024 * 1024, 1)?,
-            default_provider: get("AI_PROVIDER").unwrap_or_else(|| "claude".into()),
-            enable_dummy_provider: match get("ENABLE_DUMMY_PROVIDER") {
-                None => no_real_provider,
-                Some(v) => parse_bool("ENABLE_DUMMY_PROVIDER", &v)?,
-            },
+            session_timeout_secs: env.int("CHAT_SESSION_TIMEOUT", 30 * 60, 1)?,
+            max_upload_bytes: env.int("FILE_UPLOAD_MAX_MEMORY_SIZE", 10 * 1024 * 1024, 1)?,
+            default_provider: env.or("AI_PROVIDER", "claude"),
+            enable_dummy_provider: env
+                .bool("ENABLE_DUMMY_PROVIDER")?
+                .unwrap_or(no_real_provider),
             anthropic_api_key,
             openai_api_key,
-            claude_model: get("CLAUDE_MODEL").unwrap_or_else(|| DEFAULT_CLAUDE_MODEL.into()),
-            openai_model: get("OPENAI_MODEL").unwrap_or_else(|| "gpt-4o".into()),
-            dummy_model: get("DUMMY_MODEL").unwrap_or_else(|| "dummy-1.0".into()),
-            anthropic_base_url: parse_url(
-                "ANTHROPIC_BASE_URL",
-                &get("ANTHROPIC_BASE_URL").unwrap_or_else(|| "https://api.anthropic.com".into()),
-            )?,
-            openai_base_url: parse_url(
-                "OPENAI_BASE_URL",
-                &get("OPENAI_BASE_URL").unwrap_or_else(|| "https://api.openai.com".into()),
-            )?,
+            claude_model: env.or("CLAUDE_MODEL", DEFAULT_CLAUDE_MODEL),
+            openai_model: env.or("OPENAI_MODEL", "gpt-4o"),
+            dummy_model: env.or("DUMMY_MODEL", "dummy-1.0"),
+            anthropic_base_url: env.url("ANTHROPIC_BASE_URL", "https://api.anthropic.com")?,
+            openai_base_url: env.url("OPENAI_BASE_URL", "https://api.openai.com")?,
             custom_provider,
             provider_http,
-            bot: BotDefaults {
-                name: get("BOT_NAME").unwrap_or_else(|| "Claude Assistant".into()),
-                powered_by: get("BOT_POWERED_BY").unwrap_or_else(|| "Claude".into()),
-                color: get("BOT_COLOR").unwrap_or_else(|| "#667eea".into()),
-                msg_bg_color: get("BOT_MSG_BG_COLOR").unwrap_or_else(|| "#667eea".into()),
-                icon: get("BOT_ICON"),
-            },
-            store: match get("CHAT_STORE").as_deref() {
-                None | Some("embedded") => StoreKind::Embedded,
-                Some("dynamodb") => StoreKind::DynamoDb,
-                Some(other) => {
-                    return Err(ConfigError {
-                        name: "CHAT_STORE",
-                        reason: format!("expected `embedded` or `dynamodb`, got `{other}`"),
-                    });
-                }
-            },
-            data_dir: get("CHAT_DATA_DIR")
-                .map_or_else(|| PathBuf::from(".chat-data"), PathBuf::from),
-            cache_mb: parse_int(&get, "CHAT_CACHE_MB", 64, 1)?,
-            api_key_cache_secs: parse_int(&get, "API_KEY_CACHE_SECONDS", 60, 0)?,
-            table_name: get("TABLE_NAME").unwrap_or_else(|| "chat".into()),
-            bucket_name: get("BUCKET_NAME").unwrap_or_else(|| "chat-uploads".into()),
-            s3_path_style: match get("S3_FORCE_PATH_STYLE") {
-                Some(v) => parse_bool("S3_FORCE_PATH_STYLE", &v)?,
-                None => get("AWS_ENDPOINT_URL_S3")
-                    .or_else(|| get("AWS_ENDPOINT_URL"))
+            bot: bot_defaults(&env),
+            store: store_kind(&env)?,
+            data_dir: PathBuf::from(env.or("CHAT_DATA_DIR", ".chat-data")),
+            cache_mb: env.int("CHAT_CACHE_MB", 64, 1)?,
+            api_key_cache_secs: env.int("API_KEY_CACHE_SECONDS", 60, 0)?,
+            table_name: env.or("TABLE_NAME", "chat"),
+            bucket_name: env.or("BUCKET_NAME", "chat-uploads"),
+            s3_path_style: match env.bool("S3_FORCE_PATH_STYLE")? {
+                Some(v) => v,
+                None => env
+                    .get("AWS_ENDPOINT_URL_S3")
+                    .or_else(|| env.get("AWS_ENDPOINT_URL"))
                     .is_some(),
             },
-            upload_url_expires_secs: parse_int(&get, "UPLOAD_URL_EXPIRES_SECONDS", 900, 1)?,
-            rate_limit_per_hour: parse_int(&get, "RATE_LIMIT_MESSAGES_PER_HOUR", 100, 1)?,
-            retention_days: parse_int(&get, "CHAT_RETENTION_DAYS", 365, 1)?,
+            upload_url_expires_secs: env.int("UPLOAD_URL_EXPIRES_SECONDS", 900, 1)?,
+            rate_limit_per_hour: env.int("RATE_LIMIT_MESSAGES_PER_HOUR", 100, 1)?,
+            retention_days: env.int("CHAT_RETENTION_DAYS", 365, 1)?,
         })
     }
 }
 
-fn parse_int<T>(
-    get: &impl Fn(&str) -> Option<String>,
-    name: &'static str,
-    default: T,
-    min: T,
-) -> Result<T, ConfigError>
-where
-    T: std::str::FromStr + PartialOrd + fmt::Display + Copy,
-{
-    let Some(raw) = get(name) else {
-        return Ok(default);
-    };
-    let value: T = raw.parse().map_err(|_| ConfigError {
-        name,
-        reason: format!("expected a whole number, got `{raw}`"),
-    })?;
-    if value < min {
-        return Err(ConfigError {
-            name,
-            reason: format!("must be at least {min}"),
-        });
-    }
-    Ok(value)
-}
-
-/// An `http(s)://` base URL, kept without a trailing slash (`name` names
-/// the setting in the error).
-pub fn parse_url(name: &'static str, raw: &str) -> Result<String, ConfigError> {
-    let trimmed = raw.trim_end_matches('/');
-    let rest = trimmed
-        .strip_prefix("https://")
-        .or_else(|| trimmed.strip_prefix("http://"));
-    match rest {
-        Some(host) if !host.is_empty() && !host.contains(char::is_whitespace) => {
-            Ok(trimmed.to_owned())
-        }
-        _ => Err(ConfigError {
-            name,
-            reason: format!("expected an http:// or https:// URL, got `{raw}`"),
+/// `CUSTOM_PROVIDER_*`: both the base URL and the model, or neither.
+fn custom_provider<F: Fn(&str) -> Option<String>>(
+    env: &Env<F>,
+) -> Result<Option<CustomProviderSettings>, ConfigError> {
+    match (
+        env.get("CUSTOM_PROVIDER_BASE_URL"),
+        env.get("CUSTOM_PROVIDER_MODEL"),
+    ) {
+        (None, None) => Ok(None),
+        (Some(base_url), Some(model)) => Ok(Some(CustomProviderSettings {
+            base_url: parse_url("CUSTOM_PROVIDER_BASE_URL", &base_url)?,
+            model,
+            api_key: env.secret("CUSTOM_PROVIDER_API_KEY"),
+        })),
+        (Some(_), None) => Err(ConfigError {
+            name: "CUSTOM_PROVIDER_MODEL",
+            reason: "required when CUSTOM_PROVIDER_BASE_URL is set".into(),
+        }),
+        (None, Some(_)) => Err(ConfigError {
+            name: "CUSTOM_PROVIDER_BASE_URL",
+            reason: "required when CUSTOM_PROVIDER_MODEL is set".into(),
         }),
     }
+}
+
+/// `PROVIDER_*`: timeouts and retries of provider calls.
+fn provider_http<F: Fn(&str) -> Option<String>>(
+    env: &Env<F>,
+) -> Result<ProviderHttpSettings, ConfigError> {
+    let secs = |name: &'static str, default: u64, min: u64| {
+        env.int(name, default, min).map(Duration::from_secs)
+    };
+    Ok(ProviderHttpSettings {
+        timeout: secs("PROVIDER_TIMEOUT_SECONDS", 60, 1)?,
+        connect_timeout: secs("PROVIDER_CONNECT_TIMEOUT_SECONDS", 10, 1)?,
+        max_retries: env.int("PROVIDER_MAX_RETRIES", 2, 0)?,
+        retry_base: Duration::from_millis(env.int("PROVIDER_RETRY_BASE_MS", 500, 1)?),
+        retry_budget: secs("PROVIDER_RETRY_BUDGET_SECONDS", 30, 0)?,
+    })
+}
+
+/// `BOT_*`: what `GET /sessions/bot-config` shows unless a tenant overrides it.
+fn bot_defaults<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> BotDefaults {
+    BotDefaults {
+        name: env.or("BOT_NAME", "Claude Assistant"),
+        powered_by: env.or("BOT_POWERED_BY", "Claude"),
+        color: env.or("BOT_COLOR", "#667eea"),
+        msg_bg_color: env.or("BOT_MSG_BG_COLOR", "#667eea"),
+        icon: env.get("BOT_ICON"),
+    }
+}
+
+/// `CHAT_STORE`.
+fn store_kind<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<StoreKind, ConfigError> {
+    match env.get("CHAT_STORE").as_deref() {
+        None | Some("embedded") => Ok(StoreKind::Embedded),
+        Some("dynamodb") => Ok(StoreKind::DynamoDb),
+        Some(other) => Err(ConfigError {
+            name: "CHAT_STORE",
+            reason: format!("expected `embedded` or `dynamodb`, got `{other}`"),
+        }),
+    }
+}
+
+/// The settings as `lookup` gives them: trimmed, an empty value unset, and
+/// each kind of value parsed by one rule that names the variable when it
+/// fails.
+struct Env<F>(F);
+
+impl<F: Fn(&str) -> Option<String>> Env<F> {
+    fn get(&self, name: &str) -> Option<String> {
+        (self.0)(name)
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+    }
+
+    fn or(&self, name: &str, default: &str) -> String {
+        self.get(name).unwrap_or_else(|| default.to_owned())
+    }
+
+    fn secret(&self, name: &str) -> Option<Secret> {
+        self.get(name).map(Secret::new)
+    }
+
+    fn int<T>(&self, name: &'static str, default: T, min: T) -> Result<T, ConfigError>
+    where
+        T: std::str::FromStr + PartialOrd + fmt::Display + Copy,
+    {
+        let Some(raw) = self.get(name) else {
+            return Ok(default);
+        };
+        let value: T = raw.parse().map_err(|_| ConfigError {
+            name,
+            reason: format!("expected a whole number, got `{raw}`"),
+        })?;
+        if value < min {
+            return Err(ConfigError {
+                name,
+                reason: format!("must be at least {min}"),
+            });
+        }
+        Ok(value)
+    }
+
+    fn bool(&self, name: &'static str) -> Result<Option<bool>, ConfigError> {
+        self.get(name).map(|raw| parse_bool(name, &raw)).transpose()
+    }
+
+    fn url(&self, name: &'static str, default: &str) -> Result<String, ConfigError> {
+        parse_url(name, &self.or(name, default))
+    }
+}
+
+/// An `http(s)://` base URL (parsed by the `url` crate, so the host is
+/// lowercased and a default port dropped), kept without a trailing slash
+/// (`name` names the setting in the error).
+pub fn parse_url(name: &'static str, raw: &str) -> Result<String, ConfigError> {
+    let invalid = || ConfigError {
+        name,
+        reason: format!("expected an http:// or https:// URL, got `{raw}`"),
+    };
+    let url = Url::parse(raw).map_err(|_| invalid())?;
+    if !matches!(url.scheme(), "http" | "https") || !url.has_host() {
+        return Err(invalid());
+    }
+    Ok(url.as_str().trim_end_matches('/').to_owned())
 }
 
 fn parse_bool(name: &'static str, raw: &str) -> Result<bool, ConfigError> {
@@ -428,6 +457,32 @@ mod tests {
             !c.enable_dummy_provider,
             "a custom endpoint is a real provider"
         );
+    }
+
+    #[test]
+    fn base_urls_are_http_urls_without_a_trailing_slash() {
+        for (raw, want) in [
+            ("http://127.0.0.1:9000/", "http://127.0.0.1:9000"),
+            (
+                "https://proxy.example/openai",
+                "https://proxy.example/openai",
+            ),
+            ("https://Proxy.Example:443/v1/", "https://proxy.example/v1"),
+        ] {
+            assert_eq!(parse_url("X", raw).expect(raw), want);
+        }
+        for raw in [
+            "api.anthropic.com",
+            "ftp://files.example",
+            "https://a b",
+            "http://",
+        ] {
+            let err = parse_url("X", raw).expect_err(raw);
+            assert_eq!(
+                err.to_string(),
+                format!("invalid setting X: expected an http:// or https:// URL, got `{raw}`")
+            );
+        }
     }
 
     #[test]

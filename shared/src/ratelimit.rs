@@ -8,7 +8,7 @@ use axum::http::{HeaderMap, HeaderName, HeaderValue};
 
 use crate::AppState;
 use crate::auth::Caller;
-use crate::http::AppError;
+use crate::store::StoreError;
 
 pub const LIMIT_HEADER: &str = "x-ratelimit-limit";
 pub const REMAINING_HEADER: &str = "x-ratelimit-remaining";
@@ -54,14 +54,24 @@ impl RateLimit {
     }
 }
 
+/// Why a message was not counted: over the limit (answered `429` with the
+/// window's state), or the counter could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum RateLimitError {
+    #[error("rate limit exceeded")]
+    Exceeded(RateLimit),
+    #[error("store failed: {0}")]
+    Store(#[from] StoreError),
+}
+
 /// The window (hour number since the epoch) `now_ms` falls in.
 pub fn window_of(now_ms: i64) -> i64 {
     now_ms.div_euclid(1000).div_euclid(WINDOW_SECS)
 }
 
 /// Counts one message for the caller's key: one atomic table write. Over
-/// the limit it answers `429` (the message is not processed).
-pub async fn count_message(state: &AppState, caller: &Caller) -> Result<RateLimit, AppError> {
+/// the limit it is [`RateLimitError::Exceeded`] (the message is not processed).
+pub async fn count_message(state: &AppState, caller: &Caller) -> Result<RateLimit, RateLimitError> {
     let limit = caller
         .tenant
         .rate_limit_per_hour
@@ -76,7 +86,7 @@ pub async fn count_message(state: &AppState, caller: &Caller) -> Result<RateLimi
         .await?;
     let status = RateLimit::after(limit, count, now);
     if count > i64::from(limit) {
-        return Err(AppError::RateLimited(status));
+        return Err(RateLimitError::Exceeded(status));
     }
     Ok(status)
 }

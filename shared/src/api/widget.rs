@@ -13,6 +13,7 @@ use axum::routing::get;
 use sha2::{Digest, Sha256};
 
 use crate::http::AppError;
+use crate::http::frame_csp::FRAME_PAGE_POLICY;
 
 /// One file of the widget.
 pub struct Asset {
@@ -58,12 +59,6 @@ pub const ASSETS: &[Asset] = &[
 
 /// The demo host page; `{{API_KEY}}` is filled in per request by [`demo_page`].
 const DEMO_PAGE: &str = include_str!("../../../widget/demo.html");
-
-/// The frame runs only its own scripts and talks only to its own origin, so
-/// even a rendering bug could not run injected markup. Any site may embed it.
-const FRAME_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
-     img-src 'self' https: data:; connect-src 'self'; base-uri 'none'; form-action 'none'; \
-     frame-ancestors *";
 
 static ETAGS: LazyLock<Vec<String>> = LazyLock::new(|| {
     ASSETS
@@ -117,7 +112,7 @@ async fn asset(Path(file): Path<String>, headers: HeaderMap) -> Response {
     if asset.name == "frame.html" {
         h.insert(
             header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static(FRAME_CSP),
+            HeaderValue::from_static(FRAME_PAGE_POLICY),
         );
     }
     response

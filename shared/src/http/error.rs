@@ -1,22 +1,24 @@
 //! One error type for every endpoint: each variant is a status and a JSON body
 //! `{"error": ..., "detail"?: ...}`. Causes of 5xx answers are logged, never
 //! sent: clients see a generic message.
+//!
+//! A leaf of the crate's HTTP side: it knows the error types of the modules
+//! below it (auth, rate limit, store, blob, providers) and none of them
+//! knows it.
 
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
+use crate::auth::AuthError;
 use crate::blob::BlobError;
 use crate::providers::ProviderError;
+use crate::ratelimit::{RateLimit, RateLimitError};
 use crate::store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
-    #[error("missing API key")]
-    MissingApiKey,
-    #[error("invalid API key")]
-    InvalidApiKey,
     #[error("bad request: {error}")]
     BadRequest {
         error: &'static str,
@@ -44,16 +46,12 @@ pub enum AppError {
     UploadNotFound,
     #[error("upload not received")]
     UploadNotReceived,
-    #[error("secret key required")]
-    SecretKeyRequired,
-    #[error("origin not allowed")]
-    OriginNotAllowed,
-    #[error("user signature required")]
-    UserSignatureRequired,
-    #[error("invalid user signature")]
-    InvalidUserSignature,
+    /// A caller refused: no key, a bad key, the wrong kind of key or origin,
+    /// a missing or wrong visitor signature, another key's session.
+    #[error(transparent)]
+    Auth(AuthError),
     #[error("rate limit exceeded")]
-    RateLimited(crate::ratelimit::RateLimit),
+    RateLimited(RateLimit),
     #[error("user not found")]
     UserNotFound,
     #[error("route not found")]
@@ -68,6 +66,27 @@ pub enum AppError {
     Blob(#[from] BlobError),
     #[error("internal error: {0}")]
     Internal(String),
+}
+
+/// Session and store failures keep their own variants, so one answer has
+/// one variant whichever module found it.
+impl From<AuthError> for AppError {
+    fn from(error: AuthError) -> Self {
+        match error {
+            AuthError::SessionNotFound => AppError::SessionNotFound,
+            AuthError::Store(e) => AppError::Store(e),
+            other => AppError::Auth(other),
+        }
+    }
+}
+
+impl From<RateLimitError> for AppError {
+    fn from(error: RateLimitError) -> Self {
+        match error {
+            RateLimitError::Exceeded(limit) => AppError::RateLimited(limit),
+            RateLimitError::Store(e) => AppError::Store(e),
+        }
+    }
 }
 
 impl AppError {
@@ -85,128 +104,6 @@ impl AppError {
         }
     }
 
-    fn parts(&self) -> (StatusCode, &'static str, Option<String>) {
-        use AppError::*;
-        match self {
-            MissingApiKey => (
-                StatusCode::UNAUTHORIZED,
-                "Authentication required",
-                Some("Valid API key must be provided in X-API-Key header".into()),
-            ),
-            InvalidApiKey => (StatusCode::UNAUTHORIZED, "Invalid API key", None),
-            BadRequest { error, detail } => (StatusCode::BAD_REQUEST, error, detail.clone()),
-            InvalidSessionId => (StatusCode::BAD_REQUEST, "Invalid session ID", None),
-            SessionNotFound => (StatusCode::NOT_FOUND, "Session not found", None),
-            SessionExpired => (StatusCode::GONE, "Session expired", None),
-            NoActiveFile => (
-                StatusCode::NOT_FOUND,
-                "No file uploaded",
-                Some("This session has no active file".into()),
-            ),
-            FileTooLarge { limit } => (
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "File too large",
-                Some(format!("The maximum file size is {limit} bytes")),
-            ),
-            BodyTooLarge { limit } => (
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "Request body too large",
-                Some(format!("at most {limit} bytes")),
-            ),
-            UnsupportedFileType => (
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "Unsupported file type",
-                Some("Only CSV and JSON files are accepted".into()),
-            ),
-            InvalidFileContent(detail) => (
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "Invalid file content",
-                Some(detail.clone()),
-            ),
-            DirectUploadUnavailable => (
-                StatusCode::NOT_IMPLEMENTED,
-                "Direct uploads are not available",
-                Some(
-                    "This deployment stores files locally; use POST /api/chat/files/upload".into(),
-                ),
-            ),
-            UploadNotFound => (
-                StatusCode::NOT_FOUND,
-                "Upload not found",
-                Some("Request an upload URL first, and complete each upload once".into()),
-            ),
-            UploadNotReceived => (
-                StatusCode::CONFLICT,
-                "Upload not received",
-                Some("PUT the file to the upload URL before completing it".into()),
-            ),
-            SecretKeyRequired => (
-                StatusCode::FORBIDDEN,
-                "Forbidden",
-                Some("This endpoint needs a secret key (cb_...); publishable keys (pk_...) may only chat".into()),
-            ),
-            OriginNotAllowed => (
-                StatusCode::FORBIDDEN,
-                "Origin not allowed",
-                Some("This site is not on the tenant's list of allowed origins".into()),
-            ),
-            UserSignatureRequired => (
-                StatusCode::FORBIDDEN,
-                "User signature required",
-                Some("Send the user identifier's signature as userSignature or X-User-Signature".into()),
-            ),
-            InvalidUserSignature => (
-                StatusCode::FORBIDDEN,
-                "Invalid user signature",
-                Some("The signature does not match the user identifier".into()),
-            ),
-            RateLimited(limit) => (
-                StatusCode::TOO_MANY_REQUESTS,
-                "Rate limit exceeded",
-                Some(format!(
-                    "At most {} messages per hour per API key; retry in {} seconds",
-                    limit.limit, limit.retry_after_secs
-                )),
-            ),
-            UserNotFound => (
-                StatusCode::NOT_FOUND,
-                "User not found",
-                Some("Nothing is stored for this user identifier".into()),
-            ),
-            RouteNotFound => (StatusCode::NOT_FOUND, "Not found", None),
-            MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "Method not allowed", None),
-            Provider(ProviderError::Timeout) => (
-                StatusCode::GATEWAY_TIMEOUT,
-                "Failed to process message",
-                Some("The AI provider did not answer in time".into()),
-            ),
-            Provider(_) => (StatusCode::BAD_GATEWAY, "Failed to process message", None),
-            Store(StoreError::ConditionFailed | StoreError::TransactionCancelled { .. }) => (
-                StatusCode::CONFLICT,
-                "Conflict",
-                Some("The data changed while this request ran; retry it".into()),
-            ),
-            Store(StoreError::Invalid(_)) => (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "Internal server error",
-                None,
-            ),
-            Store(StoreError::Unavailable(_) | StoreError::Locked(_))
-            | Blob(BlobError::Unavailable(_)) => (
-                StatusCode::SERVICE_UNAVAILABLE,
-                "Storage unavailable",
-                Some("Please retry shortly".into()),
-            ),
-            Blob(BlobError::InvalidKey(_)) | Internal(_) => (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "Internal server error",
-                None,
-            ),
-        }
-    }
-}
-
-impl AppError {
     /// The status and the JSON body clients see.
     pub fn status_and_body(&self) -> (StatusCode, Value) {
         let (status, error, detail) = self.parts();
@@ -224,6 +121,87 @@ impl AppError {
             tracing::error!(cause = %self, status = status.as_u16(), "request failed");
         }
     }
+
+    /// Status, `error` and `detail`: answers that carry data are built
+    /// here, the fixed ones come from the table below.
+    fn parts(&self) -> (StatusCode, &'static str, Option<String>) {
+        use AppError::*;
+        let answer = match self {
+            BadRequest { error, detail } => {
+                return (StatusCode::BAD_REQUEST, error, detail.clone());
+            }
+            FileTooLarge { limit } => {
+                let detail = format!("The maximum file size is {limit} bytes");
+                return (
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "File too large",
+                    Some(detail),
+                );
+            }
+            BodyTooLarge { limit } => {
+                let detail = format!("at most {limit} bytes");
+                return (
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "Request body too large",
+                    Some(detail),
+                );
+            }
+            InvalidFileContent(detail) => {
+                let status = StatusCode::UNPROCESSABLE_ENTITY;
+                return (status, "Invalid file content", Some(detail.clone()));
+            }
+            RateLimited(limit) => {
+                let detail = format!(
+                    "At most {} messages per hour per API key; retry in {} seconds",
+                    limit.limit, limit.retry_after_secs
+                );
+                return (
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "Rate limit exceeded",
+                    Some(detail),
+                );
+            }
+            InvalidSessionId => INVALID_SESSION_ID,
+            SessionNotFound => SESSION_NOT_FOUND,
+            SessionExpired => SESSION_EXPIRED,
+            NoActiveFile => NO_ACTIVE_FILE,
+            UnsupportedFileType => UNSUPPORTED_FILE_TYPE,
+            DirectUploadUnavailable => DIRECT_UPLOAD_UNAVAILABLE,
+            UploadNotFound => UPLOAD_NOT_FOUND,
+            UploadNotReceived => UPLOAD_NOT_RECEIVED,
+            UserNotFound => USER_NOT_FOUND,
+            RouteNotFound => ROUTE_NOT_FOUND,
+            MethodNotAllowed => METHOD_NOT_ALLOWED,
+            Store(e) => store_answer(e),
+            Auth(e) => auth_answer(e),
+            Provider(ProviderError::Timeout) => PROVIDER_TIMEOUT,
+            Provider(_) => PROVIDER_FAILED,
+            Blob(BlobError::Unavailable(_)) => STORAGE_UNAVAILABLE,
+            Blob(BlobError::InvalidKey(_)) | Internal(_) => INTERNAL,
+        };
+        (answer.status, answer.error, answer.detail.map(String::from))
+    }
+}
+
+fn store_answer(error: &StoreError) -> Answer {
+    match error {
+        StoreError::ConditionFailed | StoreError::TransactionCancelled { .. } => CONFLICT,
+        StoreError::Invalid(_) => INTERNAL,
+        StoreError::Unavailable(_) | StoreError::Locked(_) => STORAGE_UNAVAILABLE,
+    }
+}
+
+fn auth_answer(error: &AuthError) -> Answer {
+    match error {
+        AuthError::MissingApiKey => MISSING_API_KEY,
+        AuthError::InvalidApiKey => INVALID_API_KEY,
+        AuthError::SecretKeyRequired => SECRET_KEY_REQUIRED,
+        AuthError::OriginNotAllowed => ORIGIN_NOT_ALLOWED,
+        AuthError::UserSignatureRequired => USER_SIGNATURE_REQUIRED,
+        AuthError::InvalidUserSignature => INVALID_USER_SIGNATURE,
+        AuthError::SessionNotFound => SESSION_NOT_FOUND,
+        AuthError::Store(e) => store_answer(e),
+    }
 }
 
 impl IntoResponse for AppError {
@@ -240,5 +218,157 @@ impl IntoResponse for AppError {
             }
         }
         response
+    }
+}
+
+// ---- the answers with fixed bodies ------------------------------------------
+
+/// A status with its fixed `error` and optional `detail`.
+struct Answer {
+    status: StatusCode,
+    error: &'static str,
+    detail: Option<&'static str>,
+}
+
+const fn answer(status: StatusCode, error: &'static str, detail: Option<&'static str>) -> Answer {
+    Answer {
+        status,
+        error,
+        detail,
+    }
+}
+
+const MISSING_API_KEY: Answer = answer(
+    StatusCode::UNAUTHORIZED,
+    "Authentication required",
+    Some("Valid API key must be provided in X-API-Key header"),
+);
+const INVALID_API_KEY: Answer = answer(StatusCode::UNAUTHORIZED, "Invalid API key", None);
+const SECRET_KEY_REQUIRED: Answer = answer(
+    StatusCode::FORBIDDEN,
+    "Forbidden",
+    Some("This endpoint needs a secret key (cb_...); publishable keys (pk_...) may only chat"),
+);
+const ORIGIN_NOT_ALLOWED: Answer = answer(
+    StatusCode::FORBIDDEN,
+    "Origin not allowed",
+    Some("This site is not on the tenant's list of allowed origins"),
+);
+const USER_SIGNATURE_REQUIRED: Answer = answer(
+    StatusCode::FORBIDDEN,
+    "User signature required",
+    Some("Send the user identifier's signature as userSignature or X-User-Signature"),
+);
+const INVALID_USER_SIGNATURE: Answer = answer(
+    StatusCode::FORBIDDEN,
+    "Invalid user signature",
+    Some("The signature does not match the user identifier"),
+);
+const INVALID_SESSION_ID: Answer = answer(StatusCode::BAD_REQUEST, "Invalid session ID", None);
+const SESSION_NOT_FOUND: Answer = answer(StatusCode::NOT_FOUND, "Session not found", None);
+const SESSION_EXPIRED: Answer = answer(StatusCode::GONE, "Session expired", None);
+const NO_ACTIVE_FILE: Answer = answer(
+    StatusCode::NOT_FOUND,
+    "No file uploaded",
+    Some("This session has no active file"),
+);
+const UNSUPPORTED_FILE_TYPE: Answer = answer(
+    StatusCode::UNSUPPORTED_MEDIA_TYPE,
+    "Unsupported file type",
+    Some("Only CSV and JSON files are accepted"),
+);
+const DIRECT_UPLOAD_UNAVAILABLE: Answer = answer(
+    StatusCode::NOT_IMPLEMENTED,
+    "Direct uploads are not available",
+    Some("This deployment stores files locally; use POST /api/chat/files/upload"),
+);
+const UPLOAD_NOT_FOUND: Answer = answer(
+    StatusCode::NOT_FOUND,
+    "Upload not found",
+    Some("Request an upload URL first, and complete each upload once"),
+);
+const UPLOAD_NOT_RECEIVED: Answer = answer(
+    StatusCode::CONFLICT,
+    "Upload not received",
+    Some("PUT the file to the upload URL before completing it"),
+);
+const USER_NOT_FOUND: Answer = answer(
+    StatusCode::NOT_FOUND,
+    "User not found",
+    Some("Nothing is stored for this user identifier"),
+);
+const ROUTE_NOT_FOUND: Answer = answer(StatusCode::NOT_FOUND, "Not found", None);
+const METHOD_NOT_ALLOWED: Answer =
+    answer(StatusCode::METHOD_NOT_ALLOWED, "Method not allowed", None);
+const PROVIDER_TIMEOUT: Answer = answer(
+    StatusCode::GATEWAY_TIMEOUT,
+    "Failed to process message",
+    Some("The AI provider did not answer in time"),
+);
+const PROVIDER_FAILED: Answer = answer(StatusCode::BAD_GATEWAY, "Failed to process message", None);
+const CONFLICT: Answer = answer(
+    StatusCode::CONFLICT,
+    "Conflict",
+    Some("The data changed while this request ran; retry it"),
+);
+const STORAGE_UNAVAILABLE: Answer = answer(
+    StatusCode::SERVICE_UNAVAILABLE,
+    "Storage unavailable",
+    Some("Please retry shortly"),
+);
+const INTERNAL: Answer = answer(
+    StatusCode::INTERNAL_SERVER_ERROR,
+    "Internal server error",
+    None,
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn auth_refusals_answer_as_before() {
+        for (error, status, body) in [
+            (
+                AuthError::MissingApiKey,
+                401,
+                json!({"error": "Authentication required",
+                       "detail": "Valid API key must be provided in X-API-Key header"}),
+            ),
+            (
+                AuthError::InvalidApiKey,
+                401,
+                json!({"error": "Invalid API key"}),
+            ),
+            (
+                AuthError::OriginNotAllowed,
+                403,
+                json!({"error": "Origin not allowed",
+                       "detail": "This site is not on the tenant's list of allowed origins"}),
+            ),
+            (
+                AuthError::SessionNotFound,
+                404,
+                json!({"error": "Session not found"}),
+            ),
+        ] {
+            let (got_status, got_body) = AppError::from(error).status_and_body();
+            assert_eq!((got_status.as_u16(), got_body), (status, body));
+        }
+    }
+
+    #[test]
+    fn store_failures_keep_one_variant_whoever_found_them() {
+        let from_auth = AppError::from(AuthError::Store(StoreError::Unavailable("x".into())));
+        assert!(matches!(from_auth, AppError::Store(_)));
+        let from_limit = AppError::from(RateLimitError::Store(StoreError::ConditionFailed));
+        assert!(matches!(from_limit, AppError::Store(_)));
+        let limited = AppError::from(RateLimitError::Exceeded(RateLimit::after(5, 6, 0)));
+        let (status, body) = limited.status_and_body();
+        assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(
+            body["detail"],
+            "At most 5 messages per hour per API key; retry in 3600 seconds"
+        );
     }
 }

@@ -12,7 +12,9 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::client::Waiters;
 use aws_sdk_dynamodb::error::{BuildError, ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::operation::create_table::builders::CreateTableFluentBuilder;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, ConditionCheck, Delete, DeleteRequest,
@@ -77,6 +79,12 @@ pub const TABLE_DEFINITION: TableDefinition = TableDefinition {
     ttl_attribute: TTL,
     billing_mode: "PAY_PER_REQUEST",
 };
+
+/// How long `create_if_missing` waits for a new table to become active. The
+/// SDK's waiter polls every 20 s and more (a local server answers ACTIVE at
+/// the first poll); a new on-demand table with one index is active in well
+/// under this.
+const TABLE_ACTIVE_WAIT: Duration = Duration::from_secs(300);
 
 /// How often unprocessed keys of a batch are sent again before giving up.
 const BATCH_RETRIES: u32 = 8;
@@ -367,25 +375,52 @@ impl DynamoTable {
     /// Creates the table (keys, GSI1, TTL, on-demand billing) unless it
     /// exists; waits until it is active. Returns whether it was created.
     pub async fn create_if_missing(&self) -> Result<bool, StoreError> {
-        let exists = match self
+        if self.exists().await? {
+            return Ok(false);
+        }
+        self.create_request()?
+            .send()
+            .await
+            .map_err(|e| unavailable(sdk_message(&e)))?;
+        // The SDK's waiter polls DescribeTable until the table is ACTIVE.
+        self.client
+            .wait_until_table_exists()
+            .table_name(&self.table)
+            .wait(TABLE_ACTIVE_WAIT)
+            .await
+            .map_err(|e| {
+                unavailable(format!(
+                    "table {} did not become active: {}",
+                    self.table,
+                    aws_smithy_types::error::display::DisplayErrorContext(&e)
+                ))
+            })?;
+        self.enable_ttl().await?;
+        Ok(true)
+    }
+
+    /// Whether the table exists (in any state).
+    async fn exists(&self) -> Result<bool, StoreError> {
+        match self
             .client
             .describe_table()
             .table_name(&self.table)
             .send()
             .await
         {
-            Ok(_) => true,
+            Ok(_) => Ok(true),
             Err(e)
                 if e.as_service_error()
                     .is_some_and(|s| s.is_resource_not_found_exception()) =>
             {
-                false
+                Ok(false)
             }
-            Err(e) => return Err(unavailable(sdk_message(&e))),
-        };
-        if exists {
-            return Ok(false);
+            Err(e) => Err(unavailable(sdk_message(&e))),
         }
+    }
+
+    /// The CreateTable request for [`TABLE_DEFINITION`] (keys, GSI1, billing).
+    fn create_request(&self) -> Result<CreateTableFluentBuilder, StoreError> {
         let def = &TABLE_DEFINITION;
         let attr = |name: &str| {
             AttributeDefinition::builder()
@@ -425,31 +460,18 @@ impl DynamoTable {
                 .map_err(built)?;
             create = create.global_secondary_indexes(gsi);
         }
-        create
-            .send()
-            .await
-            .map_err(|e| unavailable(sdk_message(&e)))?;
-        for _ in 0..120 {
-            let status = self
-                .client
-                .describe_table()
-                .table_name(&self.table)
-                .send()
-                .await
-                .map_err(|e| unavailable(sdk_message(&e)))?
-                .table
-                .and_then(|t| t.table_status);
-            if status.as_ref().is_some_and(|s| s.as_str() == "ACTIVE") {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(500)).await;
-        }
+        Ok(create)
+    }
+
+    /// Turns on TTL deletes by [`TABLE_DEFINITION`]'s TTL attribute; the
+    /// table must be active.
+    async fn enable_ttl(&self) -> Result<(), StoreError> {
         self.client
             .update_time_to_live()
             .table_name(&self.table)
             .time_to_live_specification(
                 TimeToLiveSpecification::builder()
-                    .attribute_name(def.ttl_attribute)
+                    .attribute_name(TABLE_DEFINITION.ttl_attribute)
                     .enabled(true)
                     .build()
                     .map_err(built)?,
@@ -457,7 +479,7 @@ impl DynamoTable {
             .send()
             .await
             .map_err(|e| unavailable(sdk_message(&e)))?;
-        Ok(true)
+        Ok(())
     }
 
     fn transact_item(&self, op: &WriteOp) -> Result<TransactWriteItem, StoreError> {
@@ -527,6 +549,80 @@ impl DynamoTable {
     }
 }
 
+/// A query's key condition expression, its names and values bound in `expr`.
+fn key_condition(query: &Query, expr: &mut Expr) -> Result<String, StoreError> {
+    let (pk_name, sk_name) = match query.index {
+        Index::Primary => (PK, SK),
+        Index::Gsi1 => (GSI1PK, GSI1SK),
+    };
+    let pk = expr.name(pk_name);
+    let pv = expr.value(AttributeValue::S(query.partition.clone()));
+    let mut key_condition = format!("{pk} = {pv}");
+    let sk = expr.name(sk_name);
+    match &query.sort {
+        SortCondition::All => {}
+        SortCondition::BeginsWith(p) => {
+            let v = expr.value(AttributeValue::S(p.clone()));
+            key_condition.push_str(&format!(" AND begins_with({sk}, {v})"));
+        }
+        SortCondition::Between(lo, hi) => {
+            if lo > hi {
+                return Err(StoreError::Invalid("BETWEEN bounds out of order".into()));
+            }
+            let lo = expr.value(AttributeValue::S(lo.clone()));
+            let hi = expr.value(AttributeValue::S(hi.clone()));
+            key_condition.push_str(&format!(" AND {sk} BETWEEN {lo} AND {hi}"));
+        }
+        SortCondition::GreaterOrEqual(v) => {
+            let v = expr.value(AttributeValue::S(v.clone()));
+            key_condition.push_str(&format!(" AND {sk} >= {v}"));
+        }
+        SortCondition::LessOrEqual(v) => {
+            let v = expr.value(AttributeValue::S(v.clone()));
+            key_condition.push_str(&format!(" AND {sk} <= {v}"));
+        }
+    }
+    if matches!(query.sort, SortCondition::All) {
+        // The sort key placeholder is unused; DynamoDB rejects unused names.
+        expr.names.retain(|_, n| n != sk_name);
+    }
+    Ok(key_condition)
+}
+
+/// A query's cursor as DynamoDB's `ExclusiveStartKey` (on GSI1 it carries
+/// the index key too); a cursor from another partition is refused.
+fn exclusive_start_key(query: &Query) -> Result<Option<AttributeMap>, StoreError> {
+    let Some(cursor) = &query.start_after else {
+        return Ok(None);
+    };
+    let mut map = key_map(&cursor.key);
+    if query.index == Index::Gsi1 {
+        let (ipk, isk) = cursor
+            .index_key
+            .clone()
+            .ok_or_else(|| StoreError::Invalid("GSI cursor without index key".into()))?;
+        if ipk != query.partition {
+            return Err(StoreError::Invalid("cursor from another partition".into()));
+        }
+        map.insert(GSI1PK.into(), AttributeValue::S(ipk));
+        map.insert(GSI1SK.into(), AttributeValue::S(isk));
+    } else if cursor.key.pk != query.partition {
+        return Err(StoreError::Invalid("cursor from another partition".into()));
+    }
+    Ok(Some(map))
+}
+
+/// The cursor of a page from DynamoDB's `LastEvaluatedKey`.
+fn cursor_of(index: Index, map: &AttributeMap) -> Option<Cursor> {
+    Some(Cursor {
+        key: Key::new(string_attr(map, PK)?, string_attr(map, SK)?),
+        index_key: match index {
+            Index::Primary => None,
+            Index::Gsi1 => Some((string_attr(map, GSI1PK)?, string_attr(map, GSI1SK)?)),
+        },
+    })
+}
+
 /// Whether a single write failed its condition.
 fn condition_failed<E>(e: &SdkError<E, aws_smithy_runtime_api::http::Response>) -> bool
 where
@@ -580,61 +676,9 @@ impl Table for DynamoTable {
         if query.limit == Some(0) {
             return Err(StoreError::Invalid("limit must be at least 1".into()));
         }
-        let (pk_name, sk_name) = match query.index {
-            Index::Primary => (PK, SK),
-            Index::Gsi1 => (GSI1PK, GSI1SK),
-        };
         let mut expr = Expr::default();
-        let pk = expr.name(pk_name);
-        let pv = expr.value(AttributeValue::S(query.partition.clone()));
-        let mut key_condition = format!("{pk} = {pv}");
-        let sk = expr.name(sk_name);
-        match &query.sort {
-            SortCondition::All => {}
-            SortCondition::BeginsWith(p) => {
-                let v = expr.value(AttributeValue::S(p.clone()));
-                key_condition.push_str(&format!(" AND begins_with({sk}, {v})"));
-            }
-            SortCondition::Between(lo, hi) => {
-                if lo > hi {
-                    return Err(StoreError::Invalid("BETWEEN bounds out of order".into()));
-                }
-                let lo = expr.value(AttributeValue::S(lo.clone()));
-                let hi = expr.value(AttributeValue::S(hi.clone()));
-                key_condition.push_str(&format!(" AND {sk} BETWEEN {lo} AND {hi}"));
-            }
-            SortCondition::GreaterOrEqual(v) => {
-                let v = expr.value(AttributeValue::S(v.clone()));
-                key_condition.push_str(&format!(" AND {sk} >= {v}"));
-            }
-            SortCondition::LessOrEqual(v) => {
-                let v = expr.value(AttributeValue::S(v.clone()));
-                key_condition.push_str(&format!(" AND {sk} <= {v}"));
-            }
-        }
-        if matches!(query.sort, SortCondition::All) {
-            // The sort key placeholder is unused; DynamoDB rejects unused names.
-            expr.names.retain(|_, n| n != sk_name);
-        }
-        let start = match &query.start_after {
-            None => None,
-            Some(cursor) => {
-                let mut map = key_map(&cursor.key);
-                if query.index == Index::Gsi1 {
-                    let (ipk, isk) = cursor.index_key.clone().ok_or_else(|| {
-                        StoreError::Invalid("GSI cursor without index key".into())
-                    })?;
-                    if ipk != query.partition {
-                        return Err(StoreError::Invalid("cursor from another partition".into()));
-                    }
-                    map.insert(GSI1PK.into(), AttributeValue::S(ipk));
-                    map.insert(GSI1SK.into(), AttributeValue::S(isk));
-                } else if cursor.key.pk != query.partition {
-                    return Err(StoreError::Invalid("cursor from another partition".into()));
-                }
-                Some(map)
-            }
-        };
+        let key_condition = key_condition(query, &mut expr)?;
+        let start = exclusive_start_key(query)?;
         let out = self
             .client
             .query()
@@ -650,15 +694,9 @@ impl Table for DynamoTable {
             .send()
             .await
             .map_err(single_write_error)?;
-        let last_key = out.last_evaluated_key.and_then(|map| {
-            Some(Cursor {
-                key: Key::new(string_attr(&map, PK)?, string_attr(&map, SK)?),
-                index_key: match query.index {
-                    Index::Primary => None,
-                    Index::Gsi1 => Some((string_attr(&map, GSI1PK)?, string_attr(&map, GSI1SK)?)),
-                },
-            })
-        });
+        let last_key = out
+            .last_evaluated_key
+            .and_then(|map| cursor_of(query.index, &map));
         let items = out
             .items
             .unwrap_or_default()

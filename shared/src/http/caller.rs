@@ -1,0 +1,59 @@
+//! The caller extractors: `X-API-Key` (and, for the widget, `Origin` and
+//! `X-User-Signature`) read from the request parts, so auth never consumes
+//! the body. What a key may do is decided in `auth`; here it only meets
+//! the request.
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+
+use super::AppError;
+use crate::AppState;
+use crate::auth::{
+    API_KEY_HEADER, AuthError, Caller, USER_SIGNATURE_HEADER, WidgetCaller, origin_allowed,
+};
+
+/// The key from `X-API-Key`, verified.
+async fn authenticate(parts: &Parts, state: &AppState) -> Result<Caller, AuthError> {
+    let Some(value) = parts.headers.get(API_KEY_HEADER) else {
+        return Err(AuthError::MissingApiKey);
+    };
+    let key = value.to_str().map_err(|_| AuthError::InvalidApiKey)?.trim();
+    if key.is_empty() {
+        return Err(AuthError::MissingApiKey);
+    }
+    state.auth.verify(&state.repo, key).await
+}
+
+/// Secret keys only: every endpoint that does not ask for a [`WidgetCaller`].
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let caller = authenticate(parts, state).await?;
+        if caller.is_publishable() {
+            return Err(AuthError::SecretKeyRequired.into());
+        }
+        Ok(caller)
+    }
+}
+
+/// Either kind of key; a publishable one only from an allowed origin.
+impl FromRequestParts<AppState> for WidgetCaller {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let mut caller = authenticate(parts, state).await?;
+        if caller.is_publishable() {
+            if !origin_allowed(&caller.tenant, &parts.headers) {
+                return Err(AuthError::OriginNotAllowed.into());
+            }
+            caller.user_signature = parts
+                .headers
+                .get(USER_SIGNATURE_HEADER)
+                .and_then(|v| v.to_str().ok())
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty());
+        }
+        Ok(WidgetCaller(caller))
+    }
+}

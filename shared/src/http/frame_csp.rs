@@ -1,0 +1,179 @@
+//! Who may frame the widget's chat frame: its `Content-Security-Policy`.
+//!
+//! The frame page is served with [`FRAME_PAGE_POLICY`], which any site may
+//! frame; a layer ([`with_frame_csp`]) then narrows `frame-ancestors` to the
+//! allowed origins of the tenant whose publishable key the page was asked
+//! with. The whole policy is here, so it is read in one place.
+
+use std::collections::HashMap;
+
+use axum::Router;
+use axum::extract::{Query, Request, State};
+use axum::http::{HeaderValue, header};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+
+use crate::AppState;
+use crate::auth::{PUBLISHABLE_KEY_PREFIX, normalize_origin};
+use crate::model::Tenant;
+
+/// The frame page's own policy: it runs only its own scripts and talks only
+/// to its own origin, so even a rendering bug could not run injected
+/// markup. `frame-ancestors *` stands only without a publishable key.
+pub const FRAME_PAGE_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
+     img-src 'self' https: data:; connect-src 'self'; base-uri 'none'; form-action 'none'; \
+     frame-ancestors *";
+
+/// The paths the tenant's `frame-ancestors` is set on.
+const FRAME_PATH_PREFIX: &str = "/widget/frame";
+
+/// Layers [`csp_for_frame`] over `router`. A host calls this on its final
+/// router, after merging the widget's `/widget/*` routes beside the API
+/// (a layer covers only the routes present when it is added).
+pub fn with_frame_csp(router: Router, state: AppState) -> Router {
+    router.layer(middleware::from_fn_with_state(state, csp_for_frame))
+}
+
+/// On responses to `/widget/frame*` requested with `?apiKey=pk_…`: sets the
+/// `frame-ancestors` directive of `Content-Security-Policy` to the key's
+/// tenant's allowed origins (`'none'` for a key that does not verify),
+/// replacing any `frame-ancestors` the page set and keeping its other
+/// directives. Other responses pass untouched.
+pub async fn csp_for_frame(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let key = request
+        .uri()
+        .path()
+        .starts_with(FRAME_PATH_PREFIX)
+        .then(|| {
+            Query::<HashMap<String, String>>::try_from_uri(request.uri())
+                .ok()
+                .and_then(|Query(q)| q.get("apiKey").cloned())
+        })
+        .flatten()
+        .filter(|k| k.starts_with(PUBLISHABLE_KEY_PREFIX));
+    let mut response = next.run(request).await;
+    if let Some(key) = key {
+        let tenant = match state.auth.verify(&state.repo, key.trim()).await {
+            Ok(caller) if caller.is_publishable() => Some(caller.tenant),
+            _ => None,
+        };
+        let directive = frame_ancestors_directive(tenant.as_deref());
+        let policy = merge_frame_ancestors(
+            response
+                .headers()
+                .get(header::CONTENT_SECURITY_POLICY)
+                .and_then(|v| v.to_str().ok()),
+            &directive,
+        );
+        let value = HeaderValue::from_str(&policy)
+            .unwrap_or_else(|_| HeaderValue::from_static("frame-ancestors 'none'"));
+        response
+            .headers_mut()
+            .insert(header::CONTENT_SECURITY_POLICY, value);
+    }
+    response
+}
+
+/// [`frame_ancestors_directive`] as a header value, for hosts that serve
+/// the frame without [`with_frame_csp`].
+pub fn frame_ancestors_header(tenant: Option<&Tenant>) -> HeaderValue {
+    HeaderValue::from_str(&frame_ancestors_directive(tenant))
+        .unwrap_or_else(|_| HeaderValue::from_static("frame-ancestors 'none'"))
+}
+
+/// The `frame-ancestors` directive for the frame: the tenant's allowed
+/// origins and pages of the API's own origin; nobody when there is no
+/// tenant.
+pub fn frame_ancestors_directive(tenant: Option<&Tenant>) -> String {
+    match tenant {
+        Some(t) => {
+            let mut directive = String::from("frame-ancestors 'self'");
+            for origin in &t.allowed_origins {
+                // Listed origins were normalized when set; re-check anyway,
+                // a header must not carry what an origin cannot contain.
+                if let Ok(o) = normalize_origin(origin) {
+                    directive.push(' ');
+                    directive.push_str(&o);
+                }
+            }
+            directive
+        }
+        None => "frame-ancestors 'none'".into(),
+    }
+}
+
+/// `existing` without its `frame-ancestors` directive, then `directive`.
+pub fn merge_frame_ancestors(existing: Option<&str>, directive: &str) -> String {
+    let mut parts: Vec<&str> = existing
+        .unwrap_or_default()
+        .split(';')
+        .map(str::trim)
+        .filter(|d| !d.is_empty())
+        .filter(|d| {
+            !d.split_whitespace()
+                .next()
+                .is_some_and(|name| name.eq_ignore_ascii_case("frame-ancestors"))
+        })
+        .collect();
+    parts.push(directive);
+    parts.join("; ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use uuid::Uuid;
+
+    #[test]
+    fn the_frame_policy_replaces_only_frame_ancestors() {
+        assert_eq!(
+            merge_frame_ancestors(
+                Some("default-src 'none'; script-src 'self'; frame-ancestors *"),
+                "frame-ancestors 'self' https://a.example"
+            ),
+            "default-src 'none'; script-src 'self'; frame-ancestors 'self' https://a.example"
+        );
+        assert_eq!(
+            merge_frame_ancestors(None, "frame-ancestors 'none'"),
+            "frame-ancestors 'none'"
+        );
+    }
+
+    #[test]
+    fn frame_ancestors_lists_the_tenant_origins() {
+        let mut tenant = Tenant {
+            tenant_id: Uuid::nil(),
+            name: "t".into(),
+            email: "t@example.com".into(),
+            created_at: 0,
+            bot: Default::default(),
+            custom_provider: None,
+            allowed_origins: vec!["https://a.example".into(), "https://b.example".into()],
+            identity: None,
+            rate_limit_per_hour: None,
+            retention_days: None,
+        };
+        assert_eq!(
+            frame_ancestors_header(Some(&tenant)),
+            "frame-ancestors 'self' https://a.example https://b.example"
+        );
+        tenant.allowed_origins.clear();
+        assert_eq!(
+            frame_ancestors_header(Some(&tenant)),
+            "frame-ancestors 'self'"
+        );
+        assert_eq!(frame_ancestors_header(None), "frame-ancestors 'none'");
+    }
+
+    #[test]
+    fn the_page_policy_is_narrowed_not_replaced() {
+        let policy = merge_frame_ancestors(Some(FRAME_PAGE_POLICY), "frame-ancestors 'none'");
+        assert!(policy.starts_with("default-src 'none'; script-src 'self';"));
+        assert!(policy.ends_with("; form-action 'none'; frame-ancestors 'none'"));
+        assert!(!policy.contains('*'));
+    }
+}

@@ -1,0 +1,112 @@
+//! The three redb tables of the embedded store and how one item is kept in
+//! them: the item itself, its GSI1 entry and its expiry entry always move
+//! together.
+
+use redb::{ReadableTable, TableDefinition, WriteTransaction};
+
+use super::{invalid, unavailable};
+use crate::store::{GSI1PK, GSI1SK, Item, Key, StoreError, TTL};
+
+pub(super) type ItemKey = (&'static str, &'static str);
+pub(super) type IndexKey = (&'static str, &'static str, &'static str, &'static str);
+pub(super) type ExpiryKey = (i64, &'static str, &'static str);
+
+pub(super) const ITEMS: TableDefinition<ItemKey, &[u8]> = TableDefinition::new("items");
+pub(super) const GSI1: TableDefinition<IndexKey, ()> = TableDefinition::new("gsi1");
+pub(super) const EXPIRY: TableDefinition<ExpiryKey, ()> = TableDefinition::new("expiry");
+
+/// The GSI1 keys of a stored item, when it is in the index.
+pub(super) fn gsi1_key(item: &Item) -> Option<(&str, &str)> {
+    Some((item.get(GSI1PK)?.as_str()?, item.get(GSI1SK)?.as_str()?))
+}
+
+/// The expiry of an item, when it has one TTL can act on.
+pub(super) fn expiry(item: &Item) -> Option<i64> {
+    item.get(TTL)?.as_i64()
+}
+
+pub(super) fn decode(bytes: &[u8], key: &Key) -> Result<Item, StoreError> {
+    serde_json::from_slice(bytes).map_err(|e| {
+        StoreError::Unavailable(format!("corrupt item {:?}/{:?}: {e}", key.pk, key.sk))
+    })
+}
+
+pub(super) fn read_item(
+    items: &impl ReadableTable<ItemKey, &'static [u8]>,
+    key: &Key,
+) -> Result<Option<Item>, StoreError> {
+    items
+        .get((key.pk.as_str(), key.sk.as_str()))
+        .map_err(unavailable)?
+        .map(|bytes| decode(bytes.value(), key))
+        .transpose()
+}
+
+/// The three tables inside one write transaction.
+pub(super) struct WriteTables<'t> {
+    pub(super) items: redb::Table<'t, ItemKey, &'static [u8]>,
+    pub(super) gsi1: redb::Table<'t, IndexKey, ()>,
+    pub(super) expiry: redb::Table<'t, ExpiryKey, ()>,
+}
+
+impl<'t> WriteTables<'t> {
+    pub(super) fn open(txn: &'t WriteTransaction) -> Result<Self, StoreError> {
+        Ok(Self {
+            items: txn.open_table(ITEMS).map_err(unavailable)?,
+            gsi1: txn.open_table(GSI1).map_err(unavailable)?,
+            expiry: txn.open_table(EXPIRY).map_err(unavailable)?,
+        })
+    }
+
+    pub(super) fn read(&self, key: &Key) -> Result<Option<Item>, StoreError> {
+        read_item(&self.items, key)
+    }
+
+    /// Stores `new` in place of `old`, moving its index entries.
+    pub(super) fn store(
+        &mut self,
+        key: &Key,
+        old: Option<&Item>,
+        new: &Item,
+    ) -> Result<(), StoreError> {
+        let bytes = serde_json::to_vec(new).map_err(|e| invalid(e.to_string()))?;
+        self.items
+            .insert((key.pk.as_str(), key.sk.as_str()), bytes.as_slice())
+            .map_err(unavailable)?;
+        if let Some(old) = old {
+            self.unindex(key, old)?;
+        }
+        if let Some((gpk, gsk)) = gsi1_key(new) {
+            self.gsi1
+                .insert((gpk, gsk, key.pk.as_str(), key.sk.as_str()), ())
+                .map_err(unavailable)?;
+        }
+        if let Some(at) = expiry(new) {
+            self.expiry
+                .insert((at, key.pk.as_str(), key.sk.as_str()), ())
+                .map_err(unavailable)?;
+        }
+        Ok(())
+    }
+
+    pub(super) fn remove(&mut self, key: &Key, old: &Item) -> Result<(), StoreError> {
+        self.items
+            .remove((key.pk.as_str(), key.sk.as_str()))
+            .map_err(unavailable)?;
+        self.unindex(key, old)
+    }
+
+    fn unindex(&mut self, key: &Key, old: &Item) -> Result<(), StoreError> {
+        if let Some((gpk, gsk)) = gsi1_key(old) {
+            self.gsi1
+                .remove((gpk, gsk, key.pk.as_str(), key.sk.as_str()))
+                .map_err(unavailable)?;
+        }
+        if let Some(at) = expiry(old) {
+            self.expiry
+                .remove((at, key.pk.as_str(), key.sk.as_str()))
+                .map_err(unavailable)?;
+        }
+        Ok(())
+    }
+}

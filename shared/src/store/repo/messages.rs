@@ -1,0 +1,149 @@
+//! Messages: appended with the session's bump in one write, paged newest
+//! first, cleared with the session's counter kept exact.
+
+use serde_json::Value;
+use uuid::Uuid;
+
+use super::sessions::user_session_entry;
+use super::{MAX_RETRIES, Repository, attrs, backoff, from_item, retry_conflicts, to_item};
+use crate::model::{Message, Session};
+use crate::store::{
+    Condition, Cursor, GSI1SK, Key, MAX_TRANSACT_ITEMS, Query, SK, SortCondition, StoreError, TTL,
+    Update, WriteOp, keys,
+};
+
+/// A page of history, newest first.
+#[derive(Debug, Clone, Default)]
+pub struct HistoryPage {
+    /// The session, on a first page whose session exists.
+    pub session: Option<Session>,
+    pub messages: Vec<Message>,
+    pub next: Option<Cursor>,
+}
+
+impl Repository {
+    /// Stores messages of one exchange and bumps the session, atomically.
+    /// The messages get the retention TTL `expires`; the session's (and its
+    /// user list entry's) is moved to it.
+    pub async fn append_messages(
+        &self,
+        session: &Session,
+        messages: &[Message],
+        now_ms: i64,
+        expires: i64,
+    ) -> Result<(), StoreError> {
+        let (tenant, sid) = (session.tenant_id, session.session_id);
+        let mut ops = Vec::with_capacity(messages.len() + 2);
+        for message in messages {
+            let key = keys::message(tenant, sid, message.message_id);
+            let mut item = to_item(&key, message)?;
+            item.insert(TTL.into(), expires.into());
+            ops.push(WriteOp::put(item).when(Condition::NotExists));
+        }
+        ops.push(
+            WriteOp::update(
+                keys::session(tenant, sid),
+                Update::new()
+                    .add(attrs::MESSAGE_COUNT, messages.len() as i64)
+                    .set(attrs::LAST_ACTIVITY, now_ms)
+                    .set(GSI1SK, keys::session_activity_gsi1sk(now_ms, sid))
+                    .set(TTL, expires),
+            )
+            .when(Condition::Exists),
+        );
+        if let Some(user) = &session.user_identifier {
+            // Unconditional: the session's condition above already fails
+            // the whole write when the session (and so its entry) was erased.
+            ops.push(WriteOp::update(
+                keys::user_session(tenant, user, sid),
+                user_session_entry(session, expires),
+            ));
+        }
+        // A conflict with a concurrent transaction on the same session (no
+        // condition failed) is retried: the writes are unconditional adds.
+        retry_conflicts(|| self.table.transact(ops.clone())).await
+    }
+
+    /// One page of history, newest first; one read. Without `after` the
+    /// page starts at the session item, so it also says whether the session
+    /// exists and how many messages it has.
+    pub async fn history_page(
+        &self,
+        tenant: Uuid,
+        session: Uuid,
+        limit: usize,
+        after: Option<Cursor>,
+    ) -> Result<HistoryPage, StoreError> {
+        let first = after.is_none();
+        let query = Query::partition(keys::session_pk(tenant, session))
+            .sort(SortCondition::Between(
+                keys::MSG_PREFIX.into(),
+                keys::SESSION_SK.into(),
+            ))
+            .descending()
+            .limit(if first { limit + 1 } else { limit })
+            .start_after(after);
+        let page = self.table.query(&query).await?;
+        let mut items = page.items.into_iter().peekable();
+        let mut session = None;
+        if first {
+            match items.peek() {
+                Some(item) if item.get(SK).and_then(Value::as_str) == Some(keys::SESSION_SK) => {
+                    session = items.next().map(from_item).transpose()?;
+                }
+                _ => return Ok(HistoryPage::default()),
+            }
+        }
+        Ok(HistoryPage {
+            session,
+            messages: items.map(from_item).collect::<Result<_, _>>()?,
+            next: page.last_key,
+        })
+    }
+
+    /// Deletes every message of the session; returns how many. Each chunk
+    /// of deletes carries its own counter decrement in one transaction, each
+    /// delete guarded by the message still existing: a concurrent clear or a
+    /// failure half-way never leaves `message_count` off.
+    pub async fn clear_messages(&self, tenant: Uuid, session: Uuid) -> Result<i64, StoreError> {
+        let query = Query::partition(keys::session_pk(tenant, session))
+            .sort(SortCondition::BeginsWith(keys::MSG_PREFIX.into()));
+        let mut cleared = 0;
+        for attempt in 0..MAX_RETRIES {
+            let keys: Vec<Key> = self
+                .query_all(query.clone())
+                .await?
+                .iter()
+                .filter_map(Key::of)
+                .collect();
+            let mut lost_race = false;
+            for chunk in keys.chunks(MAX_TRANSACT_ITEMS - 1) {
+                let mut ops: Vec<WriteOp> = chunk
+                    .iter()
+                    .map(|k| WriteOp::delete(k.clone()).when(Condition::Exists))
+                    .collect();
+                ops.push(
+                    WriteOp::update(
+                        keys::session(tenant, session),
+                        Update::new().add(attrs::MESSAGE_COUNT, -(chunk.len() as i64)),
+                    )
+                    .when(Condition::Exists),
+                );
+                match self.table.transact(ops).await {
+                    Ok(()) => cleared += chunk.len() as i64,
+                    // Another clear took some of these: list what is left.
+                    Err(StoreError::TransactionCancelled { .. }) => {
+                        lost_race = true;
+                        break;
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+            if !lost_race {
+                return Ok(cleared);
+            }
+            backoff(attempt).await;
+        }
+        Err(StoreError::TransactionCancelled { failed: vec![] })
+    }
+}
