@@ -8,19 +8,20 @@
 #      the chatctl binary on a real socket, the fuzz corpus replay
 #   3. Schemathesis (PyPI, pinned) against the OpenAPI document on
 #      `chatctl serve`: no 5xx, every response as documented
-#   4. local DynamoDB- and S3-compatible servers on 127.0.0.1, then the
-#      conformance suites and the whole API suite on the cloud drivers
-#   5. chatctl init / tenant create / serve on the cloud drivers
-#   6. the function binaries under a local Lambda Runtime API, fed
+#   4. local DynamoDB- and S3-compatible servers on 127.0.0.1 (moto,
+#      s3s-fs); chatctl init / tenant create / serve on them
+#   5. the function binaries under a local Lambda Runtime API, fed
 #      tests/events/ (tests/lambda-local.sh)
-#   7. the widget's browser tests: headless Chromium (Debian's package,
+#   6. the widget's browser tests: headless Chromium (Debian's package,
 #      installed when missing) with playwright-core (npm ci) against
 #      chatctl serve
+#   7. the conformance suites and the whole API suite on the cloud drivers
 #   8. the fuzz targets under AFL++ (fuzz/run.sh) for FUZZ_SECONDS each
 # Two cores do it in time by overlapping: the installs that wait on the
 # network, clippy and the template checks run in the background beside the
-# test build, and AFL++ beside steps 3-7; each is waited for by the step
-# that needs it, and its output shown there (a failure fails the run).
+# test build; the cloud API suite (bound by moto, one request at a time) and
+# AFL++ beside steps 3-6. Each is waited for by the step that needs it and
+# its output shown there; a failure fails the run.
 # Every cargo command here builds the workspace with one feature set (that of
 # `cargo test --workspace`), so the dependencies are compiled once: a `-p`
 # would resolve features anew and rebuild most of them.
@@ -128,6 +129,15 @@ clippy() {
     cargo clippy --locked --workspace --all-targets --all-features -- -D warnings
 }
 
+# What the steps after the servers run, built while nothing else needs the
+# build directory: the API suite with the cloud feature, the Lambda test and
+# the function binaries.
+build_rest() {
+  cargo test --locked --workspace --features integration-tests/cloud --test api --no-run
+  cargo test --locked --workspace --features integration-tests/lambda --test lambda --no-run
+  build_bins chat-sessions chat-messages chat-files
+}
+
 checks() {
   ready clippy --show
   ready template --show
@@ -165,17 +175,23 @@ background clippy clippy
 background s3s-fs nice -n 10 bash -c "source tests/tools.sh && install_s3s_fs"
 
 step "cargo test (embedded store)" cargo test --locked --workspace
+step "build the cloud and Lambda tests and the function binaries" build_rest
 step "cargo clippy (warnings are errors), cfn-lint and SAM's transform on template.yaml" checks
+step "local DynamoDB- and S3-compatible servers" cloud_servers
 
-# AFL++ fuzzes for a fixed time on one core: beside the steps below, which
-# mostly wait on servers.
+# From here on the CPU has room: the cloud suite is bound by moto, which
+# answers one request at a time on one core (its concurrency test alone
+# takes most of it), and AFL++ fuzzes for a fixed time on one core. Both run
+# beside the steps below, which need no build (cargo only checks it is
+# fresh) and leave cores idle while they wait on servers and browsers.
+background cloud-api env CHAT_STORE=dynamodb \
+  cargo test --locked --workspace --features integration-tests/cloud --test api
 background fuzz fuzz/run.sh
 step "schemathesis: the API against its OpenAPI document (chatctl serve, embedded store)" \
   schemathesis
-step "local DynamoDB- and S3-compatible servers" cloud_servers
-step "cloud drivers: conformance suites and the whole API suite (CHAT_STORE=dynamodb)" \
-  env CHAT_STORE=dynamodb cargo test --locked --workspace --features integration-tests/cloud --test api
 step "chatctl on the cloud drivers" tests/chatctl-cloud.sh
 step "the function binaries under a local Lambda Runtime API" tests/lambda-local.sh
 step "browser tests (the widget in headless Chromium against chatctl serve)" browser
+step "cloud drivers: conformance suites and the whole API suite (CHAT_STORE=dynamodb)" \
+  ready cloud-api --show
 step "fuzz targets under AFL++ (coverage-guided, ${FUZZ_SECONDS:-60}s each)" ready fuzz --show

@@ -46,7 +46,7 @@ start_servers() {
   local dynamo_port s3_port
   dynamo_port=$(free_port)
   # One request at a time: DynamoDB's per-request atomicity (tests/moto_serial.py).
-  "$TOOLS/moto-venv/bin/python" "$(dirname "${BASH_SOURCE[0]}")/moto_serial.py" 127.0.0.1 "$dynamo_port" \
+  "$TOOLS/moto-venv/bin/python" "$TESTS_DIR/moto_serial.py" 127.0.0.1 "$dynamo_port" \
     >"$SERVER_DIR/moto.log" 2>&1 &
   SERVER_PIDS+=($!)
   wait_for "DynamoDB-compatible server (moto)" "$dynamo_port" "$!" "$SERVER_DIR/moto.log"
