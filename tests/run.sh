@@ -143,10 +143,14 @@ checks() {
   ready template --show
 }
 
+# Two moto servers: the cloud API suite keeps one busy (one request at a
+# time), so the other steps get the second.
 cloud_servers() {
   ready moto
   ready s3s-fs
   start_servers --no-trap
+  start_moto
+  CLOUD_SUITE_DYNAMODB=$MOTO_URL
 }
 
 schemathesis() {
@@ -184,7 +188,7 @@ step "local DynamoDB- and S3-compatible servers" cloud_servers
 # takes most of it), and AFL++ fuzzes for a fixed time on one core. Both run
 # beside the steps below, which need no build (cargo only checks it is
 # fresh) and leave cores idle while they wait on servers and browsers.
-background cloud-api env CHAT_STORE=dynamodb \
+background cloud-api env CHAT_STORE=dynamodb AWS_ENDPOINT_URL_DYNAMODB="$CLOUD_SUITE_DYNAMODB" \
   cargo test --locked --workspace --features integration-tests/cloud --test api
 background fuzz fuzz/run.sh
 step "schemathesis: the API against its OpenAPI document (chatctl serve, embedded store)" \

@@ -38,19 +38,27 @@ stop_servers() {
   [ -n "${SERVER_DIR:-}" ] && rm -rf "$SERVER_DIR"
 }
 
+# start_moto: a DynamoDB-compatible server on a free 127.0.0.1 port; sets
+# MOTO_URL. One request at a time: DynamoDB's per-request atomicity
+# (tests/moto_serial.py).
+start_moto() {
+  local port log
+  port=$(free_port)
+  log=$(mktemp "$SERVER_DIR/moto.XXXXXX")
+  "$TOOLS/moto-venv/bin/python" "$TESTS_DIR/moto_serial.py" 127.0.0.1 "$port" >"$log" 2>&1 &
+  SERVER_PIDS+=($!)
+  wait_for "DynamoDB-compatible server (moto)" "$port" "$!" "$log"
+  MOTO_URL="http://127.0.0.1:$port"
+}
+
 # start_servers [--no-trap]: --no-trap when the caller's EXIT trap calls
 # stop_servers.
 start_servers() {
   SERVER_DIR=$(mktemp -d)
   [ "${1:-}" = --no-trap ] || trap stop_servers EXIT
-  local dynamo_port s3_port
-  dynamo_port=$(free_port)
-  # One request at a time: DynamoDB's per-request atomicity (tests/moto_serial.py).
-  "$TOOLS/moto-venv/bin/python" "$TESTS_DIR/moto_serial.py" 127.0.0.1 "$dynamo_port" \
-    >"$SERVER_DIR/moto.log" 2>&1 &
-  SERVER_PIDS+=($!)
-  wait_for "DynamoDB-compatible server (moto)" "$dynamo_port" "$!" "$SERVER_DIR/moto.log"
+  start_moto
 
+  local s3_port
   s3_port=$(free_port)
   mkdir -p "$SERVER_DIR/s3"
   "$S3S_FS" --host 127.0.0.1 --port "$s3_port" \
@@ -59,7 +67,7 @@ start_servers() {
   wait_for "S3-compatible server (s3s-fs)" "$s3_port" "$!" "$SERVER_DIR/s3s.log"
 
   export AWS_ACCESS_KEY_ID=test-access-key AWS_SECRET_ACCESS_KEY=test-secret-key AWS_REGION=us-east-1
-  export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$dynamo_port"
+  export AWS_ENDPOINT_URL_DYNAMODB="$MOTO_URL"
   export AWS_ENDPOINT_URL_S3="http://127.0.0.1:$s3_port"
   unset AWS_PROFILE AWS_SESSION_TOKEN AWS_ENDPOINT_URL
 }
