@@ -3,6 +3,7 @@
 # the environment (tests/run.sh starts them). Fails on any unexpected answer.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source tests/tools.sh
 : "${AWS_ENDPOINT_URL_DYNAMODB:?start the servers first (tests/run.sh)}"
 
 export CHAT_STORE=dynamodb TABLE_NAME="chatctl-$RANDOM$RANDOM" BUCKET_NAME="chatctl-$RANDOM$RANDOM"
@@ -11,7 +12,7 @@ server_pid=
 cleanup() { [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null; rm -rf "$work"; }
 trap cleanup EXIT
 
-cargo build --locked --quiet --bin chatctl
+build_bins chatctl
 chatctl=target/debug/chatctl
 
 first=$($chatctl init --data-dir "$work")

@@ -8,6 +8,7 @@
 #   LAMBDA_PROFILE=release runs the release binaries (debug by default).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source tests/tools.sh
 : "${AWS_ENDPOINT_URL_DYNAMODB:?start the servers first (tests/run.sh)}"
 : "${AWS_ENDPOINT_URL_S3:?start the servers first (tests/run.sh)}"
 
@@ -16,14 +17,16 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
 profile=${LAMBDA_PROFILE:-debug}
-flags=(--locked --quiet -p chat-sessions -p chat-messages -p chat-files)
-[[ $profile == debug ]] || flags+=(--profile "$profile")
-cargo build "${flags[@]}"
-cargo build --locked --quiet -p chatctl
+if [[ $profile == debug ]]; then
+  build_bins chat-sessions chat-messages chat-files chatctl
+else
+  cargo build --locked --quiet --profile "$profile" -p chat-sessions -p chat-messages -p chat-files
+  build_bins chatctl
+fi
 chatctl=target/debug/chatctl
 $chatctl init --data-dir "$work"
 key=$($chatctl tenant create --name "Lambda Test" --email lambda@example.test --data-dir "$work" | tail -n 1)
 [[ $key == cb_* ]] || { echo "no key printed: $key"; exit 1; }
 
 LAMBDA_BIN_DIR="$PWD/target/$profile" LAMBDA_TEST_API_KEY="$key" \
-  cargo test --locked -p integration-tests --features lambda --test lambda -- --nocapture
+  cargo test --locked --workspace --features integration-tests/lambda --test lambda -- --nocapture

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Property-based API testing from the OpenAPI document: starts `chatctl
 # serve` on a free 127.0.0.1 port with a fresh data directory and runs
-# Schemathesis (PyPI, pinned, in a cached venv) against
+# Schemathesis (PyPI, pinned in tests/tools.sh, in a cached venv) against
 # /api/chat/openapi.json with the demo key. Fails on any 5xx, any response
 # that breaks its documented schema, an undocumented status code or
 # content type. Bounded by --max-examples per operation.
@@ -9,18 +9,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-TOOLS="${CHAT_TOOLS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/chat-platform}"
-ST_PIN=(schemathesis==4.32.5)
+source tests/tools.sh
 MAX_EXAMPLES="${SCHEMATHESIS_MAX_EXAMPLES:-100}"
 
-if [ ! -x "$TOOLS/schemathesis-venv/bin/st" ]; then
-  echo "installing ${ST_PIN[*]} into $TOOLS/schemathesis-venv"
-  rm -rf "$TOOLS/schemathesis-venv"
-  python3 -m venv "$TOOLS/schemathesis-venv"
-  "$TOOLS/schemathesis-venv/bin/pip" install --quiet --disable-pip-version-check "${ST_PIN[@]}"
-fi
-
-cargo build --locked -p chatctl
+install_schemathesis
+build_bins chatctl
 WORK=$(mktemp -d)
 SERVER_PID=
 cleanup() {

@@ -1,25 +1,15 @@
-# Sourced by tests/run.sh: installs (once, cached) and starts the local
-# DynamoDB- and S3-compatible servers on free 127.0.0.1 ports, exports the
-# standard AWS_ENDPOINT_URL_* variables for them, and stops them on exit.
+# Sourced by tests/run.sh: installs (once, cached, tests/tools.sh) and starts
+# the local DynamoDB- and S3-compatible servers on free 127.0.0.1 ports,
+# exports the standard AWS_ENDPOINT_URL_* variables for them; stop_servers
+# stops them (start_servers stops them on exit unless told not to).
 #   DynamoDB: moto's server (PyPI), in a venv.
 #   S3: s3s-fs (crates.io), which checks SigV4 signatures, presigned URLs too.
 
-TOOLS="${CHAT_TOOLS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/chat-platform}"
-MOTO_PIN=(moto[dynamodb,s3]==5.2.5 flask==3.1.3 flask-cors==6.0.5)
-S3S_VERSION=0.14.1
+source "$(dirname "${BASH_SOURCE[0]}")/tools.sh"
 
 install_servers() {
-  mkdir -p "$TOOLS"
-  if [ ! -x "$TOOLS/moto-venv/bin/moto_server" ]; then
-    echo "installing ${MOTO_PIN[*]} into $TOOLS/moto-venv"
-    rm -rf "$TOOLS/moto-venv"
-    python3 -m venv "$TOOLS/moto-venv"
-    "$TOOLS/moto-venv/bin/pip" install --quiet --disable-pip-version-check "${MOTO_PIN[@]}"
-  fi
-  if [ ! -x "$TOOLS/s3s-fs/bin/s3s-fs" ]; then
-    echo "building s3s-fs $S3S_VERSION into $TOOLS/s3s-fs (a few minutes, once)"
-    cargo install s3s-fs --version "$S3S_VERSION" --locked --features binary --root "$TOOLS/s3s-fs"
-  fi
+  install_moto
+  install_s3s_fs
 }
 
 free_port() {
@@ -43,31 +33,41 @@ wait_for() {
 
 SERVER_PIDS=()
 stop_servers() {
-  for pid in "${SERVER_PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${SERVER_PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+  for pid in "${SERVER_PIDS[@]+"${SERVER_PIDS[@]}"}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${SERVER_PIDS[@]+"${SERVER_PIDS[@]}"}"; do wait "$pid" 2>/dev/null || true; done
   [ -n "${SERVER_DIR:-}" ] && rm -rf "$SERVER_DIR"
 }
 
+# start_moto: a DynamoDB-compatible server on a free 127.0.0.1 port; sets
+# MOTO_URL. One request at a time: DynamoDB's per-request atomicity
+# (tests/moto_serial.py).
+start_moto() {
+  local port log
+  port=$(free_port)
+  log=$(mktemp "$SERVER_DIR/moto.XXXXXX")
+  "$TOOLS/moto-venv/bin/python" "$TESTS_DIR/moto_serial.py" 127.0.0.1 "$port" >"$log" 2>&1 &
+  SERVER_PIDS+=($!)
+  wait_for "DynamoDB-compatible server (moto)" "$port" "$!" "$log"
+  MOTO_URL="http://127.0.0.1:$port"
+}
+
+# start_servers [--no-trap]: --no-trap when the caller's EXIT trap calls
+# stop_servers.
 start_servers() {
   SERVER_DIR=$(mktemp -d)
-  trap stop_servers EXIT
-  local dynamo_port s3_port
-  dynamo_port=$(free_port)
-  # One request at a time: DynamoDB's per-request atomicity (tests/moto_serial.py).
-  "$TOOLS/moto-venv/bin/python" "$(dirname "${BASH_SOURCE[0]}")/moto_serial.py" 127.0.0.1 "$dynamo_port" \
-    >"$SERVER_DIR/moto.log" 2>&1 &
-  SERVER_PIDS+=($!)
-  wait_for "DynamoDB-compatible server (moto)" "$dynamo_port" "$!" "$SERVER_DIR/moto.log"
+  [ "${1:-}" = --no-trap ] || trap stop_servers EXIT
+  start_moto
 
+  local s3_port
   s3_port=$(free_port)
   mkdir -p "$SERVER_DIR/s3"
-  "$TOOLS/s3s-fs/bin/s3s-fs" --host 127.0.0.1 --port "$s3_port" \
+  "$S3S_FS" --host 127.0.0.1 --port "$s3_port" \
     --access-key test-access-key --secret-key test-secret-key "$SERVER_DIR/s3" >"$SERVER_DIR/s3s.log" 2>&1 &
   SERVER_PIDS+=($!)
   wait_for "S3-compatible server (s3s-fs)" "$s3_port" "$!" "$SERVER_DIR/s3s.log"
 
   export AWS_ACCESS_KEY_ID=test-access-key AWS_SECRET_ACCESS_KEY=test-secret-key AWS_REGION=us-east-1
-  export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$dynamo_port"
+  export AWS_ENDPOINT_URL_DYNAMODB="$MOTO_URL"
   export AWS_ENDPOINT_URL_S3="http://127.0.0.1:$s3_port"
   unset AWS_PROFILE AWS_SESSION_TOKEN AWS_ENDPOINT_URL
 }

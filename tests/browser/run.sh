@@ -1,24 +1,19 @@
 #!/usr/bin/env bash
 # Browser tests of the widget: Debian's headless Chromium, driven by
 # playwright-core, against the real `chatctl serve` on a free 127.0.0.1 port.
-# Installs what it needs: chromium (apt-get) when missing, then `npm ci`.
+# Installs what it needs (tests/tools.sh): chromium (apt-get) when missing,
+# then `npm ci` when node_modules is not from package-lock.json.
 # Screenshots go to target/widget-screenshots/.
 set -euo pipefail
 cd "$(dirname "$0")"
 ROOT=$(cd ../.. && pwd)
 
-as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
-
-if [ ! -x /usr/bin/chromium ]; then
-  echo "installing chromium (apt-get)"
-  as_root apt-get update
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium
-fi
-npm ci --no-audit --no-fund
+source ../tools.sh
+install_chromium
+install_node_modules
 
 CHATCTL="$ROOT/target/debug/chatctl"
-# The binary `cargo test --workspace` builds (same features: a no-op after it).
-(cd "$ROOT" && cargo build --locked --workspace --all-targets)
+(cd "$ROOT" && build_bins chatctl)
 
 WORK=$(mktemp -d)
 SERVER=""

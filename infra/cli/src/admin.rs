@@ -2,37 +2,48 @@
 
 use std::path::Path;
 
+use anyhow::{Context, Result, anyhow, bail};
 use chat_shared::AppState;
 use chat_shared::auth;
 use chat_shared::blob::s3::S3BlobStore;
 use chat_shared::clock::iso8601;
 use chat_shared::config::{self, Config, Secret, StoreKind};
 use chat_shared::model::{IdentitySettings, KeyKind, Tenant, TenantProvider};
+use chat_shared::store::StoreError;
 use chat_shared::store::dynamo::DynamoTable;
 use uuid::Uuid;
 
-/// The state for an admin command, with a readable error when the embedded
-/// store is held by a running server.
-pub async fn open(data_dir: &Path) -> Result<AppState, String> {
-    let mut config = Config::from_env().map_err(|e| e.to_string())?;
+/// The settings from the environment, with the command line's data directory.
+fn config(data_dir: &Path) -> Result<Config> {
+    let mut config = Config::from_env().context("invalid settings")?;
     config.data_dir = data_dir.to_path_buf();
-    AppState::from_config(config).await.map_err(|e| {
-        let text = e.to_string();
-        if text.to_ascii_lowercase().contains("already open") || text.contains("lock") {
-            format!(
-                "{text}\nThe data directory {} is in use (is `chatctl serve` running on it?). Stop it, run this command, then start it again.",
-                data_dir.display()
-            )
-        } else {
-            text
-        }
+    Ok(config)
+}
+
+/// The state for an admin command.
+pub async fn open(data_dir: &Path) -> Result<AppState> {
+    AppState::from_config(config(data_dir)?)
+        .await
+        .with_context(|| format!("data directory {}", data_dir.display()))
+}
+
+/// What to do about an error, when the user can do something: the embedded
+/// store held by a running server.
+pub fn hint(error: &anyhow::Error, data_dir: &Path) -> Option<String> {
+    let locked = error
+        .chain()
+        .any(|cause| matches!(cause.downcast_ref(), Some(StoreError::Locked(_))));
+    locked.then(|| {
+        format!(
+            "The data directory {} is in use (is `chatctl serve` running on it?). Stop it, run this command, then start it again.",
+            data_dir.display()
+        )
     })
 }
 
 /// Creates what the selected store needs; safe to run again.
-pub async fn init(data_dir: &Path) -> Result<(), String> {
-    let mut config = Config::from_env().map_err(|e| e.to_string())?;
-    config.data_dir = data_dir.to_path_buf();
+pub async fn init(data_dir: &Path) -> Result<()> {
+    let config = config(data_dir)?;
     match config.store {
         StoreKind::Embedded => {
             open(data_dir).await?;
@@ -41,7 +52,10 @@ pub async fn init(data_dir: &Path) -> Result<(), String> {
         StoreKind::DynamoDb => {
             let sdk = chat_shared::state::aws_sdk_config().await;
             let table = DynamoTable::new(&sdk, &config.table_name);
-            let created = table.create_if_missing().await.map_err(|e| e.to_string())?;
+            let created = table
+                .create_if_missing()
+                .await
+                .with_context(|| format!("cannot create the table {}", config.table_name))?;
             println!(
                 "table {}: {}",
                 config.table_name,
@@ -51,7 +65,7 @@ pub async fn init(data_dir: &Path) -> Result<(), String> {
             let created = bucket
                 .create_if_missing()
                 .await
-                .map_err(|e| e.to_string())?;
+                .with_context(|| format!("cannot create the bucket {}", config.bucket_name))?;
             println!(
                 "bucket {}: {}",
                 config.bucket_name,
@@ -62,19 +76,19 @@ pub async fn init(data_dir: &Path) -> Result<(), String> {
     Ok(())
 }
 
-pub async fn create_tenant(data_dir: &Path, name: &str, email: &str) -> Result<(), String> {
+pub async fn create_tenant(data_dir: &Path, name: &str, email: &str) -> Result<()> {
     let (name, email) = (name.trim(), email.trim());
     if name.is_empty() || email.is_empty() || !email.contains('@') {
-        return Err("a tenant needs a --name and an --email address".into());
+        bail!("a tenant needs a --name and an --email address");
     }
     let state = open(data_dir).await?;
     let now = state.now_ms();
     let tenant = auth::create_tenant(&state.repo, name, email, now)
         .await
-        .map_err(|e| e.to_string())?;
+        .context("cannot create the tenant")?;
     let (key, record) = auth::issue_key(&state.repo, tenant.tenant_id, now)
         .await
-        .map_err(|e| e.to_string())?;
+        .with_context(|| format!("cannot issue a key for tenant {}", tenant.tenant_id))?;
     println!("tenant: {}", tenant.tenant_id);
     println!("name: {}", tenant.name);
     println!("key id: {}", record.key_id);
@@ -89,20 +103,20 @@ pub async fn set_provider(
     tenant_id: Uuid,
     endpoint: Option<(String, String)>,
     api_key_env: Option<&str>,
-) -> Result<(), String> {
+) -> Result<()> {
     let provider = match endpoint {
         None => None,
         Some((base_url, model)) => {
-            let base_url = config::parse_url("--base-url", &base_url).map_err(|e| e.to_string())?;
+            let base_url = config::parse_url("--base-url", &base_url)?;
             let model = model.trim().to_owned();
             if model.is_empty() {
-                return Err("--model must not be empty".into());
+                bail!("--model must not be empty");
             }
             let api_key = match api_key_env {
                 None => None,
                 Some(var) => match std::env::var(var) {
                     Ok(v) if !v.trim().is_empty() => Some(Secret::new(v.trim())),
-                    _ => return Err(format!("the environment variable {var} is not set")),
+                    _ => bail!("the environment variable {var} is not set"),
                 },
             };
             Some(TenantProvider {
@@ -113,18 +127,9 @@ pub async fn set_provider(
         }
     };
     let state = open(data_dir).await?;
-    let mut tenant = state
-        .repo
-        .get_tenant(tenant_id)
-        .await
-        .map_err(|e| e.to_string())?
-        .ok_or_else(|| format!("no tenant {tenant_id}"))?;
+    let mut tenant = load_tenant(&state, tenant_id).await?;
     tenant.custom_provider = provider;
-    state
-        .repo
-        .update_tenant(&tenant)
-        .await
-        .map_err(|e| e.to_string())?;
+    save(&state, &tenant).await?;
     match &tenant.custom_provider {
         Some(p) => println!(
             "tenant {tenant_id}: custom provider {} model {} ({})",
@@ -141,9 +146,13 @@ pub async fn set_provider(
     Ok(())
 }
 
-pub async fn list_tenants(data_dir: &Path) -> Result<(), String> {
+pub async fn list_tenants(data_dir: &Path) -> Result<()> {
     let state = open(data_dir).await?;
-    let tenants = state.repo.list_tenants().await.map_err(|e| e.to_string())?;
+    let tenants = state
+        .repo
+        .list_tenants()
+        .await
+        .context("cannot list the tenants")?;
     if tenants.is_empty() {
         println!("no tenants");
     }
@@ -159,15 +168,14 @@ pub async fn list_tenants(data_dir: &Path) -> Result<(), String> {
     Ok(())
 }
 
-pub async fn create_key(data_dir: &Path, tenant: Uuid, kind: KeyKind) -> Result<(), String> {
+pub async fn create_key(data_dir: &Path, tenant: Uuid, kind: KeyKind) -> Result<()> {
     let state = open(data_dir).await?;
     let (key, record) = auth::issue_key_of_kind(&state.repo, tenant, kind, state.now_ms())
         .await
         .map_err(|e| match e {
-            chat_shared::store::StoreError::TransactionCancelled { .. } => {
-                format!("no tenant {tenant}")
-            }
-            other => other.to_string(),
+            // The write is conditional on the tenant's record.
+            StoreError::TransactionCancelled { .. } => anyhow!("no tenant {tenant}"),
+            other => anyhow!(other).context(format!("cannot issue a key for tenant {tenant}")),
         })?;
     println!("key id: {}", record.key_id);
     match kind {
@@ -181,24 +189,20 @@ pub async fn create_key(data_dir: &Path, tenant: Uuid, kind: KeyKind) -> Result<
 }
 
 /// Reads a tenant, or says there is none.
-async fn load_tenant(state: &AppState, tenant_id: Uuid) -> Result<Tenant, String> {
+async fn load_tenant(state: &AppState, tenant_id: Uuid) -> Result<Tenant> {
     state
         .repo
         .get_tenant(tenant_id)
         .await
-        .map_err(|e| e.to_string())?
-        .ok_or_else(|| format!("no tenant {tenant_id}"))
+        .with_context(|| format!("cannot read tenant {tenant_id}"))?
+        .ok_or_else(|| anyhow!("no tenant {tenant_id}"))
 }
 
 /// Replaces the tenant's allowed origins.
-pub async fn set_origins(
-    data_dir: &Path,
-    tenant_id: Uuid,
-    origins: &[String],
-) -> Result<(), String> {
+pub async fn set_origins(data_dir: &Path, tenant_id: Uuid, origins: &[String]) -> Result<()> {
     let mut list = Vec::with_capacity(origins.len());
     for raw in origins {
-        let origin = auth::normalize_origin(raw)?;
+        let origin = auth::normalize_origin(raw).map_err(anyhow::Error::msg)?;
         if !list.contains(&origin) {
             list.push(origin);
         }
@@ -206,11 +210,7 @@ pub async fn set_origins(
     let state = open(data_dir).await?;
     let mut tenant = load_tenant(&state, tenant_id).await?;
     tenant.allowed_origins = list;
-    state
-        .repo
-        .update_tenant(&tenant)
-        .await
-        .map_err(|e| e.to_string())?;
+    save(&state, &tenant).await?;
     if tenant.allowed_origins.is_empty() {
         println!("tenant {tenant_id}: no allowed origins (publishable keys work from no web page)");
     } else {
@@ -230,7 +230,7 @@ pub async fn set_identity(
     require: bool,
     rotate: bool,
     disable: bool,
-) -> Result<(), String> {
+) -> Result<()> {
     let state = open(data_dir).await?;
     let mut tenant = load_tenant(&state, tenant_id).await?;
     if disable {
@@ -243,7 +243,7 @@ pub async fn set_identity(
     let secret = match tenant.identity.take() {
         Some(existing) if !rotate => existing.secret,
         _ => {
-            let secret = auth::new_identity_secret().map_err(|e| format!("no randomness: {e}"))?;
+            let secret = auth::new_identity_secret().map_err(|e| anyhow!("no randomness: {e}"))?;
             new_secret = Some(secret.clone());
             Secret::new(secret)
         }
@@ -277,7 +277,7 @@ pub async fn set_limits(
     tenant_id: Uuid,
     per_hour: Option<u32>,
     retention_days: Option<u32>,
-) -> Result<(), String> {
+) -> Result<()> {
     let state = open(data_dir).await?;
     let mut tenant = load_tenant(&state, tenant_id).await?;
     if let Some(n) = per_hour {
@@ -299,36 +299,35 @@ pub async fn set_limits(
     save(&state, &tenant).await
 }
 
-async fn save(state: &AppState, tenant: &Tenant) -> Result<(), String> {
+async fn save(state: &AppState, tenant: &Tenant) -> Result<()> {
     state
         .repo
         .update_tenant(tenant)
         .await
-        .map_err(|e| e.to_string())
+        .with_context(|| format!("cannot save tenant {}", tenant.tenant_id))
 }
 
-pub async fn revoke_key(data_dir: &Path, tenant: Uuid, key_id: Uuid) -> Result<(), String> {
+pub async fn revoke_key(data_dir: &Path, tenant: Uuid, key_id: Uuid) -> Result<()> {
     let state = open(data_dir).await?;
-    if state
+    let revoked = state
         .repo
         .revoke_api_key(tenant, key_id)
         .await
-        .map_err(|e| e.to_string())?
-    {
-        println!("revoked {key_id}");
-        Ok(())
-    } else {
-        Err(format!("tenant {tenant} has no key {key_id}"))
+        .with_context(|| format!("cannot revoke key {key_id}"))?;
+    if !revoked {
+        bail!("tenant {tenant} has no key {key_id}");
     }
+    println!("revoked {key_id}");
+    Ok(())
 }
 
-pub async fn list_keys(data_dir: &Path, tenant: Uuid) -> Result<(), String> {
+pub async fn list_keys(data_dir: &Path, tenant: Uuid) -> Result<()> {
     let state = open(data_dir).await?;
     let keys = state
         .repo
         .list_api_keys(tenant)
         .await
-        .map_err(|e| e.to_string())?;
+        .with_context(|| format!("cannot list the keys of tenant {tenant}"))?;
     if keys.is_empty() {
         println!("no keys");
     }

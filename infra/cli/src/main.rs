@@ -3,7 +3,7 @@
 mod admin;
 mod serve;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -159,13 +159,45 @@ enum KeyCommand {
 async fn main() -> ExitCode {
     chat_shared::state::init_logging();
     let cli = Cli::parse();
-    let result = match cli.command {
-        Command::Serve { addr } => serve::run(&cli.data_dir, &addr).await,
-        Command::Init => admin::init(&cli.data_dir).await,
-        Command::Tenant(TenantCommand::Create { name, email }) => {
-            admin::create_tenant(&cli.data_dir, &name, &email).await
+    match run(cli.command, &cli.data_dir).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("chatctl: {}", messages(&error));
+            if let Some(hint) = admin::hint(&error, &cli.data_dir) {
+                eprintln!("{hint}");
+            }
+            ExitCode::FAILURE
         }
-        Command::Tenant(TenantCommand::List) => admin::list_tenants(&cli.data_dir).await,
+    }
+}
+
+/// The error and its causes, outermost first, on one line. A cause whose
+/// text the previous message already quotes (a `thiserror` variant that
+/// prints its source) is not repeated.
+fn messages(error: &anyhow::Error) -> String {
+    let mut line = String::new();
+    let mut previous = String::new();
+    for cause in error.chain() {
+        let text = cause.to_string();
+        if !previous.contains(&text) {
+            if !line.is_empty() {
+                line.push_str(": ");
+            }
+            line.push_str(&text);
+        }
+        previous = text;
+    }
+    line
+}
+
+async fn run(command: Command, data_dir: &Path) -> anyhow::Result<()> {
+    match command {
+        Command::Serve { addr } => serve::run(data_dir, &addr).await,
+        Command::Init => admin::init(data_dir).await,
+        Command::Tenant(TenantCommand::Create { name, email }) => {
+            admin::create_tenant(data_dir, &name, &email).await
+        }
+        Command::Tenant(TenantCommand::List) => admin::list_tenants(data_dir).await,
         Command::Tenant(TenantCommand::SetProvider {
             tenant,
             base_url,
@@ -174,40 +206,33 @@ async fn main() -> ExitCode {
             clear: _,
         }) => {
             let endpoint = base_url.zip(model);
-            admin::set_provider(&cli.data_dir, tenant, endpoint, api_key_env.as_deref()).await
+            admin::set_provider(data_dir, tenant, endpoint, api_key_env.as_deref()).await
         }
         Command::Tenant(TenantCommand::SetOrigins { tenant, origins }) => {
-            admin::set_origins(&cli.data_dir, tenant, &origins).await
+            admin::set_origins(data_dir, tenant, &origins).await
         }
         Command::Tenant(TenantCommand::SetIdentity {
             tenant,
             require,
             rotate,
             disable,
-        }) => admin::set_identity(&cli.data_dir, tenant, require, rotate, disable).await,
+        }) => admin::set_identity(data_dir, tenant, require, rotate, disable).await,
         Command::Tenant(TenantCommand::SetRateLimit { tenant, per_hour }) => {
-            admin::set_limits(&cli.data_dir, tenant, Some(per_hour), None).await
+            admin::set_limits(data_dir, tenant, Some(per_hour), None).await
         }
         Command::Tenant(TenantCommand::SetRetention { tenant, days }) => {
-            admin::set_limits(&cli.data_dir, tenant, None, Some(days)).await
+            admin::set_limits(data_dir, tenant, None, Some(days)).await
         }
         Command::Key(KeyCommand::Create { tenant, kind }) => {
             let kind = match kind {
                 KeyKindArg::Secret => chat_shared::model::KeyKind::Secret,
                 KeyKindArg::Publishable => chat_shared::model::KeyKind::Publishable,
             };
-            admin::create_key(&cli.data_dir, tenant, kind).await
+            admin::create_key(data_dir, tenant, kind).await
         }
         Command::Key(KeyCommand::Revoke { tenant, key_id }) => {
-            admin::revoke_key(&cli.data_dir, tenant, key_id).await
+            admin::revoke_key(data_dir, tenant, key_id).await
         }
-        Command::Key(KeyCommand::List { tenant }) => admin::list_keys(&cli.data_dir, tenant).await,
-    };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(message) => {
-            eprintln!("chatctl: {message}");
-            ExitCode::FAILURE
-        }
+        Command::Key(KeyCommand::List { tenant }) => admin::list_keys(data_dir, tenant).await,
     }
 }

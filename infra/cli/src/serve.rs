@@ -4,6 +4,7 @@
 use std::io::Write;
 use std::path::Path;
 
+use anyhow::{Context, Result};
 use axum::Router;
 use axum::routing::get;
 use chat_shared::AppState;
@@ -18,13 +19,15 @@ use crate::admin;
 /// Where the demo key is kept, readable only by its owner.
 const DEMO_KEY_FILE: &str = "demo-key";
 
-pub async fn run(data_dir: &Path, addr: &str) -> Result<(), String> {
+pub async fn run(data_dir: &Path, addr: &str) -> Result<()> {
     let state = admin::open(data_dir).await?;
     let demo_key = demo_key(&state, data_dir).await?;
     let listener = TcpListener::bind(addr)
         .await
-        .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
-    let local = listener.local_addr().map_err(|e| e.to_string())?;
+        .with_context(|| format!("cannot listen on {addr}"))?;
+    let local = listener
+        .local_addr()
+        .context("cannot read the listening address")?;
     let app = chat_shared::http::with_frame_csp(app(state.clone(), &demo_key), state)
         .layer(TraceLayer::new_for_http());
 
@@ -44,7 +47,7 @@ pub async fn run(data_dir: &Path, addr: &str) -> Result<(), String> {
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await
-        .map_err(|e| format!("server failed: {e}"))
+        .context("server failed")
 }
 
 /// The API, the widget's files under `/widget/`, and a demo host page at `/`
@@ -59,7 +62,7 @@ fn app(state: AppState, demo_key: &str) -> Router {
 
 /// The demo tenant's key: the one from an earlier start when it still works,
 /// else a new tenant and key.
-async fn demo_key(state: &AppState, data_dir: &Path) -> Result<String, String> {
+async fn demo_key(state: &AppState, data_dir: &Path) -> Result<String> {
     let path = data_dir.join(DEMO_KEY_FILE);
     if let Ok(saved) = std::fs::read_to_string(&path) {
         let saved = saved.trim().to_owned();
@@ -70,19 +73,19 @@ async fn demo_key(state: &AppState, data_dir: &Path) -> Result<String, String> {
     let now = state.now_ms();
     let tenant = auth::create_tenant(&state.repo, "Demo", "demo@example.com", now)
         .await
-        .map_err(|e| e.to_string())?;
+        .context("cannot create the demo tenant")?;
     let (key, _) = auth::issue_key(&state.repo, tenant.tenant_id, now)
         .await
-        .map_err(|e| e.to_string())?;
-    write_private(&path, &key).map_err(|e| format!("cannot save {}: {e}", path.display()))?;
+        .context("cannot issue the demo key")?;
+    write_private(&path, &key).with_context(|| format!("cannot save {}", path.display()))?;
     Ok(key)
 }
 
-async fn still_valid(repo: &Repository, key: &str) -> Result<bool, String> {
+async fn still_valid(repo: &Repository, key: &str) -> Result<bool> {
     let record = repo
         .find_api_key(&auth::hash_key(key))
         .await
-        .map_err(|e| e.to_string())?;
+        .context("cannot look up the saved demo key")?;
     Ok(record.is_some_and(|r| !r.revoked))
 }
 

@@ -3,12 +3,13 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
+use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::Duration;
 
+use reqwest::header::HeaderMap;
+use reqwest::{Client, Method};
 use serde_json::{Value, json};
 
 const CHATCTL: &str = env!("CARGO_BIN_EXE_chatctl");
@@ -16,8 +17,9 @@ const CHATCTL: &str = env!("CARGO_BIN_EXE_chatctl");
 /// A running `chatctl serve`; stopped when dropped.
 struct Server {
     child: Child,
-    addr: String,
+    base: String,
     key: String,
+    client: Client,
 }
 
 impl Server {
@@ -37,14 +39,14 @@ impl Server {
             .spawn()
             .unwrap();
         let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        let (mut addr, mut key) = (None, None);
-        while addr.is_none() || key.is_none() {
+        let (mut base, mut key) = (None, None);
+        while base.is_none() || key.is_none() {
             let line = lines
                 .next()
                 .expect("serve printed its address and key")
                 .unwrap();
-            if let Some(url) = line.strip_prefix("Chat API: http://") {
-                addr = Some(url.trim_end_matches("/api/chat/").to_owned());
+            if let Some(url) = line.strip_prefix("Chat API: ") {
+                base = Some(url.trim_end_matches("/api/chat/").to_owned());
             }
             if let Some(k) = line.strip_prefix("Demo API key: ") {
                 key = Some(k.to_owned());
@@ -52,21 +54,56 @@ impl Server {
         }
         // Keep reading what it prints, so it never writes into a closed pipe.
         std::thread::spawn(move || lines.for_each(drop));
+        // The server is on 127.0.0.1: no proxy from the environment.
+        let client = Client::builder()
+            .no_proxy()
+            .timeout(Duration::from_secs(30))
+            .build()
+            .unwrap();
         Server {
             child,
-            addr: addr.unwrap(),
+            base: base.unwrap(),
             key: key.unwrap(),
+            client,
         }
     }
 
-    fn call(
+    /// A JSON request: the status and the JSON body (`Null` when not JSON).
+    async fn call(
         &self,
         method: &str,
         path: &str,
         key: Option<&str>,
         body: Option<Value>,
     ) -> (u16, Value) {
-        http(&self.addr, method, path, key, body)
+        let method = Method::from_bytes(method.as_bytes()).unwrap();
+        let mut request = self.client.request(method, format!("{}{path}", self.base));
+        if let Some(key) = key {
+            request = request.header("X-API-Key", key);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        let bytes = response.bytes().await.unwrap();
+        (
+            status,
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        )
+    }
+
+    /// A plain GET: status, headers, body.
+    async fn get(&self, path: &str) -> (u16, HeaderMap, String) {
+        let response = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        (status, headers, response.text().await.unwrap())
     }
 
     /// Stops it as an operator would (SIGTERM) and waits for it to exit.
@@ -91,79 +128,11 @@ impl Drop for Server {
     }
 }
 
-/// One HTTP/1.1 request on a fresh connection.
-fn http(
-    addr: &str,
-    method: &str,
-    path: &str,
-    key: Option<&str>,
-    body: Option<Value>,
-) -> (u16, Value) {
-    let mut stream = TcpStream::connect(addr).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(30)))
-        .unwrap();
-    let body = body.map(|b| b.to_string()).unwrap_or_default();
-    let mut request = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n",
-        body.len()
-    );
-    if let Some(key) = key {
-        request.push_str(&format!("X-API-Key: {key}\r\n"));
-    }
-    request.push_str("\r\n");
-    request.push_str(&body);
-    stream.write_all(request.as_bytes()).unwrap();
-    let mut raw = String::new();
-    stream.read_to_string(&mut raw).unwrap();
-    let (head, body) = raw.split_once("\r\n\r\n").unwrap();
-    let status: u16 = head.split(' ').nth(1).unwrap().parse().unwrap();
-    let body = if head
-        .to_ascii_lowercase()
-        .contains("transfer-encoding: chunked")
-    {
-        dechunk(body)
-    } else {
-        body.to_owned()
-    };
-    (status, serde_json::from_str(&body).unwrap_or(Value::Null))
-}
-
-/// A plain GET: status, lower-cased head, body.
-fn get_raw(addr: &str, path: &str) -> (u16, String, String) {
-    let mut stream = TcpStream::connect(addr).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(30)))
-        .unwrap();
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut raw = String::new();
-    stream.read_to_string(&mut raw).unwrap();
-    let (head, body) = raw.split_once("\r\n\r\n").unwrap();
-    let status: u16 = head.split(' ').nth(1).unwrap().parse().unwrap();
-    let head = head.to_ascii_lowercase();
-    let body = if head.contains("transfer-encoding: chunked") {
-        dechunk(body)
-    } else {
-        body.to_owned()
-    };
-    (status, head, body)
-}
-
-fn dechunk(mut body: &str) -> String {
-    let mut out = String::new();
-    loop {
-        let (size, rest) = body.split_once("\r\n").unwrap();
-        let size = usize::from_str_radix(size.trim(), 16).unwrap();
-        if size == 0 {
-            return out;
-        }
-        out.push_str(&rest[..size]);
-        body = &rest[size + 2..];
-    }
+/// A response header's value, or "" when it is missing.
+fn header<'a>(headers: &'a HeaderMap, name: &str) -> &'a str {
+    headers
+        .get(name)
+        .map_or("", |v| v.to_str().unwrap_or_default())
 }
 
 fn chatctl(data_dir: &Path, args: &[&str]) -> Output {
@@ -184,28 +153,34 @@ fn last_line(output: &Output) -> String {
         .to_owned()
 }
 
-#[test]
-fn the_readme_walk_through_works_on_a_fresh_data_dir() {
+#[tokio::test]
+async fn the_readme_walk_through_works_on_a_fresh_data_dir() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(&dir.path().join("data"));
     let key = Some(server.key.as_str());
     assert!(server.key.starts_with("cb_"));
 
-    let (status, created) = server.call(
-        "POST",
-        "/api/chat/sessions/create",
-        key,
-        Some(json!({"config": {"aiProvider": "claude"}, "user_identifier": "test@example.com"})),
-    );
+    let (status, created) = server
+        .call(
+            "POST",
+            "/api/chat/sessions/create",
+            key,
+            Some(
+                json!({"config": {"aiProvider": "claude"}, "user_identifier": "test@example.com"}),
+            ),
+        )
+        .await;
     assert_eq!(status, 201, "{created}");
     let id = created["sessionId"].as_str().unwrap().to_owned();
 
-    let (status, sent) = server.call(
-        "POST",
-        "/api/chat/messages/send",
-        key,
-        Some(json!({"sessionId": id, "message": "Hello!", "config": {"aiProvider": "claude"}})),
-    );
+    let (status, sent) = server
+        .call(
+            "POST",
+            "/api/chat/messages/send",
+            key,
+            Some(json!({"sessionId": id, "message": "Hello!", "config": {"aiProvider": "claude"}})),
+        )
+        .await;
     assert_eq!(status, 200, "{sent}");
     assert_eq!(sent["messageCount"], 2);
     assert_eq!(
@@ -213,75 +188,89 @@ fn the_readme_walk_through_works_on_a_fresh_data_dir() {
         "no provider key here: the dummy answers"
     );
 
-    let (status, history) = server.call(
-        "GET",
-        &format!("/api/chat/messages/history/{id}"),
-        key,
-        None,
-    );
+    let (status, history) = server
+        .call(
+            "GET",
+            &format!("/api/chat/messages/history/{id}"),
+            key,
+            None,
+        )
+        .await;
     assert_eq!(status, 200);
     assert_eq!(history["messages"].as_array().unwrap().len(), 2);
 
-    let (status, cleared) = server.call(
-        "DELETE",
-        &format!("/api/chat/messages/clear/{id}"),
-        key,
-        None,
-    );
+    let (status, cleared) = server
+        .call(
+            "DELETE",
+            &format!("/api/chat/messages/clear/{id}"),
+            key,
+            None,
+        )
+        .await;
     assert_eq!(status, 200);
     assert_eq!(cleared["messagesCleared"], 2);
 
-    let (status, stats) = server.call("GET", "/api/chat/sessions/stats/by-user", key, None);
+    let (status, stats) = server
+        .call("GET", "/api/chat/sessions/stats/by-user", key, None)
+        .await;
     assert_eq!(status, 200);
     assert_eq!(stats["userStats"], json!({"test@example.com": 1}));
 
-    let (status, error) = server.call(
-        "POST",
-        "/api/chat/sessions/create",
-        None,
-        Some(json!({"config": {"aiProvider": "claude"}})),
-    );
+    let (status, error) = server
+        .call(
+            "POST",
+            "/api/chat/sessions/create",
+            None,
+            Some(json!({"config": {"aiProvider": "claude"}})),
+        )
+        .await;
     assert_eq!(status, 401);
     assert_eq!(error["error"], "Authentication required");
     server.stop();
 }
 
-#[test]
-fn the_demo_key_and_data_survive_a_restart() {
+#[tokio::test]
+async fn the_demo_key_and_data_survive_a_restart() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let first = Server::start(&data);
     let key = first.key.clone();
-    let (_, created) = first.call(
-        "POST",
-        "/api/chat/sessions/create",
-        Some(&key),
-        Some(json!({"config": {}})),
-    );
+    let (_, created) = first
+        .call(
+            "POST",
+            "/api/chat/sessions/create",
+            Some(&key),
+            Some(json!({"config": {}})),
+        )
+        .await;
     let id = created["sessionId"].as_str().unwrap().to_owned();
-    first.call(
-        "POST",
-        "/api/chat/messages/send",
-        Some(&key),
-        Some(json!({"sessionId": id, "message": "remember me"})),
-    );
+    first
+        .call(
+            "POST",
+            "/api/chat/messages/send",
+            Some(&key),
+            Some(json!({"sessionId": id, "message": "remember me"})),
+        )
+        .await;
     first.stop();
 
     let second = Server::start(&data);
     assert_eq!(second.key, key, "the same demo key after a restart");
-    let (status, history) = second.call(
-        "GET",
-        &format!("/api/chat/messages/history/{id}"),
-        Some(&key),
-        None,
-    );
+    let (status, history) = second
+        .call(
+            "GET",
+            &format!("/api/chat/messages/history/{id}"),
+            Some(&key),
+            None,
+        )
+        .await;
     assert_eq!(status, 200);
     assert_eq!(history["messages"][0]["content"], "remember me");
     second.stop();
 }
 
-#[test]
-fn tenants_and_keys_are_managed_from_the_command_line() {
+#[tokio::test]
+async fn tenants_and_keys_are_managed_from_the_command_line() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let created = chatctl(
@@ -344,14 +333,18 @@ fn tenants_and_keys_are_managed_from_the_command_line() {
     assert!(String::from_utf8_lossy(&bad.stderr).contains("no tenant"));
 
     let server = Server::start(&data);
-    let (status, _) = server.call("GET", "/api/chat/sessions/bot-config", Some(&key), None);
+    let (status, _) = server
+        .call("GET", "/api/chat/sessions/bot-config", Some(&key), None)
+        .await;
     assert_eq!(status, 200, "the tenant's key works on the server");
-    let (status, body) = server.call(
-        "GET",
-        "/api/chat/sessions/bot-config",
-        Some(&second_key),
-        None,
-    );
+    let (status, body) = server
+        .call(
+            "GET",
+            "/api/chat/sessions/bot-config",
+            Some(&second_key),
+            None,
+        )
+        .await;
     assert_eq!(status, 401, "a revoked key does not");
     assert_eq!(body["error"], "Invalid API key");
 
@@ -365,8 +358,8 @@ fn tenants_and_keys_are_managed_from_the_command_line() {
     server.stop();
 }
 
-#[test]
-fn a_tenant_gets_its_own_provider_endpoint_from_the_command_line() {
+#[tokio::test]
+async fn a_tenant_gets_its_own_provider_endpoint_from_the_command_line() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let created = chatctl(
@@ -436,7 +429,9 @@ fn a_tenant_gets_its_own_provider_endpoint_from_the_command_line() {
     );
 
     let server = Server::start(&data);
-    let (status, body) = server.call("GET", "/api/chat/providers", Some(&key), None);
+    let (status, body) = server
+        .call("GET", "/api/chat/providers", Some(&key), None)
+        .await;
     assert_eq!(status, 200);
     assert_eq!(
         body["providers"],
@@ -453,7 +448,9 @@ fn a_tenant_gets_its_own_provider_endpoint_from_the_command_line() {
     );
     assert!(cleared.status.success());
     let server = Server::start(&data);
-    let (_, body) = server.call("GET", "/api/chat/providers", Some(&key), None);
+    let (_, body) = server
+        .call("GET", "/api/chat/providers", Some(&key), None)
+        .await;
     assert_eq!(
         body["providers"],
         json!([{"id": "dummy", "defaultModel": "dummy-1.0"}])
@@ -461,48 +458,48 @@ fn a_tenant_gets_its_own_provider_endpoint_from_the_command_line() {
     server.stop();
 }
 
-#[test]
-fn the_widget_and_its_demo_page_are_served_from_any_directory() {
+#[tokio::test]
+async fn the_widget_and_its_demo_page_are_served_from_any_directory() {
     let dir = tempfile::tempdir().unwrap();
     let elsewhere = tempfile::tempdir().unwrap();
     let server = Server::start_in(&dir.path().join("data"), elsewhere.path());
 
-    let (status, head, body) = get_raw(&server.addr, "/widget/chatbot.js");
+    let (status, head, body) = server.get("/widget/chatbot.js").await;
     assert_eq!(status, 200);
-    assert!(
-        head.contains("content-type: text/javascript; charset=utf-8"),
-        "{head}"
+    assert_eq!(
+        header(&head, "content-type"),
+        "text/javascript; charset=utf-8"
     );
-    assert!(head.contains("cache-control: public, max-age="), "{head}");
-    assert!(head.contains("etag: "), "{head}");
+    assert!(
+        header(&head, "cache-control").starts_with("public, max-age="),
+        "{head:?}"
+    );
+    assert!(head.contains_key("etag"), "{head:?}");
     assert!(body.contains("chatbot_user_id"));
 
-    let (status, head, body) = get_raw(&server.addr, "/widget/frame.html");
+    let (status, head, body) = server.get("/widget/frame.html").await;
     assert_eq!(status, 200);
-    assert!(head.contains("content-security-policy: "), "{head}");
+    assert!(head.contains_key("content-security-policy"), "{head:?}");
     assert!(body.contains("frame.js"));
 
-    let (status, head, body) = get_raw(&server.addr, "/");
+    let (status, head, body) = server.get("/").await;
     assert_eq!(status, 200);
-    assert!(
-        head.contains("content-type: text/html; charset=utf-8"),
-        "{head}"
-    );
-    assert!(head.contains("cache-control: no-store"), "{head}");
+    assert_eq!(header(&head, "content-type"), "text/html; charset=utf-8");
+    assert_eq!(header(&head, "cache-control"), "no-store");
     assert!(
         body.contains(&format!("/widget/chatbot.js?apiKey={}\"", server.key)),
         "the demo page carries the demo key"
     );
 
-    let (status, _, _) = get_raw(&server.addr, "/widget/nope.js");
+    let (status, _, _) = server.get("/widget/nope.js").await;
     assert_eq!(status, 404);
-    let (status, _) = server.call("GET", "/api/chat/nope", None, None);
+    let (status, _) = server.call("GET", "/api/chat/nope", None, None).await;
     assert_eq!(status, 404, "the API's own fallback still answers");
     server.stop();
 }
 
-#[test]
-fn widget_keys_origins_identity_and_limits_are_set_from_the_command_line() {
+#[tokio::test]
+async fn widget_keys_origins_identity_and_limits_are_set_from_the_command_line() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let created = chatctl(
@@ -593,24 +590,29 @@ fn widget_keys_origins_identity_and_limits_are_set_from_the_command_line() {
     let server = Server::start(&data);
     let create =
         |body: Value| server.call("POST", "/api/chat/sessions/create", Some(&pk), Some(body));
-    let (status, body) = create(serde_json::json!({"config": {}, "user_identifier": "ann"}));
+    let (status, body) = create(serde_json::json!({"config": {}, "user_identifier": "ann"})).await;
     assert_eq!(status, 403, "{body}");
     let signature = chat_shared::auth::sign_identity(&identity_secret, "ann");
     let (status, body) = create(serde_json::json!({
         "config": {}, "user_identifier": "ann", "userSignature": signature
-    }));
+    }))
+    .await;
     assert_eq!(status, 201, "{body}");
-    let (status, _) = server.call("GET", "/api/chat/sessions/stats/summary", Some(&pk), None);
+    let (status, _) = server
+        .call("GET", "/api/chat/sessions/stats/summary", Some(&pk), None)
+        .await;
     assert_eq!(status, 403, "a publishable key reads no stats");
-    let (status, _) = server.call(
-        "GET",
-        "/api/chat/sessions/stats/summary",
-        Some(&secret_key),
-        None,
-    );
+    let (status, _) = server
+        .call(
+            "GET",
+            "/api/chat/sessions/stats/summary",
+            Some(&secret_key),
+            None,
+        )
+        .await;
     assert_eq!(status, 200);
 
-    let anonymous = create(serde_json::json!({"config": {}})).1["sessionId"]
+    let anonymous = create(serde_json::json!({"config": {}})).await.1["sessionId"]
         .as_str()
         .unwrap()
         .to_owned();
@@ -622,8 +624,8 @@ fn widget_keys_origins_identity_and_limits_are_set_from_the_command_line() {
             Some(serde_json::json!({"sessionId": anonymous, "message": "hi"})),
         )
     };
-    assert_eq!(send().0, 200);
-    let (status, body) = send();
+    assert_eq!(send().await.0, 200);
+    let (status, body) = send().await;
     assert_eq!(status, 429, "one message per hour: {body}");
     server.stop();
 }

@@ -187,7 +187,7 @@ fn store_answer(error: &StoreError) -> Answer {
     match error {
         StoreError::ConditionFailed | StoreError::TransactionCancelled { .. } => CONFLICT,
         StoreError::Invalid(_) => INTERNAL,
-        StoreError::Unavailable(_) => STORAGE_UNAVAILABLE,
+        StoreError::Unavailable(_) | StoreError::Locked(_) => STORAGE_UNAVAILABLE,
     }
 }
 

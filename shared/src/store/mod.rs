@@ -376,6 +376,10 @@ pub enum StoreError {
     /// The store failed (I/O, network, service error).
     #[error("store unavailable: {0}")]
     Unavailable(String),
+    /// The embedded store's file is already open (another process, or
+    /// another handle in this one): callers can say who holds it.
+    #[error("store in use: {0} is already open")]
+    Locked(String),
 }
 
 /// The table port.

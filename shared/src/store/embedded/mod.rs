@@ -69,7 +69,7 @@ const SMALL_QUERY: usize = 64;
 impl EmbeddedTable {
     /// Opens the database file at `path`, creating it (and its parent
     /// directories) when missing. redb locks the file, so a second open of
-    /// the same file fails with `Unavailable`: share one handle by cloning.
+    /// the same file fails with `Locked`: share one handle by cloning.
     /// redb keeps up to `cache_bytes` of pages in memory.
     pub fn open(path: &Path, cache_bytes: usize) -> Result<Self, StoreError> {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
@@ -80,7 +80,12 @@ impl EmbeddedTable {
         let db = redb::Builder::new()
             .set_cache_size(cache_bytes)
             .create(path)
-            .map_err(|e| StoreError::Unavailable(format!("cannot open {}: {e}", path.display())))?;
+            .map_err(|e| match e {
+                redb::DatabaseError::DatabaseAlreadyOpen => {
+                    StoreError::Locked(path.display().to_string())
+                }
+                e => StoreError::Unavailable(format!("cannot open {}: {e}", path.display())),
+            })?;
         Self::with_database(db)
     }
 

@@ -42,7 +42,7 @@ async fn data_survives_reopen() {
         let table = EmbeddedTable::open(&path, TEST_CACHE).unwrap();
         assert!(matches!(
             EmbeddedTable::open(&path, TEST_CACHE),
-            Err(StoreError::Unavailable(_))
+            Err(StoreError::Locked(_))
         ));
         let gsi = [(GSI1PK, json!("G")), (GSI1SK, json!("1"))];
         table
