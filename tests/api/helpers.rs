@@ -26,7 +26,9 @@ pub const START_MS: i64 = 1_759_924_800_000;
 
 pub struct TestApp {
     /// The DynamoDB driver under the app when the suite runs with
-    /// `CHAT_STORE=dynamodb`; its interceptor counts requests on the wire.
+    /// `CHAT_STORE=dynamodb`; its interceptor counts requests on the wire
+    /// (read by the `cloud` feature's tests).
+    #[cfg_attr(not(feature = "cloud"), allow(dead_code))]
     pub dynamo: Option<DynamoTable>,
     pub router: Router,
     pub state: AppState,

@@ -16,13 +16,6 @@ pub enum InvalidOrigin {
     Shape(String),
 }
 
-/// The message, for callers whose errors are still strings (`chatctl`).
-impl From<InvalidOrigin> for String {
-    fn from(error: InvalidOrigin) -> Self {
-        error.to_string()
-    }
-}
-
 /// An origin as tenants list it and browsers send it: `scheme://host[:port]`,
 /// lowercased, no path, the scheme's default port left out (as a browser's
 /// `Origin` header has it), a non-ASCII host in its ASCII (IDNA) form.
@@ -141,11 +134,11 @@ mod tests {
     #[test]
     fn refusals_say_what_an_origin_looks_like() {
         assert_eq!(
-            normalize_origin("shop.example").map_err(String::from),
+            normalize_origin("shop.example").map_err(|e| e.to_string()),
             Err("`shop.example`: an origin starts with https:// or http://".into())
         );
         assert_eq!(
-            normalize_origin("https://shop.example/path").map_err(String::from),
+            normalize_origin("https://shop.example/path").map_err(|e| e.to_string()),
             Err(
                 "`https://shop.example/path`: expected scheme://host[:port], e.g. https://shop.example"
                     .into()
