@@ -79,8 +79,10 @@ background() {
 # ready NAME [--show]: waits for a background job; shows its log when it
 # failed, or always with --show (a check's output).
 ready() {
-  local name=$1 show=${2:-}
-  if ! wait "${BACKGROUND[$name]}"; then
+  local name=$1 show=${2:-} pid=${BACKGROUND[$1]}
+  # Waited for: the exit trap must not signal its (reusable) pid again.
+  unset 'BACKGROUND[$name]'
+  if ! wait "$pid"; then
     echo "$name failed:"
     cat "$LOGS/$name.log"
     return 1
@@ -176,7 +178,7 @@ background node-modules install_node_modules
 background_chromium
 background clippy clippy
 # CPU-bound and needed late: niced, so it takes what the builds leave idle.
-background s3s-fs nice -n 10 bash -c "source tests/tools.sh && install_s3s_fs"
+background s3s-fs nice -n 10 bash -euo pipefail -c "source tests/tools.sh && install_s3s_fs"
 
 step "cargo test (embedded store)" cargo test --locked --workspace
 step "build the cloud and Lambda tests and the function binaries" build_rest

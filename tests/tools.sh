@@ -38,7 +38,7 @@ install_s3s_fs() {
   [ -x "$root/bin/s3s-fs" ] && return 0
   echo "building s3s-fs $S3S_VERSION (debug) into $root"
   CARGO_PROFILE_DEV_DEBUG=0 cargo install s3s-fs --version "$S3S_VERSION" --locked --debug --features binary \
-    --root "$root" --target-dir "$TOOLS/s3s-fs-build"
+    --root "$root" --target-dir "$TOOLS/s3s-fs-build" || return 1
   rm -rf "$TOOLS/s3s-fs-build"
 }
 S3S_FS="$TOOLS/s3s-fs-$S3S_VERSION/bin/s3s-fs"
