@@ -14,7 +14,7 @@ use crate::model::{ActiveFile, Message, Role, SessionConfig};
 use crate::prompt::{ChatTurn, ContextStats, ProviderRequest};
 // The token estimate is the prompt's; kept reachable here, where callers
 // find the budgets it is measured against.
-pub use crate::prompt::{CHARS_PER_TOKEN, estimate_token_count};
+use crate::prompt::{CHARS_PER_TOKEN, estimate_token_count};
 
 pub const MAX_TOTAL_TOKENS: usize = 6000;
 pub const MAX_USER_MESSAGE_TOKENS: usize = 3000;

@@ -9,9 +9,10 @@
 //! - in `cargo test` (`tests/replay.rs`): every file of the seed corpus and
 //!   a bounded number of mutations of it, deterministically.
 
-use chat_core::context::{ContextInput, MAX_HISTORY_TOKENS, build_context, estimate_token_count};
+use chat_core::context::{ContextInput, MAX_HISTORY_TOKENS, build_context};
 use chat_core::files::{self, FileKind};
 use chat_core::model::{ActiveFile, Message, Role};
+use chat_core::prompt::estimate_token_count;
 use serde_json::{Map, Value};
 use uuid::Uuid;
 

@@ -4,8 +4,9 @@
 
 use std::hint::black_box;
 
-use chat_shared::context::{ContextInput, FILE_EXCERPT_CHARS, build_context, estimate_token_count};
+use chat_shared::context::{ContextInput, FILE_EXCERPT_CHARS, build_context};
 use chat_shared::model::{ActiveFile, Message, Role};
+use chat_shared::prompt::estimate_token_count;
 use criterion::{Criterion, criterion_group, criterion_main};
 use serde_json::{Map, json};
 use uuid::Uuid;

@@ -5,9 +5,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use async_trait::async_trait;
 use axum::http::{Method, StatusCode};
-use chat_shared::providers::{
-    Provider, ProviderError, ProviderRequest, StreamEvent, dummy::DummyProvider,
-};
+use chat_shared::prompt::ProviderRequest;
+use chat_shared::providers::{Provider, ProviderError, StreamEvent, dummy::DummyProvider};
 use futures::stream::BoxStream;
 use serde_json::json;
 

@@ -10,9 +10,10 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use serde_json::{Value, json};
 
 use super::http::{Decoded, Decoder, HttpClient, decode_reply, json_data, parse_whole};
-use super::{ChatTurn, Completion, Provider, ProviderError, ProviderRequest, StreamEvent};
+use super::{Completion, Provider, ProviderError, StreamEvent};
 use crate::config::{ExposeSecret, Secret};
 use crate::model::Role;
+use crate::prompt::{ChatTurn, ProviderRequest};
 
 pub const API_VERSION: &str = "2023-06-01";
 
@@ -234,7 +235,7 @@ impl Decoder for ClaudeDecoder {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::providers::ContextStats;
+    use crate::prompt::ContextStats;
 
     fn turn(role: Role, content: &str) -> ChatTurn {
         ChatTurn {

@@ -4,8 +4,8 @@
 use async_trait::async_trait;
 use futures::stream::{self, BoxStream, StreamExt};
 
-use super::{Completion, Provider, ProviderError, ProviderRequest, StreamEvent};
-use crate::prompt::estimate_token_count;
+use super::{Completion, Provider, ProviderError, StreamEvent};
+use crate::prompt::{ProviderRequest, estimate_token_count};
 
 pub struct DummyProvider {
     model: String,
@@ -70,7 +70,7 @@ impl Provider for DummyProvider {
 mod tests {
     use super::*;
     use crate::model::Role;
-    use crate::providers::{ChatTurn, ContextStats};
+    use crate::prompt::{ChatTurn, ContextStats};
 
     #[tokio::test]
     async fn deltas_add_up_to_the_completion() {

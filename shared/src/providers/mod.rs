@@ -19,7 +19,7 @@ use futures::stream::BoxStream;
 use crate::config::{Config, ProviderHttpSettings};
 use crate::model::Tenant;
 // What a provider is asked: built by the context builder, in `chat-core`.
-pub use crate::prompt::{ChatTurn, ContextStats, ProviderRequest};
+use crate::prompt::ProviderRequest;
 
 /// A finished reply.
 #[derive(Debug, Clone, PartialEq, Eq)]

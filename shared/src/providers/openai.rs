@@ -10,9 +10,10 @@ use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
 use serde_json::{Value, json};
 
 use super::http::{Decoded, Decoder, HttpClient, decode_reply, json_data, parse_whole};
-use super::{Completion, Provider, ProviderError, ProviderRequest, StreamEvent};
+use super::{Completion, Provider, ProviderError, StreamEvent};
 use crate::config::{ExposeSecret, Secret};
 use crate::model::Role;
+use crate::prompt::ProviderRequest;
 
 pub struct OpenAiCompatible {
     id: &'static str,
@@ -208,7 +209,7 @@ impl Decoder for ChunkDecoder {
 mod tests {
     use super::*;
     use crate::config::ProviderHttpSettings;
-    use crate::providers::{ChatTurn, ContextStats};
+    use crate::prompt::{ChatTurn, ContextStats};
     use std::time::Duration;
 
     fn http() -> HttpClient {

@@ -12,7 +12,8 @@ use crate::AppState;
 use crate::auth::Caller;
 use crate::context::{ContextInput, build_context};
 use crate::model::{Message, Role, Session, SessionConfig, SessionId, Tenant};
-use crate::providers::{Completion, Provider, ProviderError, ProviderRequest, StreamEvent};
+use crate::prompt::ProviderRequest;
+use crate::providers::{Completion, Provider, ProviderError, StreamEvent};
 use crate::ratelimit::{self, RateLimit};
 
 /// A validated send request.
