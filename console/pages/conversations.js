@@ -42,7 +42,7 @@ function list(main) {
     form,
     status,
     h('div', { class: 'table-wrap' },
-      h('table', { class: 'sessions', id: 'sessions' },
+      h('table', { class: 'sessions cards', id: 'sessions' },
         h('caption', { class: 'sr' }, 'Conversations, newest first'),
         h('thead', {}, h('tr', {},
           ['Conversation', 'User', 'Last activity', 'Messages', 'Feedback'].map((t) => h('th', { scope: 'col' }, t)))),
@@ -94,18 +94,17 @@ function row(s) {
     h('td', { class: 'preview' },
       h('a', { href: `#/conversations/${encodeURIComponent(s.sessionId)}` }, preview),
       s.hasFile ? h('span', { class: 'badge' }, 'file') : null),
-    h('td', { class: 'user' }, s.userIdentifier || '—'),
-    h('td', {}, when(s.lastActivity || s.createdAt)),
-    h('td', { class: 'num' }, String(s.messageCount ?? '—')),
-    h('td', {}, feedbackText(fb)));
+    h('td', { class: 'user', 'data-label': 'User' }, s.userIdentifier || '—'),
+    h('td', { 'data-label': 'Last activity' }, when(s.lastActivity || s.createdAt)),
+    h('td', { class: 'num', 'data-label': 'Messages' }, String(s.messageCount ?? '—')),
+    h('td', { 'data-label': 'Feedback' }, feedbackText(fb)));
 }
 
 function feedbackText(fb) {
   const up = fb.up || 0;
   const down = fb.down || 0;
   if (!up && !down) return '—';
-  return h('span', { 'aria-label': `${up} thumbs up, ${down} thumbs down` },
-    h('span', { 'aria-hidden': 'true' }, `👍 ${up} · 👎 ${down}`));
+  return `${up} up · ${down} down`;
 }
 
 function exportControls() {
@@ -171,7 +170,7 @@ function details(data, sessionId) {
     Object.keys(config).length ? h('details', { class: 'config' },
       h('summary', {}, 'Session configuration'),
       h('pre', {}, JSON.stringify(config, null, 2))) : null,
-    h('h2', {}, 'Transcript'),
+    h('h2', { class: 'transcript-title' }, 'Transcript'),
     messages.length
       ? h('ol', { class: 'transcript', id: 'transcript' }, messages.map(message))
       : h('p', {}, 'No messages.'),
@@ -216,7 +215,7 @@ function feedback(fb) {
   if (!fb || !fb.rating) return null;
   const up = fb.rating === 'up';
   return h('p', { class: `feedback ${up ? 'up' : 'down'}` },
-    h('span', { 'aria-hidden': 'true' }, up ? '👍 ' : '👎 '),
+    h('span', { class: 'thumb', 'aria-hidden': 'true' }, up ? '▲ ' : '▼ '),
     up ? 'Rated helpful' : 'Rated not helpful',
     fb.comment ? `: “${fb.comment}”` : '');
 }

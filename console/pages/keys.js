@@ -9,13 +9,14 @@ export function keys(main) {
   const created = h('div', { class: 'created-key' });
   const snippet = h('div', { class: 'snippet' }, h('p', {}, 'Loading…'));
 
-  const kind = h('select', { id: 'key-kind' },
-    h('option', { value: 'secret' }, 'Secret (cb_): for your servers and this console'),
-    h('option', { value: 'publishable' }, 'Publishable (pk_): for web pages'));
+  const kind = h('select', { id: 'key-kind', 'aria-describedby': 'key-kind-hint' },
+    h('option', { value: 'secret' }, 'Secret (cb_)'),
+    h('option', { value: 'publishable' }, 'Publishable (pk_)'));
   const label = h('input', { id: 'key-label', type: 'text', maxlength: 100, autocomplete: 'off', 'aria-describedby': 'key-label-error' });
   const labelError = h('p', { class: 'error', id: 'key-label-error' });
   const form = h('form', { id: 'key-form', class: 'key-form', novalidate: true },
-    h('div', { class: 'field' }, h('label', { for: 'key-kind' }, 'Kind'), kind),
+    h('div', { class: 'field' }, h('label', { for: 'key-kind' }, 'Kind'), kind,
+      h('p', { class: 'hint', id: 'key-kind-hint' }, 'Secret keys are for your servers and this console; publishable keys for web pages.')),
     h('div', { class: 'field' }, h('label', { for: 'key-label' }, 'Label'), label, labelError),
     h('div', { class: 'actions' }, h('button', { type: 'submit' }, 'Create key')));
 
@@ -24,7 +25,7 @@ export function keys(main) {
     h('section', { 'aria-labelledby': 'keys-title' },
       h('h2', { id: 'keys-title' }, 'API keys'),
       listStatus,
-      h('div', { class: 'table-wrap' }, h('table', { id: 'keys' },
+      h('div', { class: 'table-wrap' }, h('table', { id: 'keys', class: 'cards' },
         h('caption', { class: 'sr' }, 'API keys'),
         h('thead', {}, h('tr', {}, ['Label', 'Kind', 'Key', 'Created', 'Last used', 'Status', ''].map(
           (t, i) => h('th', { scope: 'col' }, t || h('span', { class: 'sr' }, i === 6 ? 'Actions' : ''))))),
@@ -96,12 +97,12 @@ function keyRow(k, reload) {
     });
   }
   return h('tr', { dataset: { keyId: k.keyId || k.id, kind: k.kind } },
-    h('td', {}, k.label || '—'),
-    h('td', {}, k.kind === 'publishable' ? 'Publishable' : 'Secret'),
-    h('td', {}, h('code', {}, `${k.prefix || ''}…`)),
-    h('td', {}, when(k.createdAt)),
-    h('td', {}, k.lastUsedAt ? when(k.lastUsedAt) : 'Never'),
-    h('td', { class: 'key-status' }, revoked ? 'Revoked' : 'Active'),
+    h('td', { 'data-label': 'Label' }, k.label || '—'),
+    h('td', { 'data-label': 'Kind' }, k.kind === 'publishable' ? 'Publishable' : 'Secret'),
+    h('td', { 'data-label': 'Key' }, h('code', {}, `${k.prefix || ''}…`)),
+    h('td', { 'data-label': 'Created' }, when(k.createdAt)),
+    h('td', { 'data-label': 'Last used' }, k.lastUsedAt ? when(k.lastUsedAt) : 'Never'),
+    h('td', { class: 'key-status', 'data-label': 'Status' }, revoked ? 'Revoked' : 'Active'),
     h('td', {}, revoke, out));
 }
 

@@ -96,8 +96,8 @@ export function settings(main) {
 function build(form, values) {
   form.replaceChildren(
     ...GROUPS.map(([legend, fields]) => h('fieldset', { dataset: { group: legend } },
-      h('legend', {}, legend), fields.map((f) => control(f, getPath(values, f[0]))))),
-    identityRotation(),
+      h('legend', {}, legend), fields.map((f) => control(f, getPath(values, f[0]))),
+      legend === 'Access' ? identityRotation() : null)),
     h('div', { class: 'actions' }, h('button', { type: 'submit' }, 'Save settings')));
 }
 
@@ -167,13 +167,13 @@ function read(form) {
 
 /** What the browser can tell before asking the server. */
 function check(form) {
-  for (const [path, label, kind] of FIELDS) {
+  for (const [path, , kind] of FIELDS) {
     const el = form.querySelector(`#${idOf(path)}`);
     if (!el) continue;
     const v = el.value.trim();
-    if (kind === 'color' && v && !COLOR.test(v)) return { field: path, detail: `${label}: use a hex colour such as #667eea.` };
+    if (kind === 'color' && v && !COLOR.test(v)) return { field: path, detail: 'Use a hex colour such as #667eea.' };
     if (kind === 'number' && v && !(Number.isInteger(Number(v)) && Number(v) >= 1)) {
-      return { field: path, detail: `${label}: use a whole number of 1 or more.` };
+      return { field: path, detail: 'Use a whole number of 1 or more.' };
     }
   }
   return null;
