@@ -39,8 +39,9 @@
     var d = e.data;
     if (!d || typeof d !== 'object') return;
     if (d.source === 'chatbot-widget' && e.source === window && d.type === 'widget_ready') {
+      // Opened once: later `ready`s must not pull focus from the form.
+      if (!ready) command('open');
       ready = true;
-      command('open');
       if (pending) command('set_brand_settings', [pending]);
       toConsole({ type: 'ready' });
       return;

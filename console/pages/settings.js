@@ -15,15 +15,15 @@ const GROUPS = [
     ['bot.poweredBy', 'Powered-by line', 'text', { maxlength: 100 }],
     ['bot.color', 'Colour', 'color', {}],
     ['bot.msgBgColor', 'Visitor message colour', 'color', {}],
-    ['bot.icon', 'Icon (an image URL or an emoji)', 'text', { maxlength: 2048 }],
-    ['bot.welcomeMessage', 'Welcome message', 'area', { rows: 2, maxlength: 2000 }],
-    ['bot.starterPrompts', 'Starter prompts (one per line)', 'lines', { rows: 3 }],
+    ['bot.icon', 'Icon (an https image URL)', 'text', { maxlength: 2048, type: 'url' }],
+    ['bot.welcomeMessage', 'Welcome message', 'area', { rows: 2, maxlength: 1000 }],
+    ['bot.starterPrompts', 'Starter prompts (one per line, up to 6)', 'lines', { rows: 3 }],
     ['bot.position', 'Position on the page', 'select', { options: [['right', 'Right'], ['left', 'Left']] }],
     ['bot.theme', 'Theme', 'select', { options: [['auto', 'Follow the visitor’s system'], ['light', 'Light'], ['dark', 'Dark']] }],
-    ['bot.language', 'Language (e.g. en, de-CH; empty: the page’s)', 'text', { maxlength: 35 }],
+    ['bot.language', 'Language (e.g. en, pt-BR; empty: the visitor’s browser)', 'text', { maxlength: 35 }],
   ]],
   ['Assistant', [
-    ['systemPrompt', 'System prompt', 'area', { rows: 6, maxlength: 20000 }],
+    ['systemPrompt', 'System prompt', 'area', { rows: 6, maxlength: 6000 }],
     ['defaultProvider', 'Default provider', 'select', { options: [['', 'The deployment’s default']] }],
   ]],
   ['Access', [
@@ -123,7 +123,7 @@ function control([path, label, kind, extra], value) {
     input = h('input', { ...common, type: 'number', inputmode: 'numeric', min: extra.min, step: 1 });
     input.value = value ?? '';
   } else {
-    input = h('input', { ...common, type: 'text', maxlength: extra.maxlength, autocomplete: 'off' });
+    input = h('input', { ...common, type: extra.type || 'text', maxlength: extra.maxlength, autocomplete: 'off' });
     input.value = value ?? '';
   }
   const row = kind === 'color' ? colorPair(input, label) : input;

@@ -243,8 +243,8 @@ test('a reply rated in the widget is counted on the Overview chart', async () =>
   await chat.locator('#input').press('Enter');
   const reply = chat.locator('.msg.assistant', { hasText: 'Is the blue widget waterproof?' });
   await reply.waitFor();
-  // The thumbs of the widget (contract: keyboard-accessible buttons on each reply).
-  await chat.getByRole('button', { name: /helpful|thumbs up|good/i }).last().click();
+  // The widget's thumbs on that reply (keyboard-accessible buttons).
+  await reply.getByRole('button', { name: 'Helpful', exact: true }).click();
   for (let i = 0; i < 60 && (await analyticsTotals()).feedbackUp <= before.feedbackUp; i++) {
     await new Promise((r) => setTimeout(r, 250));
   }
