@@ -90,6 +90,9 @@ function chartCard(chart, rows, plots, observer) {
   requestAnimationFrame(() => {
     if (!box.isConnected || typeof uPlot === 'undefined') return;
     const plot = new uPlot(options(chart, size(box)), seriesData(chart, rows), box);
+    // The box is the image (its label says the numbers); the drawing and
+    // its legend table are not read out on their own.
+    plot.root.setAttribute('aria-hidden', 'true');
     plots.push({ plot, box });
     observer.observe(box);
   });
