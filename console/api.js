@@ -24,12 +24,20 @@ function readKey() {
   try { return sessionStorage.getItem(KEY_SLOT); } catch { return null; }
 }
 
+/** Whether the signed-in key starts with `prefix` (the Keys page marks it). */
+export function signedInWith(prefix) {
+  const key = readKey();
+  return Boolean(prefix && key && key.startsWith(prefix));
+}
+
 export function storeKey(key) {
   sessionStorage.setItem(KEY_SLOT, key);
 }
 
+/** Forgets the key, and whatever else this tab kept for the console (the
+ * preview widget's conversation). */
 export function forgetKey() {
-  try { sessionStorage.removeItem(KEY_SLOT); } catch { /* storage blocked: nothing kept */ }
+  try { sessionStorage.clear(); } catch { /* storage blocked: nothing kept */ }
 }
 
 /** An answer other than 2xx: `status` and the JSON error body. */
@@ -88,6 +96,7 @@ export const api = {
   deleteSession: (id) => json('DELETE', `/api/tenant/sessions/${encodeURIComponent(id)}`),
   analytics: (days) => json('GET', '/api/tenant/analytics', { query: { days } }),
   providers: () => json('GET', '/api/chat/providers'),
+  botConfig: () => json('GET', '/api/chat/sessions/bot-config'),
   /** The export as a Blob (it needs the key header, so no plain link). */
   async exportBlob(format) {
     const res = await send('GET', '/api/tenant/export', { query: { format } });

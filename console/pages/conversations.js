@@ -140,7 +140,7 @@ function transcript(main, sessionId) {
     h('h1', {}, 'Conversation'),
     body);
   api.session(sessionId).then((data) => {
-    body.replaceChildren(...details(data, sessionId));
+    body.replaceChildren(...details(data, sessionId).filter(Boolean));
     body.removeAttribute('aria-busy');
   }, (e) => {
     body.replaceChildren(notice('error', e.status === 404
@@ -157,14 +157,15 @@ function details(data, sessionId) {
   const file = data.file || data.activeFile || session.activeFile || session.file || null;
   const config = data.config || session.config || {};
   const facts = [
-    ['Session', session.sessionId || sessionId],
+    ['Session', session.sessionId || sessionId, 'wide'],
     ['User', session.userIdentifier || '—'],
     ['Started', when(session.createdAt)],
     ['Last activity', when(session.lastActivity)],
     ['Messages', String(session.messageCount ?? messages.length)],
+    ['Status', session.isExpired ? 'Expired' : 'Active'],
   ];
   return [
-    h('dl', { class: 'facts' }, facts.map(([k, v]) => h('div', {}, h('dt', {}, k), h('dd', {}, v)))),
+    h('dl', { class: 'facts' }, facts.map(([k, v, cls]) => h('div', { class: cls }, h('dt', {}, k), h('dd', {}, v)))),
     deleteButton(sessionId),
     file ? fileSummary(file) : null,
     Object.keys(config).length ? h('details', { class: 'config' },
@@ -181,8 +182,10 @@ function fileSummary(file) {
   const summary = file.summary || file.aiSummary || '';
   return h('section', { class: 'card file', 'aria-labelledby': 'file-title' },
     h('h2', { id: 'file-title' }, 'Active file'),
-    h('p', {}, [file.filename || file.name || 'file', file.rows != null ? ` · ${file.rows} rows` : '',
-      file.size != null ? ` · ${Math.ceil(file.size / 1024)} KB` : ''].join('')),
+    h('p', {}, [file.name || file.filename || 'file', file.rows != null ? ` · ${file.rows} rows` : '',
+      file.size != null ? ` · ${Math.ceil(file.size / 1024)} KB` : '',
+      file.uploadedAt ? ` · uploaded ${when(file.uploadedAt)}` : ''].join('')),
+    file.columns && file.columns.length ? h('p', { class: 'hint' }, `Columns: ${file.columns.join(', ')}`) : null,
     summary ? h('p', { class: 'summary' }, typeof summary === 'string' ? summary : JSON.stringify(summary)) : null);
 }
 

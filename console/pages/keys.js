@@ -1,6 +1,6 @@
 // Keys: the tenant's API keys (never the keys themselves, only prefixes),
 // a new key shown once with a copy button, revoking; the embed snippet.
-import { api } from '../api.js';
+import { api, signedInWith } from '../api.js';
 import { h, notice, when, announce, busy, copyButton } from '../ui.js';
 
 export function keys(main) {
@@ -97,7 +97,8 @@ function keyRow(k, reload) {
     });
   }
   return h('tr', { dataset: { keyId: k.keyId || k.id, kind: k.kind } },
-    h('td', { 'data-label': 'Label' }, k.label || '—'),
+    h('td', { 'data-label': 'Label' }, k.label || '—',
+      !revoked && signedInWith(k.prefix) ? h('span', { class: 'badge' }, 'this console') : null),
     h('td', { 'data-label': 'Kind' }, k.kind === 'publishable' ? 'Publishable' : 'Secret'),
     h('td', { 'data-label': 'Key' }, h('code', {}, `${k.prefix || ''}…`)),
     h('td', { 'data-label': 'Created' }, when(k.createdAt)),

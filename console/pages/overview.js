@@ -112,6 +112,7 @@ function options(chart, { width, height }) {
   return {
     width, height,
     tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), 'Etc/UTC'),
+    padding: [12, 24, 0, 0],
     cursor: { drag: { x: false, y: false } },
     legend: { live: false },
     scales: { y: { range: (u, min, max) => [0, Math.max(1, max)] } },

@@ -64,6 +64,7 @@ export function settings(main) {
     build(form, saved);
     livePreview.brand(brandOf(saved));
     fillProviders(form, saved.defaultProvider);
+    showDefaults(form);
   }, (e) => top.replaceChildren(notice('error', `Could not load the settings: ${e.message}`)));
 
   form.addEventListener('input', (e) => {
@@ -81,6 +82,7 @@ export function settings(main) {
         saved = tenant.settings || read(form);
         build(form, saved);
         fillProviders(form, saved.defaultProvider);
+        showDefaults(form);
         livePreview.brand(brandOf(saved));
         top.replaceChildren(notice('ok', 'Settings saved.'));
         announce('Settings saved.');
@@ -130,14 +132,34 @@ function control([path, label, kind, extra], value) {
   return h('div', { class: 'field' }, h('label', { for: id }, label), row, h('p', { class: 'error', id: errorId }));
 }
 
-/** A text field for the hex value beside the browser's colour picker. */
+/** What an empty branding field falls back to (the deployment's default,
+ * as bot-config reports it), shown as the field's placeholder. */
+const DEFAULTS = { 'bot.name': 'botName', 'bot.poweredBy': 'poweredBy', 'bot.color': 'botColor', 'bot.msgBgColor': 'botMsgBgColor' };
+
+async function showDefaults(form) {
+  let config;
+  try { config = await api.botConfig(); } catch { return; }
+  for (const [path, key] of Object.entries(DEFAULTS)) {
+    const el = form.querySelector(`#${idOf(path)}`);
+    if (el && typeof config[key] === 'string' && !el.value) {
+      el.placeholder = config[key];
+      el.dispatchEvent(new Event('placeholder'));
+    }
+  }
+}
+
+/** A text field for the hex value beside the browser's colour picker; an
+ * empty field shows its placeholder (the default) in the picker. */
 function colorPair(text, label) {
-  text.setAttribute('placeholder', '#667eea');
   text.setAttribute('spellcheck', 'false');
   const picker = h('input', { type: 'color', 'aria-label': `${label}: picker`, tabindex: '-1' });
-  const sync = () => { if (COLOR.test(text.value.trim())) picker.value = expand(text.value.trim()); };
+  const sync = () => {
+    const v = text.value.trim() || text.placeholder;
+    if (COLOR.test(v)) picker.value = expand(v);
+  };
   sync();
   text.addEventListener('input', sync);
+  text.addEventListener('placeholder', sync);
   picker.addEventListener('input', () => {
     text.value = picker.value;
     text.dispatchEvent(new Event('input', { bubbles: true }));

@@ -146,7 +146,7 @@ test('sign-in refuses a publishable or unknown key and keeps the secret key in s
 
 test('the conversation made through the API is listed, filtered by user, and opens with its transcript', async () => {
   await page.getByRole('link', { name: 'Conversations' }).click();
-  await page.getByLabel('User').fill(USER);
+  await page.getByLabel('User', { exact: true }).fill(USER);
   await page.getByRole('button', { name: 'Filter' }).click();
   const row = page.locator(`#sessions tbody tr[data-session-id="${sessionId}"]`);
   await row.waitFor();
@@ -169,6 +169,10 @@ test('the conversation made through the API is listed, filtered by user, and ope
 test('a bad setting is shown next to its field; the bot name and colour reach the live preview and bot-config', async () => {
   await page.getByRole('link', { name: 'Settings' }).click();
   await page.getByText('Preview ready.').waitFor({ timeout: 20000 });
+  // The widget focuses its message box when it opens; the console takes
+  // the focus back, so keyboard users stay where they were.
+  await page.waitForTimeout(1000);
+  assert.notEqual(await page.evaluate(() => document.activeElement.id), 'widget-preview');
 
   // The server names the field; the console puts the message beside it.
   const origins = page.getByLabel(/Allowed origins/);
@@ -307,6 +311,7 @@ test('at 360 px every page fits the width; sign-out forgets the key', async () =
 
   await phone.getByRole('button', { name: 'Sign out' }).click();
   await phone.getByLabel('Secret API key').waitFor();
+  // The key and the preview widget's conversation: nothing stays in the tab.
   assert.deepEqual(await phone.evaluate(() => Object.keys(sessionStorage)), []);
   await phone.reload();
   await phone.getByLabel('Secret API key').waitFor();
