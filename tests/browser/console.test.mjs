@@ -265,7 +265,7 @@ test('a reply rated in the widget is counted on the Overview chart', async () =>
   const today = new Date().toISOString().slice(0, 10);
   const cell = page.locator(`table[data-chart="feedback"] tr[data-date="${today}"] td[data-field="feedbackUp"]`);
   assert.ok(Number(await cell.textContent()) >= 1);
-  assert.equal(await page.locator('#chart-feedback canvas').count(), 1, 'drawn by uPlot');
+  await page.locator('#chart-feedback canvas').waitFor(); // drawn by uPlot
   await shot(page, 'overview');
 });
 
