@@ -139,7 +139,10 @@ fn serve(file: &str, headers: &HeaderMap) -> Response {
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
-    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
     response
 }
 
@@ -198,7 +201,10 @@ mod tests {
                 .find(|d| d.trim().starts_with("script-src"))
                 .expect("script-src");
             assert_eq!(script.trim(), "script-src 'self'");
-            assert!(!policy.contains("https:") && !policy.contains('*'), "{policy}");
+            assert!(
+                !policy.contains("https:") && !policy.contains('*'),
+                "{policy}"
+            );
         }
         assert!(CONSOLE_POLICY.ends_with("frame-ancestors 'none'"));
     }
