@@ -244,8 +244,11 @@ function identityRotation() {
     busy(button, async () => {
       try {
         const res = await api.patchSettings({ identity: { rotateSecret: true } });
-        const secret = res.identitySecret || (res.identity && res.identity.secret) ||
-          (res.settings && res.settings.identity && res.settings.identity.secret);
+        const secret = res.identitySecret;
+        // Rotating turns identity on: the form must not turn it off again.
+        const identity = (res.settings && res.settings.identity) || {};
+        document.getElementById(idOf('identity.enabled')).checked = Boolean(identity.enabled);
+        document.getElementById(idOf('identity.required')).checked = Boolean(identity.required);
         if (!secret) { out.replaceChildren(notice('error', 'The server did not return a new secret.')); return; }
         const field = h('input', { id: 'identity-secret', type: 'text', readonly: true, value: secret, spellcheck: 'false' });
         out.replaceChildren(

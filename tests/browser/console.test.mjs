@@ -201,6 +201,21 @@ test('a bad setting is shown next to its field; the bot name and colour reach th
   // The widget's header took the colour.
   const header = await chat.locator('.head').evaluate((el) => getComputedStyle(el).backgroundColor);
   assert.equal(header, 'rgb(11, 114, 133)');
+
+  // A new identity secret is shown once, and identity is on in the form.
+  await page.getByRole('button', { name: 'Rotate the identity secret' }).click(); // confirm() is accepted
+  const secret = await page.locator('#identity-secret').inputValue();
+  assert.ok(secret.length >= 16, 'the new secret is shown');
+  assert.equal(await page.getByLabel(/Verify visitor identity/).isChecked(), true);
+  assert.equal((await api('/api/tenant')).body.settings.identity.enabled, true);
+  // Off again, so the widget tests' anonymous visitors are unaffected.
+  await page.getByLabel(/Verify visitor identity/).uncheck();
+  await page.getByRole('button', { name: 'Save settings' }).click();
+  await page.waitForFunction(() => !document.getElementById('set-identity-enabled').checked);
+  for (let i = 0; i < 20 && (await api('/api/tenant')).body.settings.identity.enabled; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.equal((await api('/api/tenant')).body.settings.identity.enabled, false);
 });
 
 test('a key is created, shown once with a copy button, works, and is revoked', async () => {
