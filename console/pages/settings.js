@@ -84,6 +84,7 @@ export function settings(main) {
         fillProviders(form, saved.defaultProvider);
         showDefaults(form);
         livePreview.brand(brandOf(saved));
+        if (tenant.identitySecret) showIdentitySecret(tenant.identitySecret);
         top.replaceChildren(notice('ok', 'Settings saved.'));
         announce('Settings saved.');
       } catch (err) {
@@ -235,29 +236,38 @@ async function fillProviders(form, current) {
   select.value = current ?? '';
 }
 
-/** Rotating the identity secret: the new secret is shown once. */
+/** Rotating the identity secret (which also turns identity on). */
 function identityRotation() {
-  const out = h('div', { class: 'secret-out', role: 'status' });
+  const out = h('div', { class: 'secret-out', id: 'identity-secret-out', role: 'status' });
   const button = h('button', { type: 'button', class: 'secondary', id: 'rotate-identity' }, 'Rotate the identity secret');
   button.addEventListener('click', () => {
     if (!window.confirm('Make a new identity secret? Signatures made with the old one stop working.')) return;
     busy(button, async () => {
+      const required = document.getElementById(idOf('identity.required'));
       try {
-        const res = await api.patchSettings({ identity: { rotateSecret: true } });
-        const secret = res.identitySecret;
-        // Rotating turns identity on: the form must not turn it off again.
+        const res = await api.patchSettings({ identity: { enabled: true, required: required.checked, rotateSecret: true } });
+        // The form must not turn identity off again on the next save.
         const identity = (res.settings && res.settings.identity) || {};
         document.getElementById(idOf('identity.enabled')).checked = Boolean(identity.enabled);
-        document.getElementById(idOf('identity.required')).checked = Boolean(identity.required);
-        if (!secret) { out.replaceChildren(notice('error', 'The server did not return a new secret.')); return; }
-        const field = h('input', { id: 'identity-secret', type: 'text', readonly: true, value: secret, spellcheck: 'false' });
-        out.replaceChildren(
-          h('label', { for: 'identity-secret' }, 'New identity secret (shown once: store it on your server now)'),
-          h('div', { class: 'copy-row' }, field, copyButton('Copy', 'Identity secret', () => secret)));
+        required.checked = Boolean(identity.required);
+        if (res.identitySecret) showIdentitySecret(res.identitySecret);
+        else out.replaceChildren(notice('error', 'The server did not return a new secret.'));
       } catch (e) {
         out.replaceChildren(notice('error', `Could not rotate: ${e.message}`));
       }
     });
   });
   return h('div', { class: 'field rotation' }, button, out);
+}
+
+/** A new identity secret (rotated, or identity just turned on): shown
+ * once, with a copy button. */
+function showIdentitySecret(secret) {
+  const out = document.getElementById('identity-secret-out');
+  if (!out) return;
+  const field = h('input', { id: 'identity-secret', type: 'text', readonly: true, value: secret, spellcheck: 'false' });
+  out.replaceChildren(
+    h('label', { for: 'identity-secret' }, 'New identity secret (shown once: store it on your server now)'),
+    h('div', { class: 'copy-row' }, field, copyButton('Copy', 'Identity secret', () => secret)));
+  announce('A new identity secret is shown once. Copy it now.');
 }
