@@ -20,6 +20,8 @@ const API = process.env.CHAT_API; // http://127.0.0.1:PORT/api/chat/
 const KEY = process.env.CHAT_KEY;
 const RUN = Date.now().toString(36);
 const USER = `console-visitor-${RUN}@example.com`;
+const PAGED_USER = `console-regular-${RUN}@example.com`;
+const PAGE_SIZE = 20; // the console's page
 const BOT_NAME = `Acme Helper ${RUN}`;
 const BOT_COLOR = '#0b7285';
 
@@ -98,6 +100,13 @@ before(async () => {
     method: 'POST', body: JSON.stringify({ sessionId, message: 'Do you ship blue widgets to Bern?' }),
   });
   assert.equal(sent.status, 200, JSON.stringify(sent.body));
+  // A regular visitor with more conversations than one page holds.
+  for (let i = 0; i <= PAGE_SIZE; i++) {
+    const r = await api('/api/chat/sessions/create', {
+      method: 'POST', body: JSON.stringify({ config: { aiProvider: 'dummy' }, user_identifier: PAGED_USER }),
+    });
+    assert.equal(r.status, 201);
+  }
 });
 
 after(async () => {
@@ -164,6 +173,20 @@ test('the conversation made through the API is listed, filtered by user, and ope
   assert.match(await reply.locator('.meta').textContent(), /dummy/);
   assert.ok(await reply.getAttribute('data-message-id'), 'transcript messages carry messageId');
   await shot(page, 'transcript');
+});
+
+test('a long list pages with nextCursor (Load more)', async () => {
+  await page.getByRole('link', { name: 'All conversations' }).click();
+  await page.getByLabel('User', { exact: true }).fill(PAGED_USER);
+  await page.getByRole('button', { name: 'Filter' }).click();
+  const rows = page.locator('#sessions tbody tr');
+  await page.waitForFunction((n) => document.querySelectorAll('#sessions tbody tr').length === n, PAGE_SIZE);
+  const more = page.getByRole('button', { name: 'Load more' });
+  await more.click();
+  await page.waitForFunction((n) => document.querySelectorAll('#sessions tbody tr').length === n, PAGE_SIZE + 1);
+  assert.equal(await more.isHidden(), true, 'no more pages');
+  const ids = await rows.evaluateAll((trs) => trs.map((tr) => tr.dataset.sessionId));
+  assert.equal(new Set(ids).size, PAGE_SIZE + 1, 'no conversation twice');
 });
 
 test('a bad setting is shown next to its field; the bot name and colour reach the live preview and bot-config', async () => {
