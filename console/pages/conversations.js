@@ -23,7 +23,7 @@ function list(main) {
   const from = h('input', { id: 'filter-from', type: 'date', value: filter.from });
   const to = h('input', { id: 'filter-to', type: 'date', value: filter.to });
   const form = h('form', { class: 'filters', role: 'search', 'aria-label': 'Filter conversations' },
-    field('filter-user', 'User', user),
+    field('filter-user', 'User identifier', user),
     field('filter-from', 'From', from),
     field('filter-to', 'To', to),
     h('div', { class: 'filter-actions' },
@@ -158,7 +158,7 @@ function details(data, sessionId) {
   const config = data.config || session.config || {};
   const facts = [
     ['Session', session.sessionId || sessionId, 'wide'],
-    ['User', session.userIdentifier || '—'],
+    ['User', userLink(session.userIdentifier), 'wide'],
     ['Started', when(session.createdAt)],
     ['Last activity', when(session.lastActivity)],
     ['Messages', String(session.messageCount ?? messages.length)],
@@ -176,6 +176,15 @@ function details(data, sessionId) {
       ? h('ol', { class: 'transcript', id: 'transcript' }, messages.map(message))
       : h('p', {}, 'No messages.'),
   ];
+}
+
+/** The user's identifier, linking to the list of their conversations. */
+function userLink(user) {
+  if (!user) return '—';
+  return h('a', {
+    href: '#/conversations',
+    onclick: () => Object.assign(filter, { user, from: '', to: '' }),
+  }, user);
 }
 
 function fileSummary(file) {

@@ -155,7 +155,7 @@ test('sign-in refuses a publishable or unknown key and keeps the secret key in s
 
 test('the conversation made through the API is listed, filtered by user, and opens with its transcript', async () => {
   await page.getByRole('link', { name: 'Conversations' }).click();
-  await page.getByLabel('User', { exact: true }).fill(USER);
+  await page.getByLabel('User identifier').fill(USER);
   await page.getByRole('button', { name: 'Filter' }).click();
   const row = page.locator(`#sessions tbody tr[data-session-id="${sessionId}"]`);
   await row.waitFor();
@@ -177,7 +177,7 @@ test('the conversation made through the API is listed, filtered by user, and ope
 
 test('a long list pages with nextCursor (Load more)', async () => {
   await page.getByRole('link', { name: 'All conversations' }).click();
-  await page.getByLabel('User', { exact: true }).fill(PAGED_USER);
+  await page.getByLabel('User identifier').fill(PAGED_USER);
   await page.getByRole('button', { name: 'Filter' }).click();
   const rows = page.locator('#sessions tbody tr');
   await page.waitForFunction((n) => document.querySelectorAll('#sessions tbody tr').length === n, PAGE_SIZE);
