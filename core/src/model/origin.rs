@@ -175,6 +175,7 @@ impl<'de> Deserialize<'de> for OriginPattern {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used, clippy::panic)]
     use super::*;
 
     #[test]

@@ -407,6 +407,7 @@ impl Tenant {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used, clippy::panic)]
     use super::*;
     use secrecy::ExposeSecret;
     use serde_json::json;

@@ -145,7 +145,7 @@ mod tests {
     fn frame_ancestors_lists_the_tenant_origins() {
         let mut tenant = Tenant {
             allowed_origins: ["https://a.example", "*.b.example"]
-                .map(|o| OriginPattern::parse(o).unwrap())
+                .map(|o| OriginPattern::parse(o).expect("a valid pattern"))
                 .to_vec(),
             ..Tenant::default()
         };
