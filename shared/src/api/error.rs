@@ -23,6 +23,11 @@ impl From<ServiceError> for AppError {
                 "config too large",
                 format!("the merged config would pass {limit} bytes of JSON"),
             ),
+            S::ConfigKeyNotAllowed(key) => AppError::Forbidden {
+                detail: format!(
+                    "A publishable key may change only pageContext, pageData and jsonData, not `{key}`"
+                ),
+            },
             S::Auth(e) => AppError::from(e),
             S::RateLimited(limit) => AppError::RateLimited(limit),
             S::Provider(e) => AppError::Provider(e),

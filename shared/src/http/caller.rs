@@ -1,5 +1,5 @@
-//! The caller extractors: `X-API-Key` (and, for the widget, `Origin` and
-//! `X-User-Signature`) read from the request parts, so auth never consumes
+//! The caller extractors: `X-API-Key`, `Origin`/`Referer` (and, for the
+//! widget, `X-User-Signature`) read from the request parts, so auth never consumes
 //! the body. What a key may do is decided in `auth`; here it only meets
 //! the request.
 
@@ -12,7 +12,8 @@ use crate::auth::{
     API_KEY_HEADER, AuthError, Caller, USER_SIGNATURE_HEADER, WidgetCaller, origin_allowed,
 };
 
-/// The key from `X-API-Key`, verified.
+/// The key from `X-API-Key`, verified, from a page its tenant allows
+/// (`Origin`, else `Referer`; any kind of key).
 async fn authenticate(parts: &Parts, state: &AppState) -> Result<Caller, AuthError> {
     let Some(value) = parts.headers.get(API_KEY_HEADER) else {
         return Err(AuthError::MissingApiKey);
@@ -21,7 +22,12 @@ async fn authenticate(parts: &Parts, state: &AppState) -> Result<Caller, AuthErr
     if key.is_empty() {
         return Err(AuthError::MissingApiKey);
     }
-    state.auth.verify(&state.repo, key).await
+    let caller = state.auth.verify(&state.repo, key).await?;
+    let trusted = &state.config.trusted_origins;
+    if !origin_allowed(&caller.tenant, caller.key.kind, &parts.headers, trusted) {
+        return Err(AuthError::OriginNotAllowed);
+    }
+    Ok(caller)
 }
 
 /// Secret keys only: every endpoint that does not ask for a [`WidgetCaller`].
@@ -37,16 +43,13 @@ impl FromRequestParts<AppState> for Caller {
     }
 }
 
-/// Either kind of key; a publishable one only from an allowed origin.
+/// Either kind of key.
 impl FromRequestParts<AppState> for WidgetCaller {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
         let mut caller = authenticate(parts, state).await?;
         if caller.is_publishable() {
-            if !origin_allowed(&caller.tenant, &parts.headers) {
-                return Err(AuthError::OriginNotAllowed.into());
-            }
             caller.user_signature = parts
                 .headers
                 .get(USER_SIGNATURE_HEADER)

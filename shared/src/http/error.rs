@@ -46,6 +46,9 @@ pub enum AppError {
     UploadNotFound,
     #[error("upload not received")]
     UploadNotReceived,
+    /// Refused for a reason the detail names (403 `Forbidden`).
+    #[error("forbidden: {detail}")]
+    Forbidden { detail: String },
     /// A caller refused: no key, a bad key, the wrong kind of key or origin,
     /// a missing or wrong visitor signature, another key's session.
     #[error(transparent)]
@@ -145,6 +148,9 @@ impl AppError {
                     "Request body too large",
                     Some(detail),
                 );
+            }
+            Forbidden { detail } => {
+                return (StatusCode::FORBIDDEN, "Forbidden", Some(detail.clone()));
             }
             InvalidFileContent(detail) => {
                 let status = StatusCode::UNPROCESSABLE_ENTITY;
@@ -251,7 +257,7 @@ const SECRET_KEY_REQUIRED: Answer = answer(
 );
 const ORIGIN_NOT_ALLOWED: Answer = answer(
     StatusCode::FORBIDDEN,
-    "Origin not allowed",
+    "Domain not whitelisted",
     Some("This site is not on the tenant's list of allowed origins"),
 );
 const USER_SIGNATURE_REQUIRED: Answer = answer(
@@ -343,7 +349,7 @@ mod tests {
             (
                 AuthError::OriginNotAllowed,
                 403,
-                json!({"error": "Origin not allowed",
+                json!({"error": "Domain not whitelisted",
                        "detail": "This site is not on the tenant's list of allowed origins"}),
             ),
             (

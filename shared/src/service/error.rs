@@ -32,6 +32,9 @@ pub enum ServiceError {
     /// A config merge that would pass this many bytes of JSON.
     #[error("config too large")]
     ConfigTooLarge { limit: usize },
+    /// A config key a publishable key may not change (named).
+    #[error("config key not allowed: {0}")]
+    ConfigKeyNotAllowed(String),
     /// Refused by auth: a key, origin or visitor signature.
     #[error(transparent)]
     Auth(AuthError),
