@@ -106,6 +106,7 @@ pub fn context_target(data: &[u8]) {
         history: &history,
         file: file.as_ref(),
         default_model: "fuzz-model",
+        system_prompt: None,
     });
     let last = request.messages.last().expect("the current message");
     assert_eq!(last.role, Role::User);

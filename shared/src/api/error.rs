@@ -30,6 +30,16 @@ impl From<ServiceError> for AppError {
             },
             S::Auth(e) => AppError::from(e),
             S::RateLimited(limit) => AppError::RateLimited(limit),
+            S::ProviderUnavailable {
+                provider,
+                available,
+            } => AppError::ProviderUnavailable {
+                detail: format!(
+                    "The tenant's default provider `{provider}` is not enabled on this deployment \
+                     (available: {}); change settings.defaultProvider or name aiProvider in the config",
+                    available.join(", ")
+                ),
+            },
             S::Provider(e) => AppError::Provider(e),
             S::Store(e) => AppError::Store(e),
             S::Blob(e) => AppError::Blob(e),

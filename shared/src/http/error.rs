@@ -61,6 +61,10 @@ pub enum AppError {
     RouteNotFound,
     #[error("method not allowed")]
     MethodNotAllowed,
+    /// A provider the tenant chose that this deployment does not offer
+    /// (503, the detail names it and what is offered).
+    #[error("provider not available: {detail}")]
+    ProviderUnavailable { detail: String },
     #[error("provider failed: {0}")]
     Provider(#[from] ProviderError),
     #[error("store failed: {0}")]
@@ -148,6 +152,10 @@ impl AppError {
                     "Request body too large",
                     Some(detail),
                 );
+            }
+            ProviderUnavailable { detail } => {
+                let status = StatusCode::SERVICE_UNAVAILABLE;
+                return (status, "Provider not available", Some(detail.clone()));
             }
             Forbidden { detail } => {
                 return (StatusCode::FORBIDDEN, "Forbidden", Some(detail.clone()));

@@ -41,6 +41,12 @@ pub enum ServiceError {
     /// Over the key's hourly message limit.
     #[error("rate limit exceeded")]
     RateLimited(RateLimit),
+    /// The tenant's default provider is not offered by this deployment.
+    #[error("provider {provider} not available")]
+    ProviderUnavailable {
+        provider: String,
+        available: Vec<String>,
+    },
     #[error("provider failed: {0}")]
     Provider(#[from] ProviderError),
     #[error("store failed: {0}")]

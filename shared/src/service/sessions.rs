@@ -3,7 +3,7 @@
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
-use super::{ServiceError, ServiceResult, load_session};
+use super::{ServiceError, ServiceResult, load_session, provider_choice};
 use crate::AppState;
 use crate::auth::{Caller, check_identity};
 use crate::http::extract::MAX_CONFIG_BYTES;
@@ -75,10 +75,10 @@ pub async fn create(state: &AppState, caller: &Caller, new: NewSession) -> Servi
         "botName".into(),
         bot.get("botName").cloned().unwrap_or(Value::Null),
     );
-    config.insert(
-        "aiProvider".into(),
-        state.config.default_provider.clone().into(),
-    );
+    if !new.config.contains_key("aiProvider") {
+        let provider = provider_choice::for_new_session(state, &caller.tenant)?;
+        config.insert("aiProvider".into(), provider.into());
+    }
     config.extend(new.config);
 
     let now = state.now_ms();
