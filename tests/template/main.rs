@@ -209,6 +209,7 @@ fn the_functions_get_the_settings_the_binaries_read() {
         "CLAUDE_MODEL",
         "OPENAI_MODEL",
         "FILE_UPLOAD_MAX_MEMORY_SIZE",
+        "TRUSTED_ORIGINS",
     ];
     let mut sets = vec![env];
     for (_, f) in resources_of_type(&template, "AWS::Serverless::Function") {
