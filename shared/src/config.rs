@@ -115,6 +115,11 @@ pub struct Config {
     pub custom_provider: Option<CustomProviderSettings>,
     pub provider_http: ProviderHttpSettings,
     pub bot: BotDefaults,
+    /// `TRUSTED_ORIGINS`: origins of the deployment's own pages served
+    /// elsewhere than the API (the widget's and console's CloudFront
+    /// domain), admitted for every tenant like the API's own origin.
+    /// Normalized; comma- or space-separated in the variable.
+    pub trusted_origins: Vec<String>,
     /// `CHAT_STORE`: `embedded` (default) or `dynamodb`.
     pub store: StoreKind,
     /// `CHAT_DATA_DIR`: where the embedded store keeps its files.
@@ -139,11 +144,6 @@ pub struct Config {
     /// `CHAT_RETENTION_DAYS`: days a session's items are kept after their
     /// last write, unless the tenant sets its own period.
     pub retention_days: u32,
-    /// `TRUSTED_ORIGINS`: origins of the deployment's own pages served
-    /// elsewhere than the API (the widget's and console's CloudFront
-    /// domain), admitted for every tenant like the API's own origin.
-    /// Normalized; comma- or space-separated in the variable.
-    pub trusted_origins: Vec<String>,
 }
 
 impl Config {
@@ -179,6 +179,7 @@ impl Config {
             custom_provider,
             provider_http,
             bot: bot_defaults(&env)?,
+            trusted_origins: trusted_origins(&env)?,
             store: store_kind(&env)?,
             data_dir: PathBuf::from(env.or("CHAT_DATA_DIR", ".chat-data")),
             cache_mb: env.int("CHAT_CACHE_MB", 64, 1)?,
@@ -195,7 +196,6 @@ impl Config {
             upload_url_expires_secs: env.int("UPLOAD_URL_EXPIRES_SECONDS", 900, 1)?,
             rate_limit_per_hour: env.int("RATE_LIMIT_MESSAGES_PER_HOUR", 100, 1)?,
             retention_days: env.int("CHAT_RETENTION_DAYS", 365, 1)?,
-            trusted_origins: trusted_origins(&env)?,
         })
     }
 }

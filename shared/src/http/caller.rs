@@ -12,8 +12,7 @@ use crate::auth::{
     API_KEY_HEADER, AuthError, Caller, USER_SIGNATURE_HEADER, WidgetCaller, origin_allowed,
 };
 
-/// The key from `X-API-Key`, verified, from a page its tenant allows
-/// (`Origin`, else `Referer`; any kind of key).
+/// The key from `X-API-Key`, verified.
 async fn authenticate(parts: &Parts, state: &AppState) -> Result<Caller, AuthError> {
     let Some(value) = parts.headers.get(API_KEY_HEADER) else {
         return Err(AuthError::MissingApiKey);
@@ -22,7 +21,13 @@ async fn authenticate(parts: &Parts, state: &AppState) -> Result<Caller, AuthErr
     if key.is_empty() {
         return Err(AuthError::MissingApiKey);
     }
-    let caller = state.auth.verify(&state.repo, key).await?;
+    state.auth.verify(&state.repo, key).await
+}
+
+/// [`authenticate`], from a page the key's tenant allows (`Origin`, else
+/// `Referer`; every kind of key, `auth::origins`).
+async fn authenticate_from_page(parts: &Parts, state: &AppState) -> Result<Caller, AuthError> {
+    let caller = authenticate(parts, state).await?;
     let trusted = &state.config.trusted_origins;
     if !origin_allowed(&caller.tenant, caller.key.kind, &parts.headers, trusted) {
         return Err(AuthError::OriginNotAllowed);
@@ -35,7 +40,7 @@ impl FromRequestParts<AppState> for Caller {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
-        let caller = authenticate(parts, state).await?;
+        let caller = authenticate_from_page(parts, state).await?;
         if caller.is_publishable() {
             return Err(AuthError::SecretKeyRequired.into());
         }
@@ -48,7 +53,7 @@ impl FromRequestParts<AppState> for WidgetCaller {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
-        let mut caller = authenticate(parts, state).await?;
+        let mut caller = authenticate_from_page(parts, state).await?;
         if caller.is_publishable() {
             caller.user_signature = parts
                 .headers

@@ -6,7 +6,7 @@ use uuid::Uuid;
 
 use super::sessions::user_session_entry;
 use super::{MAX_RETRIES, Repository, attrs, backoff, from_item, retry_conflicts, to_item};
-use crate::model::{Message, Session, SessionConfig};
+use crate::model::{Message, Session};
 use crate::store::{
     Condition, Cursor, GSI1SK, Key, MAX_TRANSACT_ITEMS, Query, SK, SortCondition, StoreError, TTL,
     Update, WriteOp, keys,
@@ -45,7 +45,7 @@ impl Repository {
         messages: &[Message],
         now_ms: i64,
         expires: i64,
-        config: Option<&SessionConfig>,
+        config: Option<&crate::model::SessionConfig>,
     ) -> Result<(), StoreError> {
         let (tenant, sid) = (session.tenant_id, session.session_id);
         let mut ops = Vec::with_capacity(messages.len() + 2);
@@ -90,7 +90,7 @@ impl Repository {
         &self,
         session: &Session,
         ops: Vec<WriteOp>,
-        changes: &SessionConfig,
+        changes: &crate::model::SessionConfig,
     ) -> Result<(), StoreError> {
         let (tenant, sid) = (session.tenant_id, session.session_id);
         let session_key = keys::session(tenant, sid);
