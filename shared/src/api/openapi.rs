@@ -171,7 +171,7 @@ impl IntoResponses for Errors {
             ("401", "No API key, or not a valid one"),
             (
                 "403",
-                "Not allowed for this key, origin or visitor signature",
+                "Not allowed for this key, origin (Domain not whitelisted) or visitor signature",
             ),
             (
                 "404",
@@ -189,7 +189,10 @@ impl IntoResponses for Errors {
             ),
             ("501", "Direct uploads unavailable on this store"),
             ("502", "AI provider failed"),
-            ("503", "Store unavailable"),
+            (
+                "503",
+                "Store unavailable, or the tenant's default provider is not offered here",
+            ),
             ("504", "AI provider timed out"),
         ]
         .into_iter()
