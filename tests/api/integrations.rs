@@ -801,3 +801,48 @@ async fn a_default_provider_this_deployment_lacks_is_a_clear_error() {
         .await;
     assert_eq!(reply.status, StatusCode::CREATED);
 }
+
+#[tokio::test]
+async fn the_frame_may_be_framed_only_by_a_listing_tenants_origins_whatever_the_key() {
+    use axum::http::header;
+    let app = spawn_app_with(config(&[("API_KEY_CACHE_SECONDS", "0")]), None).await;
+    let router = chat_shared::http::with_frame_csp(
+        chat_shared::api::widget::router().merge(chat_shared::api::app(app.state.clone())),
+        app.state.clone(),
+    );
+    let ancestors = |key: String| {
+        let router = router.clone();
+        async move {
+            let request = crate::helpers::request_with(
+                "",
+                Method::GET,
+                &format!("/widget/frame.html?apiKey={key}"),
+                None,
+                &[],
+            );
+            let response = router.oneshot(request).await.unwrap();
+            let policy = response.headers()[header::CONTENT_SECURITY_POLICY]
+                .to_str()
+                .unwrap()
+                .to_owned();
+            policy
+                .split(';')
+                .map(str::trim)
+                .find(|d| d.starts_with("frame-ancestors"))
+                .unwrap()
+                .to_owned()
+        }
+    };
+    // Without a list a secret key is unrestricted: the page's policy stands.
+    assert_eq!(ancestors(app.key.clone()).await, "frame-ancestors *");
+    app.update_tenant(|t| t.allowed_origins = origins(&["https://shop.test", "*.example.com"]))
+        .await;
+    assert_eq!(
+        ancestors(app.key.clone()).await,
+        "frame-ancestors 'self' https://shop.test *.example.com"
+    );
+    assert_eq!(
+        ancestors("cb_forged".into()).await,
+        "frame-ancestors 'none'"
+    );
+}
