@@ -9,11 +9,13 @@
 pub mod console;
 pub mod error;
 pub mod files;
+pub mod health;
 pub mod messages;
 pub mod openapi;
 pub mod sessions;
 pub mod users;
 pub mod widget;
+pub mod widget_config;
 
 use axum::Router;
 use utoipa::OpenApi;
