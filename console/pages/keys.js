@@ -96,7 +96,7 @@ function keyRow(k, reload) {
       });
     });
   }
-  return h('tr', { dataset: { keyId: k.keyId || k.id, kind: k.kind } },
+  return h('tr', { class: revoked ? 'revoked' : null, dataset: { keyId: k.keyId || k.id, kind: k.kind } },
     h('td', { 'data-label': 'Label' }, k.label || '—',
       !revoked && signedInWith(k.prefix) ? h('span', { class: 'badge' }, 'this console') : null),
     h('td', { 'data-label': 'Kind' }, k.kind === 'publishable' ? 'Publishable' : 'Secret'),
@@ -120,7 +120,7 @@ function shownOnce(res) {
 async function loadSnippet(box) {
   try {
     const code = await api.widgetCode();
-    const area = h('textarea', { id: 'embed-code', readonly: true, rows: 3, spellcheck: 'false' });
+    const area = h('textarea', { id: 'embed-code', readonly: true, rows: 4, spellcheck: 'false' });
     area.value = code.html || '';
     box.replaceChildren(
       h('label', { for: 'embed-code' }, `Embed code (publishable key ${code.apiKeyPrefix || 'pk_'}…)`),
