@@ -12,9 +12,9 @@ function meta(name) {
 /** The API's base URL without a trailing slash; '' is this page's origin. */
 export const API_BASE = meta('api-base').replace(/\/+$/, '');
 
-/** Where the widget's files are (chatbot.js, frame.html), ending in '/'. */
-export const WIDGET_BASE = (meta('widget-base') || `${API_BASE || location.origin}/widget/`)
-  .replace(/\/*$/, '/');
+/** Where the widget's files are (chatbot.js, frame.html), ending in '/':
+ * beside the console unless the deployment says otherwise. */
+export const WIDGET_BASE = (meta('widget-base') || `${location.origin}/widget/`).replace(/\/*$/, '/');
 
 export function signedIn() {
   return Boolean(readKey());
