@@ -51,8 +51,8 @@ async fn round_trips_on_the_wire() {
     app.get("/api/chat/sessions/bot-config").await;
     assert_eq!(
         wire.requests().take(),
-        requests(&[("GetItem", 2)]),
-        "cold key"
+        requests(&[("GetItem", 2), ("UpdateItem", 1)]),
+        "cold key: key and tenant, and the key's lastUsedAt (once per key per hour)"
     );
 
     let id = app

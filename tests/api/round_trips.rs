@@ -17,8 +17,8 @@ async fn each_operation_stays_within_its_budget() {
     app.get("/api/chat/sessions/bot-config").await;
     assert_eq!(
         app.round_trips(),
-        trips(2, 0),
-        "a cold key: key item + tenant item"
+        trips(2, 1),
+        "a cold key: key item + tenant item, and its lastUsedAt (once per key per hour)"
     );
     app.get("/api/chat/sessions/bot-config").await;
     assert_eq!(app.round_trips(), trips(0, 0), "a warm key costs nothing");

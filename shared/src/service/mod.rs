@@ -9,6 +9,7 @@ pub mod history;
 pub mod privacy;
 pub mod sessions;
 pub mod stats;
+pub mod tenant;
 
 pub use error::{ServiceError, ServiceResult};
 
