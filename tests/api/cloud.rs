@@ -82,6 +82,23 @@ async fn round_trips_on_the_wire() {
         wire.requests().take(),
         requests(&[("GetItem", 1), ("Query", 1)])
     );
+    app.get("/api/tenant/keys").await;
+    assert_eq!(
+        wire.requests().take(),
+        requests(&[("Query", 1)]),
+        "the key list: no Scan"
+    );
+    app.call(
+        axum::http::Method::PATCH,
+        "/api/tenant/settings",
+        Some(json!({"bot": {"name": "B"}})),
+    )
+    .await;
+    assert_eq!(
+        wire.requests().take(),
+        requests(&[("GetItem", 1), ("PutItem", 1)]),
+        "settings: read, conditional put"
+    );
 }
 
 /// A PUT of `body` to a presigned URL, as a browser sends it.

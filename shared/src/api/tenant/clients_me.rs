@@ -23,9 +23,9 @@ use crate::service::tenant::{keys, settings};
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .routes(routes!(get_config, put_config))
+        .routes(routes!(client_config, update_client_config))
         .routes(routes!(regenerate_key))
-        .routes(routes!(widget_code))
+        .routes(routes!(client_widget_code))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -45,7 +45,7 @@ pub struct ClientConfig {
     get, path = "/api/clients/me/config", tag = "clients",
     responses((status = 200, description = "The client's config (Django shape)", body = ClientConfig), Errors)
 )]
-pub(crate) async fn get_config(
+pub(crate) async fn client_config(
     caller: Caller,
     State(state): State<AppState>,
 ) -> Result<Json<ClientConfig>, AppError> {
@@ -98,7 +98,7 @@ fn config_error(message: String, extra: Option<(&str, &str)>) -> Response {
         Errors
     )
 )]
-pub(crate) async fn put_config(
+pub(crate) async fn update_client_config(
     caller: Caller,
     State(state): State<AppState>,
     ApiJson(body): ApiJson<ConfigUpdate>,
@@ -159,7 +159,7 @@ pub struct ClientWidgetCode {
     get, path = "/api/clients/me/widget-code", tag = "clients",
     responses((status = 200, description = "The embed snippet (Django shape)", body = ClientWidgetCode), Errors)
 )]
-pub(crate) async fn widget_code(
+pub(crate) async fn client_widget_code(
     caller: Caller,
     State(state): State<AppState>,
     headers: HeaderMap,
