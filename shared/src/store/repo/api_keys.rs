@@ -197,9 +197,11 @@ impl Repository {
                     revoked.record.revoked = true;
                     return Ok(Revocation::Revoked(revoked));
                 }
-                Err(StoreError::TransactionCancelled { .. }) if attempt < super::MAX_RETRIES => {
+                Err(StoreError::TransactionCancelled { .. })
+                    if attempt < 5 * super::MAX_RETRIES =>
+                {
                     attempt += 1;
-                    super::backoff(attempt).await;
+                    super::backoff(attempt.min(4)).await;
                 }
                 Err(e) => return Err(e),
             }

@@ -91,9 +91,11 @@ impl Repository {
                 .await
             {
                 Ok(_) => return Ok(Some((tenant, out))),
-                Err(StoreError::ConditionFailed) if attempt < 2 * MAX_RETRIES => {
+                // Each lost race means another writer won: with n writers
+                // at once the last needs n attempts.
+                Err(StoreError::ConditionFailed) if attempt < 5 * MAX_RETRIES => {
                     attempt += 1;
-                    backoff(attempt.min(3)).await;
+                    backoff(attempt.min(4)).await;
                 }
                 Err(e) => return Err(e.into()),
             }
