@@ -1,6 +1,6 @@
 //! Tenant and key administration on the store the settings select. Every
 //! change of a tenant's settings goes through the tenant API's service
-//! (`tenant.rs`), so the CLI validates and writes as the API does.
+//! (`apply`), so the CLI validates and writes as the API does.
 
 use std::path::Path;
 
@@ -9,22 +9,49 @@ use chat_shared::AppState;
 use chat_shared::auth;
 use chat_shared::blob::s3::S3BlobStore;
 use chat_shared::clock::iso8601;
+use chat_shared::config::ExposeSecret;
 use chat_shared::config::{self, Config, Secret, StoreKind};
 use chat_shared::model::{OriginPattern, TenantProvider};
 use chat_shared::service::ServiceError;
-use chat_shared::service::tenant::settings;
+use chat_shared::service::tenant::settings::{self, SettingsChange};
 use chat_shared::store::StoreError;
 use chat_shared::store::dynamo::DynamoTable;
 use serde_json::{Value, json};
 use uuid::Uuid;
-
-use crate::tenant;
 
 /// The settings from the environment, with the command line's data directory.
 fn config(data_dir: &Path) -> Result<Config> {
     let mut config = Config::from_env().context("invalid settings")?;
     config.data_dir = data_dir.to_path_buf();
     Ok(config)
+}
+
+/// A service error as the CLI says it.
+pub fn explain(e: ServiceError, tenant: Uuid) -> anyhow::Error {
+    match e {
+        ServiceError::TenantNotFound => anyhow!("no tenant {tenant}"),
+        ServiceError::InvalidSettings(e) => anyhow!("invalid setting {}: {}", e.field, e.detail),
+        ServiceError::KeyNotFound => anyhow!("tenant {tenant} has no such key"),
+        ServiceError::LastSecretKey => anyhow!(
+            "that is the tenant's last active secret key: create another before revoking it"
+        ),
+        other => anyhow!(other),
+    }
+}
+
+/// Applies a merge patch through the API's service.
+pub async fn apply(state: &AppState, tenant: Uuid, patch: &Value) -> Result<SettingsChange> {
+    settings::patch(state, tenant, patch)
+        .await
+        .map_err(|e| explain(e, tenant))
+}
+
+/// Prints a new identity secret, once; the last line of the output.
+pub fn print_identity_secret(change: &SettingsChange) {
+    if let Some(secret) = &change.identity_secret {
+        println!("identity secret (shown once; keep it on your server, never in a page):");
+        println!("{}", secret.expose_secret());
+    }
 }
 
 /// The state for an admin command.
@@ -192,7 +219,7 @@ pub async fn set_origins(data_dir: &Path, tenant_id: Uuid, origins: &[String]) -
     }
     let state = open(data_dir).await?;
     let patch = json!({"allowedOrigins": list.iter().map(ToString::to_string).collect::<Vec<_>>()});
-    let tenant = tenant::apply(&state, tenant_id, &patch).await?.tenant;
+    let tenant = apply(&state, tenant_id, &patch).await?.tenant;
     if tenant.allowed_origins.is_empty() {
         println!("tenant {tenant_id}: no allowed origins (publishable keys work from no web page)");
     } else {
@@ -224,7 +251,7 @@ pub async fn set_identity(
     } else {
         json!({"identity": {"enabled": true, "required": require, "rotateSecret": rotate}})
     };
-    let change = tenant::apply(&state, tenant_id, &patch).await?;
+    let change = apply(&state, tenant_id, &patch).await?;
     if disable {
         println!("tenant {tenant_id}: signed identity off");
         return Ok(());
@@ -240,7 +267,7 @@ pub async fn set_identity(
     if change.identity_secret.is_none() {
         println!("the existing identity secret is kept (--rotate replaces it)");
     }
-    tenant::print_identity_secret(&change);
+    print_identity_secret(&change);
     Ok(())
 }
 
@@ -259,7 +286,7 @@ pub async fn set_limits(
     if let Some(days) = retention_days {
         patch.insert("retentionDays".into(), json!((days > 0).then_some(days)));
     }
-    let tenant = tenant::apply(&state, tenant_id, &Value::Object(patch))
+    let tenant = apply(&state, tenant_id, &Value::Object(patch))
         .await?
         .tenant;
     if per_hour.is_some() {

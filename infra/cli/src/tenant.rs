@@ -4,19 +4,15 @@
 
 use std::path::Path;
 
-use anyhow::{Context, Result, anyhow, bail};
-use chat_shared::AppState;
+use anyhow::{Context, Result, bail};
 use chat_shared::api::tenant::settings::TenantBody;
 use chat_shared::clock::iso8601;
-use chat_shared::config::ExposeSecret;
 use chat_shared::model::{KeyKind, Tenant};
-use chat_shared::service::ServiceError;
-use chat_shared::service::tenant::settings::SettingsChange;
 use chat_shared::service::tenant::{keys, settings};
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
-use crate::admin::open;
+use crate::admin::{apply, explain, open, print_identity_secret};
 
 /// Flags that each set one field of the settings (a shorthand for `--set`).
 #[derive(clap::Args, Default)]
@@ -82,19 +78,6 @@ impl SettingFlags {
     }
 }
 
-/// A service error as the CLI says it.
-fn explain(e: ServiceError, tenant: Uuid) -> anyhow::Error {
-    match e {
-        ServiceError::TenantNotFound => anyhow!("no tenant {tenant}"),
-        ServiceError::InvalidSettings(e) => anyhow!("invalid setting {}: {}", e.field, e.detail),
-        ServiceError::KeyNotFound => anyhow!("tenant {tenant} has no such key"),
-        ServiceError::LastSecretKey => anyhow!(
-            "that is the tenant's last active secret key: create another before revoking it"
-        ),
-        other => anyhow!(other),
-    }
-}
-
 fn print_tenant(tenant: &Tenant) -> Result<()> {
     println!(
         "{}",
@@ -110,21 +93,6 @@ pub async fn show(data_dir: &Path, tenant: Uuid) -> Result<()> {
         .await
         .map_err(|e| explain(e, tenant))?;
     print_tenant(&t)
-}
-
-/// Applies a merge patch through the API's service.
-pub async fn apply(state: &AppState, tenant: Uuid, patch: &Value) -> Result<SettingsChange> {
-    settings::patch(state, tenant, patch)
-        .await
-        .map_err(|e| explain(e, tenant))
-}
-
-/// Prints a new identity secret, once; the last line of the output.
-pub fn print_identity_secret(change: &SettingsChange) {
-    if let Some(secret) = &change.identity_secret {
-        println!("identity secret (shown once; keep it on your server, never in a page):");
-        println!("{}", secret.expose_secret());
-    }
 }
 
 /// `chatctl tenant settings`: shows the settings, or patches them.
