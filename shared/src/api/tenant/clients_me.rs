@@ -9,7 +9,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
-use utoipa::ToSchema;
+use utoipa::{IntoResponses, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -75,6 +75,31 @@ pub struct ConfigUpdated {
     message: &'static str,
 }
 
+/// A 400 of `PUT /api/clients/me/config`: the Django system's `{"config":
+/// [message]}` for a bad `config`, with our `error`/`field`/`detail` when a
+/// setting is refused; `{error, detail}` for a body that is not JSON.
+#[derive(Serialize, ToSchema)]
+pub struct ConfigErrorBody {
+    config: Option<Vec<String>>,
+    error: Option<String>,
+    field: Option<String>,
+    detail: Option<String>,
+}
+
+/// [`Errors`] with this endpoint's own 400.
+struct ConfigErrors;
+
+impl IntoResponses for ConfigErrors {
+    fn responses() -> std::collections::BTreeMap<
+        String,
+        utoipa::openapi::RefOr<utoipa::openapi::response::Response>,
+    > {
+        let mut responses = Errors::responses();
+        responses.remove("400");
+        responses
+    }
+}
+
 /// A DRF-style 400: `{"config": [message]}`, plus our `error`/`field`/
 /// `detail` when a setting is refused.
 fn config_error(message: String, extra: Option<(&str, &str)>) -> Response {
@@ -94,8 +119,8 @@ fn config_error(message: String, extra: Option<(&str, &str)>) -> Response {
     request_body = ConfigUpdate,
     responses(
         (status = 200, description = "The merged config (Django shape)", body = ConfigUpdated),
-        (status = 400, description = "`{\"config\": [\"Config must be a JSON object\"]}` or a refused key", body = Object),
-        Errors
+        (status = 400, description = "`{\"config\": [\"Config must be a JSON object\"]}`, or a refused key", body = ConfigErrorBody),
+        ConfigErrors
     )
 )]
 pub(crate) async fn update_client_config(

@@ -29,8 +29,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
 #[serde(rename_all = "camelCase")]
 pub struct KeyBody {
     key_id: Uuid,
-    /// `secret` (`cb_…`) or `publishable` (`pk_…`).
-    #[schema(value_type = String)]
+    #[schema(value_type = KeyKindName)]
     kind: KeyKind,
     /// The key's first characters, to recognise it.
     prefix: String,
@@ -76,14 +75,25 @@ pub(crate) async fn list_keys(
     }))
 }
 
+/// What a key may do, as the document names it ([`KeyKind`]).
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)]
+enum KeyKindName {
+    /// `cb_…`: for servers; every endpoint.
+    Secret,
+    /// `pk_…`: for the widget in web pages; chatting only.
+    Publishable,
+}
+
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateKeyRequest {
-    /// `secret` or `publishable`.
-    #[schema(value_type = String)]
+    #[schema(value_type = KeyKindName)]
     kind: KeyKind,
     /// Up to 100 characters.
     #[serde(default)]
+    #[schema(max_length = 100)]
     label: Option<String>,
 }
 
