@@ -25,4 +25,5 @@ mod reference;
 mod round_trips;
 mod sessions;
 mod streaming;
+mod tenant;
 mod tenants;

@@ -13,6 +13,7 @@ pub mod health;
 pub mod messages;
 pub mod openapi;
 pub mod sessions;
+pub mod tenant;
 pub mod users;
 pub mod widget;
 pub mod widget_config;
@@ -29,6 +30,7 @@ pub(crate) fn groups() -> OpenApiRouter<AppState> {
         .merge(sessions::routes())
         .merge(messages::routes())
         .merge(files::routes())
+        .merge(tenant::routes())
 }
 
 /// A group's router as a host serves it: with the shared layers.

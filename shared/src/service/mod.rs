@@ -10,6 +10,7 @@ pub mod privacy;
 pub mod provider_choice;
 pub mod sessions;
 pub mod stats;
+pub mod tenant;
 
 pub use error::{ServiceError, ServiceResult};
 
