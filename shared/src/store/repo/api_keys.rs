@@ -7,19 +7,29 @@ use super::{Repository, attrs, from_item, to_item};
 use crate::model::ApiKeyRecord;
 use crate::store::{Condition, Query, SortCondition, StoreError, Update, WriteOp, keys};
 
+/// The two puts storing a new key: its lookup item by hash and its listing
+/// item under the tenant, each only if absent.
+pub(super) fn key_puts(record: &ApiKeyRecord) -> Result<[WriteOp; 2], StoreError> {
+    let lookup = to_item(&keys::api_key(&record.key_hash), record)?;
+    let listing = to_item(
+        &keys::tenant_key_listing(record.tenant_id, record.key_id),
+        record,
+    )?;
+    Ok([
+        WriteOp::put(lookup).when(Condition::NotExists),
+        WriteOp::put(listing).when(Condition::NotExists),
+    ])
+}
+
 impl Repository {
     /// Stores a key: the lookup item by hash and the tenant's listing item,
     /// together.
     pub async fn create_api_key(&self, record: &ApiKeyRecord) -> Result<(), StoreError> {
-        let lookup = to_item(&keys::api_key(&record.key_hash), record)?;
-        let listing = to_item(
-            &keys::tenant_key_listing(record.tenant_id, record.key_id),
-            record,
-        )?;
+        let [lookup, listing] = key_puts(record)?;
         self.table
             .transact(vec![
-                WriteOp::put(lookup).when(Condition::NotExists),
-                WriteOp::put(listing).when(Condition::NotExists),
+                lookup,
+                listing,
                 WriteOp::Check {
                     key: keys::tenant(record.tenant_id),
                     condition: Condition::Exists,
