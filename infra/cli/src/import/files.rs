@@ -92,7 +92,14 @@ pub fn prepare(
     };
     let analysis = files::analyze(kind, &bytes, FILE_EXCERPT_CHARS)
         .map_err(|e| format!("the file does not analyse: {e}"))?;
-    let (record, active) = records(upload, tenant, file_id, bytes.len() as u64, analysis);
+    // A rebuilt file is the same data, maybe not the same bytes: the size
+    // shown stays the original's.
+    let size = if rebuilt && upload.file_size > 0 {
+        upload.file_size
+    } else {
+        bytes.len() as u64
+    };
+    let (record, active) = records(upload, tenant, file_id, size, analysis);
     Ok(PreparedFile {
         bytes: Bytes::from(bytes),
         kind,

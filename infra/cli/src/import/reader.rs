@@ -155,6 +155,16 @@ impl<R: Read> ArrayReader<R> {
         Ok(Err("the file ends inside this record".into()))
     }
 
+    /// The reason, with where reading went on after it: what lies between
+    /// is not imported, and the report says so.
+    fn resumed(&mut self, reason: String) -> io::Result<String> {
+        Ok(if self.peek()?.is_some() {
+            format!("{reason} (reading resumed at byte {})", self.offset())
+        } else {
+            format!("{reason} (no record after it)")
+        })
+    }
+
     fn step(&mut self) -> io::Result<Step> {
         if !self.started {
             while self.peek()?.is_some_and(|b| b.is_ascii_whitespace()) {
@@ -176,14 +186,17 @@ impl<R: Read> ArrayReader<R> {
             Some(b']') => return Ok(Step::End),
             Some(b'{') => {
                 let body = self.element()?;
-                if body.is_err() {
-                    self.resync()?;
+                match body {
+                    Ok(body) => Ok(body),
+                    Err(reason) => {
+                        self.resync()?;
+                        Err(self.resumed(reason)?)
+                    }
                 }
-                body
             }
             Some(_) => {
                 self.resync()?;
-                Err("not a JSON object".into())
+                Err(self.resumed("not a JSON object".into())?)
             }
         };
         if body.is_err() && self.peek()?.is_none() {
@@ -285,7 +298,10 @@ mod tests {
         let text = "[\n{\n \"model\": \"a.a\",\n \"pk\": 1,\n \"content\": \"no end\n},\n{\n \"model\": \"a.b\",\n \"pk\": 2\n}\n]";
         let got = read(text);
         assert_eq!(got.len(), 2);
-        assert_eq!(got[0], Err("unterminated string".into()));
+        assert_eq!(
+            got[0],
+            Err("unterminated string (reading resumed at byte 53)".into())
+        );
         assert_eq!(got[1], Ok("{\n \"model\": \"a.b\",\n \"pk\": 2\n}".into()));
         // On one line too: the next record's start ends the broken one.
         let got = read(r#"[{"model": "a.a", "pk": 1, "c": "x}, {"model": "a.b", "pk": 2}]"#);
@@ -308,9 +324,15 @@ mod tests {
             r#"[{"model": "a.a", "pk": 1}, 42, {"model": "a.b", "pk": 2}, {"model": "a.c", "pk": 3, "x": ["#,
         );
         assert_eq!(got[0], Ok(r#"{"model": "a.a", "pk": 1}"#.into()));
-        assert_eq!(got[1], Err("not a JSON object".into()));
+        assert_eq!(
+            got[1],
+            Err("not a JSON object (reading resumed at byte 31)".into())
+        );
         assert_eq!(got[2], Ok(r#"{"model": "a.b", "pk": 2}"#.into()));
-        assert_eq!(got[3], Err("the file ends inside this record".into()));
+        assert_eq!(
+            got[3],
+            Err("the file ends inside this record (no record after it)".into())
+        );
         assert_eq!(got.len(), 4);
     }
 

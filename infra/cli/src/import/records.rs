@@ -51,6 +51,8 @@ pub struct FileUpload {
     pub original_name: String,
     pub file_path: String,
     pub file_type: String,
+    /// The original's size, as Django recorded it.
+    pub file_size: u64,
     pub processed_data: Value,
     pub uploaded_at: i64,
     pub is_active: bool,
@@ -126,6 +128,8 @@ struct FileFields {
     file_path: String,
     #[serde(default)]
     file_type: String,
+    #[serde(default)]
+    file_size: u64,
     #[serde(default)]
     processed_data: Value,
     uploaded_at: String,
@@ -239,6 +243,7 @@ fn file_upload(envelope: &Envelope) -> Result<FileUpload, String> {
         original_name: f.original_name,
         file_path: f.file_path,
         file_type: f.file_type,
+        file_size: f.file_size,
         processed_data: f.processed_data,
         uploaded_at: timestamp("uploaded_at", &f.uploaded_at)?,
         is_active: f.is_active,
