@@ -22,7 +22,7 @@ use super::records::FileUpload;
 use super::report::{Report, Skipped, Tally};
 
 /// Writes in flight at once.
-const IN_FLIGHT: usize = 8;
+const IN_FLIGHT: usize = 32;
 /// Messages per batch: each batch is one transaction with its session's
 /// update (DynamoDB takes 100 items, 4 MB).
 const BATCH_MESSAGES: usize = 50;
