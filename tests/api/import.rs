@@ -214,6 +214,9 @@ async fn the_django_dump_reads_back_with_the_old_keys() {
     assert_eq!(again.messages.existing, 94);
     assert_eq!(again.files.existing, 6);
     check_sessions_and_stats(&app).await;
+    let dry = run(&app, &dump_path(), true, true).await;
+    assert!(dry.nothing_new(), "{dry}");
+    assert_eq!(dry.messages.existing, 94);
 }
 
 /// The fixture as `dumpdata --indent 1` writes it, with these records.

@@ -97,4 +97,6 @@ pub struct SessionMeta {
     pub user: Option<Box<str>>,
     pub created_at: i64,
     pub last_activity: i64,
+    /// Found already stored (a dry run counts its messages as there).
+    pub stored: bool,
 }

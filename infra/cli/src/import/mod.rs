@@ -161,7 +161,13 @@ async fn import_client(writer: &mut Writer, client: records::Client, origin: Ori
         ));
     }
     let outcome = if writer.dry_run {
-        Ok(Imported::New)
+        state.repo.get_tenant(client.id).await.map(|found| {
+            if found.is_some() {
+                Imported::AlreadyThere
+            } else {
+                Imported::New
+            }
+        })
     } else {
         state.repo.import_tenant(&tenant, &key).await
     };
@@ -206,6 +212,7 @@ fn sessions_pass(writer: &mut Writer, element: Element) -> PassFuture<'_> {
             user: session.user_identifier.as_deref().map(Box::from),
             created_at: session.created_at,
             last_activity: session.last_activity,
+            stored: false,
         };
         if let Some(user) = &meta.user {
             let span = writer
@@ -216,19 +223,28 @@ fn sessions_pass(writer: &mut Writer, element: Element) -> PassFuture<'_> {
             *span = (span.0.min(meta.created_at), span.1.max(meta.created_at));
         }
         let id = session.id;
-        if writer.dry_run {
-            writer.ledger.report.sessions.new += 1;
-            writer.ledger.sessions.insert(id, meta);
-            return;
-        }
         let item = mapping::session(&session);
-        let repo = writer.state.repo.clone();
+        let (repo, dry_run) = (writer.state.repo.clone(), writer.dry_run);
         writer
             .spawn(async move {
-                let result = repo.import_session(&item, expires).await;
+                let result = if dry_run {
+                    repo.get_session(item.tenant_id, id).await.map(|found| {
+                        if found.is_some() {
+                            Imported::AlreadyThere
+                        } else {
+                            Imported::New
+                        }
+                    })
+                } else {
+                    repo.import_session(&item, expires).await
+                };
                 Box::new(move |ledger: &mut Ledger| match result {
                     Ok(outcome) => {
                         write::count(&mut ledger.report.sessions, outcome);
+                        let meta = SessionMeta {
+                            stored: outcome == Imported::AlreadyThere,
+                            ..meta
+                        };
                         ledger.sessions.insert(id, meta);
                     }
                     Err(e) => ledger.report.failed.push(origin.skipped(e.to_string())),

@@ -58,15 +58,11 @@ impl Report {
     }
 
     fn line(&self, f: &mut fmt::Formatter<'_>, name: &str, tally: Tally) -> fmt::Result {
-        if self.dry_run {
-            writeln!(f, "  {name:<9} {}", tally.new)
-        } else {
-            writeln!(
-                f,
-                "  {name:<9} {} new, {} already there",
-                tally.new, tally.existing
-            )
-        }
+        writeln!(
+            f,
+            "  {name:<9} {} new, {} already there",
+            tally.new, tally.existing
+        )
     }
 }
 
