@@ -177,6 +177,38 @@ async fn check_files(app: &TestApp) {
     }
 }
 
+/// Each client's config on its tenant's settings, and back as it came.
+async fn check_settings(app: &TestApp) {
+    for client in records("clients.client") {
+        let id = client["pk"].as_str().unwrap().parse().unwrap();
+        let tenant = app.state.repo.get_tenant(id).await.unwrap().unwrap();
+        assert_eq!(tenant.name, client["fields"]["name"]);
+        assert_eq!(tenant.email, client["fields"]["email"]);
+        assert_eq!(tenant.created_at, epoch_ms(&client["fields"]["created_at"]));
+        assert_eq!(
+            Value::Object(tenant.django_config()),
+            client["fields"]["config"]
+        );
+    }
+    let kettle = records("clients.client")
+        .into_iter()
+        .find(|c| c["fields"]["name"] == "Kettle Shop")
+        .unwrap();
+    let id = kettle["pk"].as_str().unwrap().parse().unwrap();
+    let tenant = app.state.repo.get_tenant(id).await.unwrap().unwrap();
+    assert_eq!(tenant.bot.name.as_deref(), Some("Kettle Helper"));
+    assert_eq!(tenant.bot.color.as_deref(), Some("#0f766e"));
+    assert_eq!(tenant.bot.powered_by.as_deref(), Some("Kettle AI"));
+    assert_eq!(
+        tenant.system_prompt.as_deref(),
+        Some("You are the Kettle Shop assistant. Answer about kettles only.")
+    );
+    // `*.kettle.test` stays a wildcard, on a domain boundary.
+    assert!(tenant.origin_listed("https://shop.test"));
+    assert!(tenant.origin_listed("https://www.kettle.test"));
+    assert!(!tenant.origin_listed("https://evil-kettle.test"));
+}
+
 #[tokio::test]
 async fn the_django_dump_reads_back_with_the_old_keys() {
     let app = spawn_app().await;
@@ -191,6 +223,7 @@ async fn the_django_dump_reads_back_with_the_old_keys() {
 
     check_sessions_and_stats(&app).await;
     check_files(&app).await;
+    check_settings(&app).await;
 
     let inactive = records("clients.client")
         .into_iter()
@@ -240,8 +273,18 @@ fn pretty(record: &Value) -> String {
 async fn a_corrupted_dump_reports_the_bad_records_and_imports_the_rest() {
     let app = spawn_app().await;
     let dir = tempfile::tempdir().unwrap();
-    let all: Vec<Value> =
+    let mut all: Vec<Value> =
         serde_json::from_str(&std::fs::read_to_string(dump_path()).unwrap()).unwrap();
+    // A config key nothing here knows, and a colour the settings refuse:
+    // both kept as they came; the refused one is reported.
+    let travel = all
+        .iter()
+        .position(|r| r["fields"]["name"] == "Travel Co")
+        .unwrap();
+    let config = &mut all[travel]["fields"]["config"];
+    config["legacy_greeting"] = json!({"en": "Hello"});
+    config["primary_color"] = json!("blue-ish");
+    let given = config.clone();
     let mut texts: Vec<String> = all.iter().map(pretty).collect();
     let message_at = |pk: i64| {
         all.iter()
@@ -284,6 +327,16 @@ async fn a_corrupted_dump_reports_the_bad_records_and_imports_the_rest() {
     // Without the media root, the files come back from processed_data.
     assert_eq!((report.files.new, report.files_rebuilt), (6, 6));
     check_files(&app).await;
+    assert_eq!(report.warnings.len(), 1, "{report}");
+    assert!(
+        report.warnings[0].reason.contains("primary_color"),
+        "{report}"
+    );
+    let id = all[travel]["pk"].as_str().unwrap().parse().unwrap();
+    let tenant = app.state.repo.get_tenant(id).await.unwrap().unwrap();
+    assert_eq!(Value::Object(tenant.django_config()), given);
+    assert_eq!(tenant.bot.name.as_deref(), Some("Trip Bot"));
+    assert_eq!(tenant.bot.color, None);
     let text = report.to_string();
     assert!(text.contains("bad JSON: unterminated string"), "{text}");
 }

@@ -3,6 +3,7 @@
 
 use chat_shared::auth::hash_key;
 use chat_shared::model::{ApiKeyRecord, KeyKind, Message, Session, Tenant};
+use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use super::ids;
@@ -11,20 +12,30 @@ use super::records;
 /// Characters of a key kept to recognise it in listings, as ours keep.
 const KEY_PREFIX_CHARS: usize = 9;
 
-/// The tenant a client becomes, its id kept.
-pub fn tenant(client: &records::Client) -> Tenant {
-    Tenant {
+/// The tenant a client becomes, its id kept, its `config` on the tenant's
+/// settings (the settings model's own Django mapping; unknown keys kept).
+/// A key whose value the settings refuse is kept as given, not applied;
+/// the second value says which and why.
+pub fn tenant(client: &records::Client) -> (Tenant, Vec<String>) {
+    let mut tenant = Tenant {
         tenant_id: client.id,
         name: client.name.clone(),
         email: client.email.clone(),
         created_at: client.created_at,
-        bot: Default::default(),
-        custom_provider: None,
-        allowed_origins: Vec::new(),
-        identity: None,
-        rate_limit_per_hour: None,
-        retention_days: None,
+        ..Tenant::default()
+    };
+    let mut refused = Vec::new();
+    if tenant.merge_django_config(&client.config).is_err() {
+        // All or nothing there: apply what is valid, one key at a time.
+        for (key, value) in &client.config {
+            let one: Map<String, Value> = [(key.clone(), value.clone())].into_iter().collect();
+            if let Err(e) = tenant.merge_django_config(&one) {
+                refused.push(format!("config {e}: kept as given, not applied"));
+                tenant.extra_config.insert(key.clone(), value.clone());
+            }
+        }
     }
+    (tenant, refused)
 }
 
 /// The client's key, stored only as its SHA-256; revoked for an inactive

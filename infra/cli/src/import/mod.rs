@@ -151,14 +151,19 @@ fn clients_pass(writer: &mut Writer, element: Element) -> PassFuture<'_> {
 
 /// Clients are few: written one at a time, before any session.
 async fn import_client(writer: &mut Writer, client: records::Client, origin: Origin) {
-    let tenant = mapping::tenant(&client);
+    let (tenant, refused) = mapping::tenant(&client);
     let key = mapping::key(&client);
     let state = &writer.state;
     let report = &mut writer.ledger.report;
+    for reason in refused {
+        report.warnings.push(origin.skipped(reason));
+    }
     if !mapping::key_usable(&client) {
-        report.skipped.push(origin.skipped(
-            "its api_key does not start with cb_: the tenant is imported, the key would not authenticate",
-        ));
+        report.warnings.push(
+            origin.skipped(
+                "its api_key does not start with cb_: stored, but it will not authenticate",
+            ),
+        );
     }
     let outcome = if writer.dry_run {
         state.repo.get_tenant(client.id).await.map(|found| {

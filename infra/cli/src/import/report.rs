@@ -39,6 +39,9 @@ pub struct Report {
     /// dump's `processed_data`.
     pub files_rebuilt: u64,
     pub skipped: Vec<Skipped>,
+    /// Records imported with a part left out (a config value the settings
+    /// refuse, kept as given).
+    pub warnings: Vec<Skipped>,
     /// Writes that failed in the store; a re-run retries them.
     pub failed: Vec<Skipped>,
 }
@@ -107,6 +110,12 @@ impl fmt::Display for Report {
         writeln!(f, "Skipped records: {}", self.skipped.len())?;
         for s in &self.skipped {
             describe(f, s)?;
+        }
+        if !self.warnings.is_empty() {
+            writeln!(f, "Imported with warnings: {}", self.warnings.len())?;
+            for s in &self.warnings {
+                describe(f, s)?;
+            }
         }
         if !self.failed.is_empty() {
             writeln!(
