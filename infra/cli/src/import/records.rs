@@ -263,6 +263,7 @@ fn timestamp(field: &str, text: &str) -> Result<i64, String> {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
 
     #[test]
