@@ -3,7 +3,7 @@
 //! them in parallel), each writing its outcome into the ledger when it ends.
 //! Messages are written in batches per session.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -42,6 +42,10 @@ pub struct Ledger {
     pub users: HashMap<(Uuid, Box<str>), (i64, i64)>,
     /// Per session, its latest upload: (uploaded_at, pk).
     pub latest_upload: HashMap<Uuid, (i64, i64)>,
+    /// Sessions with a batch of messages being written: the next waits,
+    /// so a session's messages are stored in order (what set-once
+    /// attributes such as a preview of the first message rely on).
+    pub writing: HashSet<Uuid>,
 }
 
 /// A finished write's change to the ledger.
@@ -174,19 +178,26 @@ impl Writer {
             }
             return;
         }
+        while self.ledger.writing.contains(&session) {
+            self.join_one().await;
+        }
+        self.ledger.writing.insert(session);
         let repo = self.state.repo.clone();
         self.spawn(async move {
             let result = repo.import_messages(&stub, &batch.messages, expires).await;
-            Box::new(move |ledger: &mut Ledger| match result {
-                Ok(new) => {
-                    ledger.report.messages.new += new as u64;
-                    ledger.report.messages.existing += n - new as u64;
+            Box::new(move |ledger: &mut Ledger| {
+                ledger.writing.remove(&session);
+                match result {
+                    Ok(new) => {
+                        ledger.report.messages.new += new as u64;
+                        ledger.report.messages.existing += n - new as u64;
+                    }
+                    Err(e) => ledger.report.failed.push(
+                        batch
+                            .origin
+                            .skipped(format!("{n} messages of session {session}: {e}")),
+                    ),
                 }
-                Err(e) => ledger.report.failed.push(
-                    batch
-                        .origin
-                        .skipped(format!("{n} messages of session {session}: {e}")),
-                ),
             }) as Apply
         })
         .await;
