@@ -22,11 +22,11 @@ pub enum Imported {
     AlreadyThere,
 }
 
-/// A transaction whose conditions failed on the operations at `indexes`
-/// (the items already exist), as opposed to any other failure.
-fn failed_on(error: &StoreError, indexes: impl Fn(usize) -> bool) -> bool {
+/// A transaction whose condition failed on one of the operations `which`
+/// picks (an item already there), whatever else failed with it.
+fn failed_on(error: &StoreError, which: impl Fn(usize) -> bool) -> bool {
     matches!(error, StoreError::TransactionCancelled { failed }
-        if !failed.is_empty() && failed.iter().all(|i| indexes(*i)))
+        if failed.iter().any(|i| which(*i)))
 }
 
 impl Repository {
