@@ -314,6 +314,11 @@ async fn a_corrupted_dump_reports_the_bad_records_and_imports_the_rest() {
         "session": "00000000-0000-4000-8000-000000000000", "role": "user",
         "content": "lost", "timestamp": "2026-12-01T13:30:00Z", "metadata": {}}}),
     ));
+    // A message larger than any item the store takes, among good ones.
+    let mut huge = all[message_at(14)].clone();
+    huge["pk"] = json!(1000);
+    huge["fields"]["content"] = json!("x".repeat(500 * 1024));
+    texts.push(pretty(&huge));
     let dump = write_dump(dir.path(), &texts);
 
     let report = run(&app, &dump, false, false).await;
@@ -322,13 +327,19 @@ async fn a_corrupted_dump_reports_the_bad_records_and_imports_the_rest() {
         .iter()
         .map(|s| (s.index, s.reason.as_str()))
         .collect();
-    assert_eq!(report.skipped.len(), 4, "{report}");
+    assert_eq!(report.skipped.len(), 5, "{report}");
+    assert!(report.failed.is_empty(), "{report}");
     assert_eq!(reasons[0].0, broken as u64 + 1);
     assert!(reasons[0].1.starts_with("bad JSON"), "{report}");
     assert_eq!(reasons[1].0, bad_time as u64 + 1);
     assert!(reasons[1].1.contains("is not a timestamp"), "{report}");
     assert_eq!(reasons[2].1, "unknown model auth.user");
     assert!(reasons[3].1.starts_with("orphan message"), "{report}");
+    assert!(
+        reasons[4].1.starts_with("the store refuses this message"),
+        "{report}"
+    );
+    assert_eq!(reasons[4].0, texts.len() as u64);
     assert_eq!(report.sessions.new, 24);
     assert_eq!(report.messages.new, 92);
     // Without the media root, the files come back from processed_data.

@@ -79,10 +79,45 @@ impl Origin {
     }
 }
 
+#[derive(Default)]
 struct Batch {
     messages: Vec<Message>,
+    /// Where each message is in the dump.
+    origins: Vec<Origin>,
     bytes: usize,
-    origin: Origin,
+}
+
+/// What writing a batch did: messages new, messages already there, and
+/// the messages that could not be written, with the error.
+type BatchOutcome = (u64, u64, Vec<(Origin, StoreError)>);
+
+/// Writes the batch in one transaction; when that fails for another reason
+/// than messages already there, writes its messages one by one, so one
+/// message the store refuses (an item too large) costs that message only.
+async fn write_batch(
+    repo: &chat_shared::store::repo::Repository,
+    session: &chat_shared::model::Session,
+    batch: Batch,
+    expires: i64,
+) -> BatchOutcome {
+    let n = batch.messages.len() as u64;
+    match repo
+        .import_messages(session, &batch.messages, expires)
+        .await
+    {
+        Ok(new) => return (new as u64, n - new as u64, Vec::new()),
+        Err(e) if n == 1 => return (0, 0, vec![(batch.origins[0].clone(), e)]),
+        Err(_) => {}
+    }
+    let (mut new, mut existing, mut failed) = (0, 0, Vec::new());
+    for (message, origin) in batch.messages.into_iter().zip(batch.origins) {
+        match repo.import_messages(session, &[message], expires).await {
+            Ok(1) => new += 1,
+            Ok(_) => existing += 1,
+            Err(e) => failed.push((origin, e)),
+        }
+    }
+    (new, existing, failed)
 }
 
 pub struct Writer {
@@ -139,13 +174,10 @@ impl Writer {
 
     /// Queues a message of an imported session.
     pub async fn message(&mut self, message: Message, session: Uuid, origin: Origin) {
-        let batch = self.batches.entry(session).or_insert_with(|| Batch {
-            messages: Vec::new(),
-            bytes: 0,
-            origin,
-        });
+        let batch = self.batches.entry(session).or_default();
         batch.bytes += message.content.len() + 256;
         batch.messages.push(message);
+        batch.origins.push(origin);
         self.buffered += 1;
         if batch.messages.len() >= BATCH_MESSAGES || batch.bytes >= BATCH_BYTES {
             self.flush(session).await;
@@ -184,19 +216,19 @@ impl Writer {
         self.ledger.writing.insert(session);
         let repo = self.state.repo.clone();
         self.spawn(async move {
-            let result = repo.import_messages(&stub, &batch.messages, expires).await;
+            let (new, existing, failed) = write_batch(&repo, &stub, batch, expires).await;
             Box::new(move |ledger: &mut Ledger| {
                 ledger.writing.remove(&session);
-                match result {
-                    Ok(new) => {
-                        ledger.report.messages.new += new as u64;
-                        ledger.report.messages.existing += n - new as u64;
+                ledger.report.messages.new += new;
+                ledger.report.messages.existing += existing;
+                for (origin, error) in failed {
+                    if let StoreError::Invalid(reason) = error {
+                        // The store can never take it: the data's problem.
+                        let reason = format!("the store refuses this message: {reason}");
+                        ledger.report.skipped.push(origin.skipped(reason));
+                    } else {
+                        ledger.report.failed.push(origin.skipped(error.to_string()));
                     }
-                    Err(e) => ledger.report.failed.push(
-                        batch
-                            .origin
-                            .skipped(format!("{n} messages of session {session}: {e}")),
-                    ),
                 }
             }) as Apply
         })
