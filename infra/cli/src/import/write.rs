@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use chat_shared::AppState;
+use chat_shared::config::StoreKind;
 use chat_shared::model::Message;
 use chat_shared::service::files::canonical_type;
 use chat_shared::store::StoreError;
@@ -21,8 +22,13 @@ use super::mapping::{SessionMeta, session_stub};
 use super::records::FileUpload;
 use super::report::{Report, Skipped, Tally};
 
-/// Writes in flight at once.
-const IN_FLIGHT: usize = 32;
+/// Writes in flight at once on the embedded store: its writer commits
+/// the writes waiting together, one sync for all.
+const IN_FLIGHT_EMBEDDED: usize = 32;
+/// On DynamoDB: the writes of one tenant share its counter items, and
+/// concurrent transactions on an item conflict (each is retried a few
+/// times, then reported for a re-run), so fewer at once.
+const IN_FLIGHT_DYNAMODB: usize = 4;
 /// Messages per batch: each batch is one transaction with its session's
 /// update (DynamoDB takes 100 items, 4 MB).
 const BATCH_MESSAGES: usize = 50;
@@ -126,13 +132,19 @@ pub struct Writer {
     pub media_root: Option<Arc<PathBuf>>,
     pub ledger: Ledger,
     tasks: JoinSet<Apply>,
+    in_flight: usize,
     batches: HashMap<Uuid, Batch>,
     buffered: usize,
 }
 
 impl Writer {
     pub fn new(state: AppState, dry_run: bool, media_root: Option<PathBuf>) -> Self {
+        let in_flight = match state.config.store {
+            StoreKind::Embedded => IN_FLIGHT_EMBEDDED,
+            StoreKind::DynamoDb => IN_FLIGHT_DYNAMODB,
+        };
         Self {
+            in_flight,
             state,
             dry_run,
             media_root: media_root.map(Arc::new),
@@ -145,7 +157,7 @@ impl Writer {
 
     /// Runs `write` among the writes in flight, waiting for room first.
     pub async fn spawn(&mut self, write: impl Future<Output = Apply> + Send + 'static) {
-        while self.tasks.len() >= IN_FLIGHT {
+        while self.tasks.len() >= self.in_flight {
             self.join_one().await;
         }
         self.tasks.spawn(write);
