@@ -9,11 +9,14 @@ use std::collections::HashSet;
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::api_keys::key_puts;
+use super::api_keys::{KeyListing, key_items};
 use super::tenants::tenant_item;
 use super::{Repository, attrs};
 use crate::model::{ActiveFile, ApiKeyRecord, FileRecord, Message, Session, Tenant};
 use crate::store::{Condition, Query, SK, SortCondition, StoreError, Update, WriteOp, keys};
+
+/// The label of a key brought from another system, in the tenant's key list.
+const IMPORTED_KEY_LABEL: &str = "Imported API key";
 
 /// Whether an import write stored something or found it already there.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,11 +40,15 @@ impl Repository {
         tenant: &Tenant,
         key: &ApiKeyRecord,
     ) -> Result<Imported, StoreError> {
-        let [lookup, listing] = key_puts(key)?;
+        let listing = KeyListing {
+            label: Some(IMPORTED_KEY_LABEL.into()),
+            ..KeyListing::of(key.clone())
+        };
+        let (lookup, listed) = key_items(&listing)?;
         let ops = vec![
             WriteOp::put(tenant_item(tenant)?).when(Condition::NotExists),
-            lookup,
-            listing,
+            WriteOp::put(lookup).when(Condition::NotExists),
+            WriteOp::put(listed).when(Condition::NotExists),
         ];
         match self.table.transact(ops).await {
             Ok(()) => Ok(Imported::New),

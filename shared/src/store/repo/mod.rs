@@ -23,6 +23,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
+pub use api_keys::{KeyListing, Revocation};
 pub use import::Imported;
 pub use messages::HistoryPage;
 pub use privacy::SessionContents;
