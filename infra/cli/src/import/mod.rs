@@ -15,6 +15,7 @@
 pub mod files;
 pub mod ids;
 pub mod mapping;
+pub mod progress;
 pub mod reader;
 pub mod records;
 pub mod report;
@@ -22,13 +23,13 @@ pub mod write;
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use chat_shared::AppState;
 use chat_shared::store::repo::Imported;
 
 use mapping::SessionMeta;
+use progress::Progress;
 use reader::{ArrayReader, Element};
 use records::Record;
 use report::{Report, Skipped};
@@ -330,48 +331,5 @@ fn file_skip_reason(ledger: &Ledger, upload: &records::FileUpload) -> Option<Str
             Some("removed in Django (is_active false): the session has no active file".into())
         }
         _ => None,
-    }
-}
-
-/// Progress lines on stderr, at most every two seconds.
-struct Progress {
-    enabled: bool,
-    started: Instant,
-    last: Instant,
-}
-
-impl Progress {
-    fn new(enabled: bool) -> Self {
-        let now = Instant::now();
-        Self {
-            enabled,
-            started: now,
-            last: now,
-        }
-    }
-
-    fn tick(&mut self, pass: usize, name: &str, records: u64, ledger: &Ledger) {
-        if !self.enabled || self.last.elapsed() < Duration::from_secs(2) {
-            return;
-        }
-        self.last = Instant::now();
-        let r = &ledger.report;
-        eprintln!(
-            "pass {pass}/3 ({name}): {records} records read; {} sessions, {} messages, {} files so far ({:.0?})",
-            r.sessions.new + r.sessions.existing,
-            r.messages.new + r.messages.existing,
-            r.files.new + r.files.existing,
-            self.started.elapsed()
-        );
-    }
-
-    fn done(&self, ledger: &Ledger) {
-        if self.enabled {
-            eprintln!(
-                "import finished in {:.1?} ({} records)",
-                self.started.elapsed(),
-                ledger.report.records
-            );
-        }
     }
 }
