@@ -13,6 +13,7 @@ mod fake;
 mod files;
 mod helpers;
 mod identity;
+mod import;
 mod integrations;
 mod keys;
 mod messages;
