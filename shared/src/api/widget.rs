@@ -56,6 +56,18 @@ pub const ASSETS: &[Asset] = &[
         cache_control: SHORT,
         body: include_bytes!("../../../widget/frame.css"),
     },
+    Asset {
+        name: "frame-i18n.js",
+        content_type: "text/javascript; charset=utf-8",
+        cache_control: SHORT,
+        body: include_bytes!("../../../widget/frame-i18n.js"),
+    },
+    Asset {
+        name: "frame-markdown.js",
+        content_type: "text/javascript; charset=utf-8",
+        cache_control: SHORT,
+        body: include_bytes!("../../../widget/frame-markdown.js"),
+    },
     // Loaded by the frame only, so the loader stays small: the Markdown
     // parser and the sanitiser, pinned npm releases copied byte for byte
     // (licences beside them in widget/vendor/; tests/browser checks them
@@ -204,6 +216,8 @@ mod tests {
             ("/widget/frame.html", "text/html; charset=utf-8"),
             ("/widget/frame.js", "text/javascript; charset=utf-8"),
             ("/widget/frame.css", "text/css; charset=utf-8"),
+            ("/widget/frame-i18n.js", "text/javascript; charset=utf-8"),
+            ("/widget/frame-markdown.js", "text/javascript; charset=utf-8"),
             ("/widget/vendor/marked.umd.js", "text/javascript; charset=utf-8"),
             ("/widget/vendor/purify.min.js", "text/javascript; charset=utf-8"),
         ] {
