@@ -26,6 +26,14 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# A second tenant, "Widget Shop", with a publishable key (the key kind a
+# page should embed) and its secret key for checking from the server side.
+SHOP=$("$CHATCTL" tenant create --name "Widget Shop" --email shop@example.com --data-dir "$WORK/data")
+SHOP_TENANT=$(sed -n 's/^tenant: //p' <<<"$SHOP")
+CHAT_SHOP_KEY=$(tail -n 1 <<<"$SHOP")
+CHAT_SHOP_PK=$("$CHATCTL" key create --tenant "$SHOP_TENANT" --kind publishable --data-dir "$WORK/data" | tail -n 1)
+export CHAT_SHOP_KEY CHAT_SHOP_PK
+
 RUST_LOG=warn "$CHATCTL" serve --addr 127.0.0.1:0 --data-dir "$WORK/data" >"$WORK/serve.out" 2>"$WORK/serve.err" &
 SERVER=$!
 for _ in $(seq 1 200); do
