@@ -7,13 +7,21 @@ use axum::routing::get;
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
+use chat_shared::model::OriginPattern;
+
 use crate::helpers::{TestApp, config, request_with, spawn_app, spawn_app_with};
+
+fn origins(list: &[&str]) -> Vec<OriginPattern> {
+    list.iter()
+        .map(|o| OriginPattern::parse(o).unwrap())
+        .collect()
+}
 
 const SHOP: &str = "https://shop.example";
 
 async fn app_with_origins() -> (TestApp, String) {
     let app = spawn_app().await;
-    app.update_tenant(|t| t.allowed_origins = vec![SHOP.into()])
+    app.update_tenant(|t| t.allowed_origins = origins(&[SHOP]))
         .await;
     let pk = app.publishable_key().await;
     (app, pk)
@@ -264,10 +272,8 @@ async fn unknown_publishable_keys_get_the_reference_401() {
 async fn the_widget_frame_may_be_framed_only_by_allowed_origins() {
     // Cache off: the origin list changes after the key was first used.
     let app = spawn_app_with(config(&[("API_KEY_CACHE_SECONDS", "0")]), None).await;
-    app.update_tenant(|t| {
-        t.allowed_origins = vec!["https://a.example".into(), "https://b.example".into()]
-    })
-    .await;
+    app.update_tenant(|t| t.allowed_origins = origins(&["https://a.example", "https://b.example"]))
+        .await;
     let pk = app.publishable_key().await;
     // The widget's own frame route, as its router serves it: a policy of
     // its own that the hook must keep, apart from frame-ancestors.
@@ -312,7 +318,7 @@ async fn the_widget_frame_may_be_framed_only_by_allowed_origins() {
             .as_deref(),
         Some("default-src 'none'; frame-ancestors 'none'")
     );
-    app.update_tenant(|t| t.allowed_origins = vec!["https://c.example".into()])
+    app.update_tenant(|t| t.allowed_origins = origins(&["https://c.example"]))
         .await;
     assert_eq!(
         csp(format!("/widget/frame.html?apiKey={pk}"))

@@ -249,7 +249,7 @@ async fn bot_config_comes_from_the_environment_and_the_tenant() {
         .await
         .unwrap()
         .unwrap();
-    tenant.bot.insert("botColor".into(), json!("#000000"));
+    tenant.bot.color = Some("#000000".into());
     let table = app.state.repo.table().clone();
     let mut item: chat_shared::store::Item =
         serde_json::from_value(serde_json::to_value(&tenant).unwrap()).unwrap();

@@ -3,12 +3,17 @@
 //! Each type (de)serializes to the attribute names stored in the table; the
 //! HTTP layer maps them to the reference's JSON shapes.
 
+mod django;
 mod ids;
+pub mod origin;
+pub mod settings;
 
 pub use ids::{
     InvalidSessionId, MAX_USER_IDENTIFIER_BYTES, MAX_USER_IDENTIFIER_CHARS, SessionId,
     UserIdentifier, UserIdentifierError,
 };
+pub use origin::{InvalidOrigin, OriginPattern, normalize_origin};
+pub use settings::{BotSettings, Position, SettingsError, TenantSettings, Theme};
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -18,25 +23,33 @@ use uuid::Uuid;
 /// are listed in `context`, unknown keys are kept untouched.
 pub type SessionConfig = Map<String, Value>;
 
-/// A business using the platform.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// A business using the platform. Its self-service fields are read and
+/// written as one [`TenantSettings`] (`settings.rs`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Tenant {
     pub tenant_id: Uuid,
     pub name: String,
     pub email: String,
     pub created_at: i64,
-    /// Overrides of the bot defaults, by the reference's camelCase names
-    /// (`botName`, `poweredBy`, `botColor`, `botIcon`, `botMsgBgColor`).
+    /// The widget's branding over the deployment's `BOT_*` defaults.
     #[serde(default)]
-    pub bot: Map<String, Value>,
+    pub bot: BotSettings,
+    /// Leads the system message of every conversation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub system_prompt: Option<String>,
+    /// The provider of sessions that name none; the deployment's
+    /// `DEFAULT_AI_PROVIDER` when unset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_provider: Option<String>,
     /// The tenant's own OpenAI-compatible endpoint, used for `aiProvider:
     /// "custom"`. Its key is never returned by an endpoint nor logged.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub custom_provider: Option<TenantProvider>,
-    /// Sites allowed to use the tenant's publishable keys from a browser and
-    /// to frame the widget, as origins (`https://shop.example`, no path).
+    /// Where the tenant's pages are: browser origins, hosts or `*.`
+    /// subdomains ([`OriginPattern`]). Requests from other pages are refused
+    /// and the widget's frame may be embedded only there.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub allowed_origins: Vec<String>,
+    pub allowed_origins: Vec<OriginPattern>,
     /// Signed visitor identity: how the tenant's server vouches for a
     /// `user_identifier` given to the widget.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -49,6 +62,10 @@ pub struct Tenant {
     /// deployment's `CHAT_RETENTION_DAYS` when unset.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retention_days: Option<u32>,
+    /// Configuration keys nothing here reads (an imported Django client's
+    /// own), kept to be returned as they came.
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    pub extra_config: Map<String, Value>,
 }
 
 /// A tenant's identity secret: `HMAC-SHA256(secret, user_identifier)` in hex

@@ -8,7 +8,7 @@ use chat_shared::auth;
 use chat_shared::blob::s3::S3BlobStore;
 use chat_shared::clock::iso8601;
 use chat_shared::config::{self, Config, Secret, StoreKind};
-use chat_shared::model::{IdentitySettings, KeyKind, Tenant, TenantProvider};
+use chat_shared::model::{IdentitySettings, KeyKind, OriginPattern, Tenant, TenantProvider};
 use chat_shared::store::StoreError;
 use chat_shared::store::dynamo::DynamoTable;
 use uuid::Uuid;
@@ -202,7 +202,7 @@ async fn load_tenant(state: &AppState, tenant_id: Uuid) -> Result<Tenant> {
 pub async fn set_origins(data_dir: &Path, tenant_id: Uuid, origins: &[String]) -> Result<()> {
     let mut list = Vec::with_capacity(origins.len());
     for raw in origins {
-        let origin = auth::normalize_origin(raw).map_err(anyhow::Error::msg)?;
+        let origin = OriginPattern::parse(raw).map_err(anyhow::Error::msg)?;
         if !list.contains(&origin) {
             list.push(origin);
         }
@@ -216,7 +216,12 @@ pub async fn set_origins(data_dir: &Path, tenant_id: Uuid, origins: &[String]) -
     } else {
         println!(
             "tenant {tenant_id}: allowed origins {}",
-            tenant.allowed_origins.join(" ")
+            tenant
+                .allowed_origins
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(" ")
         );
     }
     Ok(())

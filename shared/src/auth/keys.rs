@@ -69,12 +69,7 @@ pub async fn create_tenant(
         name: name.to_owned(),
         email: email.to_owned(),
         created_at: now_ms,
-        bot: Default::default(),
-        custom_provider: None,
-        allowed_origins: Vec::new(),
-        identity: None,
-        rate_limit_per_hour: None,
-        retention_days: None,
+        ..Tenant::default()
     };
     repo.create_tenant(&tenant).await?;
     Ok(tenant)

@@ -14,7 +14,7 @@ use axum::middleware::{self, Next};
 use axum::response::Response;
 
 use crate::AppState;
-use crate::auth::{PUBLISHABLE_KEY_PREFIX, normalize_origin};
+use crate::auth::PUBLISHABLE_KEY_PREFIX;
 use crate::model::Tenant;
 
 /// The frame page's own policy: it runs only its own scripts and talks only
@@ -92,13 +92,11 @@ pub fn frame_ancestors_directive(tenant: Option<&Tenant>) -> String {
     match tenant {
         Some(t) => {
             let mut directive = String::from("frame-ancestors 'self'");
+            // A listed pattern's text is a CSP host source (parsing kept
+            // it to letters, digits, `.`, `-`, `*.` and a port).
             for origin in &t.allowed_origins {
-                // Listed origins were normalized when set; re-check anyway,
-                // a header must not carry what an origin cannot contain.
-                if let Ok(o) = normalize_origin(origin) {
-                    directive.push(' ');
-                    directive.push_str(&o);
-                }
+                directive.push(' ');
+                directive.push_str(&origin.to_string());
             }
             directive
         }
@@ -126,7 +124,7 @@ pub fn merge_frame_ancestors(existing: Option<&str>, directive: &str) -> String 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use uuid::Uuid;
+    use crate::model::OriginPattern;
 
     #[test]
     fn the_frame_policy_replaces_only_frame_ancestors() {
@@ -146,20 +144,14 @@ mod tests {
     #[test]
     fn frame_ancestors_lists_the_tenant_origins() {
         let mut tenant = Tenant {
-            tenant_id: Uuid::nil(),
-            name: "t".into(),
-            email: "t@example.com".into(),
-            created_at: 0,
-            bot: Default::default(),
-            custom_provider: None,
-            allowed_origins: vec!["https://a.example".into(), "https://b.example".into()],
-            identity: None,
-            rate_limit_per_hour: None,
-            retention_days: None,
+            allowed_origins: ["https://a.example", "*.b.example"]
+                .map(|o| OriginPattern::parse(o).expect("a valid pattern"))
+                .to_vec(),
+            ..Tenant::default()
         };
         assert_eq!(
             frame_ancestors_header(Some(&tenant)),
-            "frame-ancestors 'self' https://a.example https://b.example"
+            "frame-ancestors 'self' https://a.example *.b.example"
         );
         tenant.allowed_origins.clear();
         assert_eq!(

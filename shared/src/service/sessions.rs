@@ -14,20 +14,27 @@ use crate::store::repo::MergeOutcome;
 /// reference's field names.
 pub fn bot_config_of(state: &AppState, tenant: &Tenant) -> Map<String, Value> {
     let d = &state.config.bot;
+    let t = &tenant.bot;
     let mut out = Map::new();
-    out.insert("botName".into(), d.name.clone().into());
-    out.insert("poweredBy".into(), d.powered_by.clone().into());
-    out.insert("botColor".into(), d.color.clone().into());
+    let pick =
+        |own: &Option<String>, default: &str| own.clone().unwrap_or_else(|| default.to_owned());
+    out.insert("botName".into(), pick(&t.name, &d.name).into());
+    out.insert(
+        "poweredBy".into(),
+        pick(&t.powered_by, &d.powered_by).into(),
+    );
+    out.insert("botColor".into(), pick(&t.color, &d.color).into());
     out.insert(
         "botIcon".into(),
-        d.icon.clone().map_or(Value::Null, Value::from),
+        t.icon
+            .clone()
+            .or_else(|| d.icon.clone())
+            .map_or(Value::Null, Value::from),
     );
-    out.insert("botMsgBgColor".into(), d.msg_bg_color.clone().into());
-    for (k, v) in &tenant.bot {
-        if out.contains_key(k) {
-            out.insert(k.clone(), v.clone());
-        }
-    }
+    out.insert(
+        "botMsgBgColor".into(),
+        pick(&t.msg_bg_color, &d.msg_bg_color).into(),
+    );
     out
 }
 
