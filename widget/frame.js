@@ -33,7 +33,8 @@
 
   var apiKey = '', userId = null, userSignature = null, savedId = null, sessionId = null;
   var pageContext = {}, pageData = {};
-  var extras = {}; // jsonData and the instruction keys, sent when a session is created
+  var given = {}; // jsonData and the instruction keys, as the host page gave them
+  var extras = {}; // the same as sent when a session is created
   var sendConfig = null; // instruction keys changed after the session was created
   var serverBrand = {}, hostBrand = {};
   var brand = {}; // serverBrand with hostBrand over it
@@ -61,7 +62,9 @@
       savedId = d.sessionId || null;
       pageContext = isObject(d.pageContext) ? d.pageContext : {};
       pageData = isObject(d.pageData) ? d.pageData : {};
-      extras = sessionExtras(d.config);
+      given = {};
+      if (isObject(d.config)) ['jsonData'].concat(INSTRUCTION_KEYS).forEach(function (k) { if (k in d.config) given[k] = d.config[k]; });
+      extras = sessionExtras(given);
       hostBrand = isObject(d.brand) ? d.brand : {};
       applyBrand();
       loadBotConfig();
@@ -133,12 +136,9 @@
     if (!isObject(options)) return;
     if (isObject(options.pageContext)) merge(pageContext, options.pageContext);
     if (isObject(options.pageData)) merge(pageData, options.pageData);
-    var instructions = {};
-    INSTRUCTION_KEYS.forEach(function (k) { if (k in options) instructions[k] = options[k]; else if (k in extras) instructions[k] = extras[k]; });
-    if ('jsonData' in options) instructions.jsonData = options.jsonData;
-    else if ('jsonData' in extras) instructions.jsonData = extras.jsonData;
+    ['jsonData'].concat(INSTRUCTION_KEYS).forEach(function (k) { if (k in options) given[k] = options[k]; });
     var changed = INSTRUCTION_KEYS.some(function (k) { return k in options; });
-    extras = sessionExtras(instructions);
+    extras = sessionExtras(given);
     var brandKeys = Object.keys(options).filter(function (k) { return BRAND_KEYS.indexOf(k) >= 0; });
     if (brandKeys.length) {
       brandKeys.forEach(function (k) { hostBrand[k] = options[k]; });

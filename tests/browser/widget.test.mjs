@@ -863,6 +863,15 @@ describe('the Django system\'s embed and host commands', () => {
     assert.equal(sends.at(-1).config.customInstructions, 'Mention the stock.');
     assert.match(reply.message, /custom instructions: yes/);
     assert.match(reply.message, /json data: yes/);
+    // A later configure adds to what the page gave, without repeating it.
+    await page.evaluate(() => window.ChatbotWidget.configure({ tone: 'warm' }));
+    await page.evaluate(() => window.ChatbotWidget.configure({ brandGuidelines: 'Say widget.' }));
+    await send(page, 'And now?');
+    assert.deepEqual(sends.at(-1).config, {
+      customInstructions: 'Mention the stock.\n\nBrand guidelines: Say widget.\n\nTone: warm',
+      brandGuidelines: 'Say widget.', tone: 'warm',
+    });
+    assert.ok(puts.length >= 2);
     assert.deepEqual(page.errors, []);
     await page.context().close();
   });
