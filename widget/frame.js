@@ -395,12 +395,20 @@
       clearLog();
       (r.data.messages || []).forEach(function (m) {
         if (m.role === 'user') addMessage('user', m.content).classList.toggle('failed', m.status === 'failed');
-        else if (m.role === 'assistant') addMessage('assistant', m.content, m.messageId, ratingOf(m));
+        else if (m.role === 'assistant') addMessage('assistant', m.content, m.messageId, ratingOf(m) || remembered(m.messageId));
       });
       renderIntro();
       post('session', { sessionId: id, created: false });
       return id;
     });
+  }
+  // History does not say how the visitor rated a reply, so this tab
+  // remembers it (the frame's own storage, partitioned by the host site).
+  function remember(messageId, rating) {
+    try { sessionStorage.setItem('chatbot_rating_' + messageId, rating); } catch (e) { /* storage blocked */ }
+  }
+  function remembered(messageId) {
+    try { return messageId ? sessionStorage.getItem('chatbot_rating_' + messageId) : null; } catch (e) { return null; }
   }
   function ratingOf(m) {
     var f = m.feedback;
@@ -801,6 +809,7 @@
     call('POST', 'messages/feedback', body).then(function (r) {
       if (!r.ok) throw failure(r);
       live.textContent = t('thanks');
+      remember(body.messageId, rating);
       post('feedback', { sessionId: body.sessionId, messageId: body.messageId, rating: rating });
     }).catch(function (err) {
       showRating(el, before);

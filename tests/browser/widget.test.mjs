@@ -1026,10 +1026,12 @@ describe('replies', () => {
       { sessionId: created.sessionId, messageId: reply.messageId, rating: 'up' },
       { sessionId: created.sessionId, messageId: reply.messageId, rating: 'down' },
     ]);
-    // After a reload the restored reply can still be rated (history carries messageId).
+    // After a reload the restored reply can still be rated (history carries
+    // messageId), and this tab remembers the rating.
     await page.reload();
     await waitEvent(page, 'session_restored');
     await lastReply(page).getByRole('button', { name: 'Helpful', exact: true }).waitFor();
+    assert.equal(await lastReply(page).getByRole('button', { name: 'Not helpful' }).getAttribute('aria-pressed'), 'true');
     // A failure puts the button back and says so.
     await page.route(`${ORIGIN}/api/chat/messages/feedback`, (route) => route.fulfill({
       status: 503, contentType: 'application/json', body: '{"error":"Storage unavailable"}',
@@ -1039,7 +1041,8 @@ describe('replies', () => {
     const error = chat(page).locator('.note.error');
     await error.waitFor();
     assert.match(await error.textContent(), /Your rating could not be saved: Storage unavailable/);
-    assert.notEqual(await upAgain.getAttribute('aria-pressed'), 'true');
+    assert.equal(await upAgain.getAttribute('aria-pressed'), 'false');
+    assert.equal(await lastReply(page).getByRole('button', { name: 'Not helpful' }).getAttribute('aria-pressed'), 'true');
     await shot(page, 'feedback');
     await page.context().close();
   });
