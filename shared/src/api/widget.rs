@@ -211,15 +211,16 @@ mod tests {
 
     #[tokio::test]
     async fn every_file_is_served_with_its_type_and_cache_headers() {
+        const JS: &str = "text/javascript; charset=utf-8";
         for (path, ty) in [
-            ("/widget/chatbot.js", "text/javascript; charset=utf-8"),
+            ("/widget/chatbot.js", JS),
             ("/widget/frame.html", "text/html; charset=utf-8"),
-            ("/widget/frame.js", "text/javascript; charset=utf-8"),
+            ("/widget/frame.js", JS),
             ("/widget/frame.css", "text/css; charset=utf-8"),
-            ("/widget/frame-i18n.js", "text/javascript; charset=utf-8"),
-            ("/widget/frame-markdown.js", "text/javascript; charset=utf-8"),
-            ("/widget/vendor/marked.umd.js", "text/javascript; charset=utf-8"),
-            ("/widget/vendor/purify.min.js", "text/javascript; charset=utf-8"),
+            ("/widget/frame-i18n.js", JS),
+            ("/widget/frame-markdown.js", JS),
+            ("/widget/vendor/marked.umd.js", JS),
+            ("/widget/vendor/purify.min.js", JS),
         ] {
             let (status, headers, body) = get(path, None).await;
             assert_eq!(status, StatusCode::OK, "{path}");
