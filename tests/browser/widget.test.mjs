@@ -1162,3 +1162,30 @@ describe('the visitor\'s language and theme; the tenant\'s welcome and starters'
     assert.equal(reset.status, 200);
   });
 });
+
+test('a streamed reply is announced once, whole; the chat is a non-modal dialog', async () => {
+  const page = await newPage();
+  await load(page, embedUrl({ userIdentifier: 'announce@example.com' }));
+  await page.route(`${ORIGIN}/api/chat/messages/stream`, async (route) => {
+    const { sessionId } = route.request().postDataJSON();
+    const done = { response: 'One two three.', sessionId, messageCount: 2 };
+    await route.fulfill({
+      status: 200, headers: { 'Content-Type': 'text/event-stream' },
+      body: ['One ', 'two ', 'three.'].map((t) => `event: delta\ndata: ${JSON.stringify({ text: t })}\n\n`).join('') +
+        `event: done\ndata: ${JSON.stringify(done)}\n\n`,
+    });
+  });
+  await openChat(page);
+  await waitEvent(page, 'session_created');
+  await chatFrame(page).evaluate(() => {
+    window.__announced = [];
+    new MutationObserver(() => window.__announced.push(document.getElementById('live').textContent))
+      .observe(document.getElementById('live'), { childList: true, characterData: true, subtree: true });
+  });
+  await send(page, 'count');
+  assert.deepEqual(await chatFrame(page).evaluate(() => window.__announced), ['Claude Assistant: One two three.']);
+  const dialog = chat(page).getByRole('dialog');
+  assert.equal(await dialog.getAttribute('aria-modal'), null, 'the page stays usable beside the chat');
+  assert.equal(await dialog.getAttribute('aria-labelledby'), 'bot-name');
+  await page.context().close();
+});
