@@ -1,6 +1,6 @@
 /*
- * Replies as GitHub renders Markdown (GFM: tables, strikethrough, task
- * lists, autolinks), parsed by marked and sanitised by DOMPurify (both
+ * Replies as GitHub renders Markdown in comments (GFM: tables,
+ * strikethrough, task lists, autolinks, line breaks), parsed by marked and sanitised by DOMPurify (both
  * vendored in widget/vendor/). Model output is untrusted, so on top of the
  * sanitiser:
  * - raw HTML in the reply shows as text, never as markup;
@@ -21,7 +21,9 @@
     });
   }
 
-  var parser = new marked.Marked({ gfm: true, breaks: false, async: false });
+  // Line breaks kept as GitHub keeps them in comments and chat-like text:
+  // a model writing two lines means two lines.
+  var parser = new marked.Marked({ gfm: true, breaks: true, async: false });
   parser.use({
     renderer: {
       html: function (token) { return escapeHtml(token.text); },

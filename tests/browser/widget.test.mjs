@@ -911,7 +911,7 @@ describe('replies', () => {
     const page = await newPage();
     await load(page, embedUrl({ userIdentifier: 'table@example.com' }));
     await openChat(page);
-    await send(page, 'Prices:\n\n| Product | Colour | Price |\n|:--|:-:|--:|\n| Widget | blue | 12.00 |\n| Gadget | ~~red~~ green | 9.50 |\n\nAll in **EUR**.');
+    await send(page, 'Prices:\nall in EUR\n\n| Product | Colour | Price |\n|:--|:-:|--:|\n| Widget | blue | 12.00 |\n| Gadget | ~~red~~ green | 9.50 |\n\nAll in **EUR**.');
     const bubble = lastReply(page);
     const table = bubble.locator('.table[role="region"] table');
     await table.waitFor();
@@ -922,6 +922,7 @@ describe('replies', () => {
     assert.equal(await table.locator('td del').textContent(), 'red');
     assert.equal(await table.locator('th').nth(2).getAttribute('align'), 'right');
     assert.equal(await bubble.locator('strong', { hasText: 'EUR' }).count(), 1);
+    assert.equal(await bubble.locator('p').first().locator('br').count(), 1, 'a line break stays a line break');
     await shot(page, 'markdown-table');
     await page.context().close();
   });
