@@ -48,6 +48,10 @@
   var apiOrigin = src.origin;
   var frameUrl = new URL('frame.html', src);
   frameUrl.search = '';
+  // A publishable key goes in the frame's URL: the server then lets only
+  // the key's tenant's allowed origins frame it (CSP frame-ancestors), and
+  // the frame uses no other publishable key. A secret key never goes in a URL.
+  if (apiKey.indexOf('pk_') === 0) frameUrl.searchParams.set('apiKey', apiKey);
   // The frame learns who its parent is from the fragment; it only ever posts
   // to that origin, so a page lying about it gets nothing.
   frameUrl.hash = 'host=' + encodeURIComponent(location.origin);

@@ -30,11 +30,11 @@ let HOST; // the tenant's site
 let OTHER; // a third origin: a stranger's frame inside the tenant's page
 const servers = [];
 
-function listen(handler) {
+function listen(handler, port = 0) {
   return new Promise((resolve, reject) => {
     const server = http.createServer(handler);
     server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
+    server.listen(port, '127.0.0.1', () => {
       servers.push(server);
       resolve(`http://127.0.0.1:${server.address().port}`);
     });
@@ -79,6 +79,20 @@ const STRANGER = `<!doctype html><script>
   p.postMessage('stranger-done', '*');
 </script>`;
 
+// A page that frames the chat frame itself, without the key in its URL (so
+// with no tenant's frame-ancestors), and hands it a publishable key.
+const FORGED = `<!doctype html><body><script>
+  const q = new URLSearchParams(location.search);
+  const f = document.createElement('iframe');
+  f.src = q.get('frame') + '#host=' + encodeURIComponent(location.origin);
+  window.addEventListener('message', (e) => {
+    if (e.source === f.contentWindow && e.data && e.data.type === 'hello') {
+      f.contentWindow.postMessage({ ns: 'chatbot-widget-loader', type: 'init', apiKey: q.get('key'), userId: null }, '*');
+    }
+  });
+  document.body.appendChild(f);
+</script>`;
+
 before(async () => {
   assert.ok(API && KEY, 'CHAT_API and CHAT_KEY must name a running chatctl serve: run tests/browser/run.sh');
   assert.ok(fs.existsSync(CHROMIUM), `${CHROMIUM} is missing: run tests/browser/run.sh, which installs it`);
@@ -86,16 +100,22 @@ before(async () => {
   const health = await fetch(`${API}sessions/bot-config`, { headers: { 'X-API-Key': KEY } });
   assert.equal(health.status, 200, 'the chat server answers with the demo key');
   await health.arrayBuffer(); // an unread body would hold its connection open
+  // Another site: a stranger's frame, and pages trying to use the Widget
+  // Shop's publishable key outside its allowed origin.
   OTHER = await listen((req, res) => {
+    const url = new URL(req.url, 'http://other');
     res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' });
-    res.end(STRANGER);
+    if (url.pathname === '/embed') res.end(hostPage(url));
+    else if (url.pathname === '/forge') res.end(FORGED);
+    else res.end(STRANGER);
   });
+  // The tenant's site: on the port run.sh listed as the Widget Shop's allowed origin.
   HOST = await listen((req, res) => {
     const url = new URL(req.url, 'http://host');
     if (url.pathname !== '/embed') { res.writeHead(404); res.end(); return; }
     res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' });
     res.end(hostPage(url));
-  });
+  }, Number(process.env.CHAT_HOST_PORT || 0));
   browser = await chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
@@ -1189,4 +1209,40 @@ test('a streamed reply is announced once, whole; the chat is a non-modal dialog'
   assert.equal(await dialog.getAttribute('aria-modal'), null, 'the page stays usable beside the chat');
   assert.equal(await dialog.getAttribute('aria-labelledby'), 'bot-name');
   await page.context().close();
+});
+
+describe('a publishable key works only where its tenant allows', () => {
+  test('on a site outside the allowed origins the frame is refused (CSP frame-ancestors)', async () => {
+    const page = await newPage();
+    const api = [];
+    page.on('request', (r) => { if (r.url().startsWith(`${ORIGIN}/api/`)) api.push(r.url()); });
+    await page.goto(`${OTHER}/embed?q=${encodeURIComponent(`apiKey=${SHOP_PK}`)}`);
+    const src = await page.locator('#chatbot-widget iframe').getAttribute('src');
+    assert.equal(new URL(src).searchParams.get('apiKey'), SHOP_PK, 'a pk_ key rides in the frame URL');
+    await page.waitForTimeout(1500);
+    assert.deepEqual(await events(page), [], 'no widget_ready: the frame never ran');
+    assert.deepEqual(api, []);
+    assert.ok(page.errors.some((e) => /frame-ancestors/.test(e)), page.errors.join('\n'));
+    await page.context().close();
+  });
+
+  test('a frame loaded without the key in its URL will not use a publishable key it is handed', async () => {
+    const page = await newPage();
+    const api = [];
+    page.on('request', (r) => { if (r.url().startsWith(`${ORIGIN}/api/`)) api.push(r.url()); });
+    const q = new URLSearchParams({ frame: `${ORIGIN}/widget/frame.html`, key: SHOP_PK });
+    await page.goto(`${OTHER}/forge?${q}`);
+    const frame = page.frameLocator('iframe');
+    const error = frame.locator('.note.error');
+    await error.waitFor();
+    assert.match(await error.textContent(), /This chat is not set up correctly/);
+    assert.deepEqual(api, [], 'nothing asked of the API');
+    // A secret key is never put in the frame's URL.
+    const own = await newPage();
+    await load(own, embedUrl({ userIdentifier: 'secret-url@example.com' }));
+    const src = await own.locator('#chatbot-widget iframe').getAttribute('src');
+    assert.equal(new URL(src).search, '');
+    await own.context().close();
+    await page.context().close();
+  });
 });
