@@ -97,7 +97,11 @@
     },
     send: function (d) {
       var text = typeof d.text === 'string' ? d.text : '';
-      if (text.trim() && text.length <= MAX_CHARS) send(text);
+      if (text.length > MAX_CHARS) {
+        post('error', { action: 'send_message', status: null, error: 'Message too long', detail: 'at most ' + MAX_CHARS + ' characters' });
+      } else if (text.trim()) {
+        send(text);
+      }
     },
     clear: function () { clearConversation(); }
   };

@@ -838,6 +838,10 @@ describe('the Django system\'s embed and host commands', () => {
     await waitEvent(page, 'widget_opened', 2);
     await waitEvent(page, 'message_received', 2);
     assert.equal((await api(`messages/history/${created.sessionId}`)).body.messages.length, 4);
+    await page.evaluate(() => window.ChatbotWidget.send_message('x'.repeat(10001)));
+    const tooLong = await waitEvent(page, 'widget_error');
+    assert.equal(tooLong.action, 'send_message');
+    assert.equal(tooLong.error, 'Message too long');
     // A secret key (the Django embeds' kind) clears the messages on the server, as that widget did.
     await page.evaluate(() => window.postMessage({ type: 'clear_chat' }, location.origin));
     const cleared = await waitEvent(page, 'chat_cleared');
