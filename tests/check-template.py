@@ -17,6 +17,7 @@ GROUP_FUNCTION = {
     "sessions": "SessionsFunction",
     "messages": "MessagesFunction",
     "files": "FilesFunction",
+    "tenant": "TenantFunction",
 }
 
 

@@ -8,11 +8,14 @@
 
 pub mod error;
 pub mod files;
+pub mod health;
 pub mod messages;
 pub mod openapi;
 pub mod sessions;
+pub mod tenant;
 pub mod users;
 pub mod widget;
+pub mod widget_config;
 
 use axum::Router;
 use utoipa::OpenApi;
@@ -26,6 +29,7 @@ pub(crate) fn groups() -> OpenApiRouter<AppState> {
         .merge(sessions::routes())
         .merge(messages::routes())
         .merge(files::routes())
+        .merge(tenant::routes())
 }
 
 /// A group's router as a host serves it: with the shared layers.

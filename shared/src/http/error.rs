@@ -46,6 +46,9 @@ pub enum AppError {
     UploadNotFound,
     #[error("upload not received")]
     UploadNotReceived,
+    /// Refused for a reason the detail names (403 `Forbidden`).
+    #[error("forbidden: {detail}")]
+    Forbidden { detail: String },
     /// A caller refused: no key, a bad key, the wrong kind of key or origin,
     /// a missing or wrong visitor signature, another key's session.
     #[error(transparent)]
@@ -58,6 +61,10 @@ pub enum AppError {
     RouteNotFound,
     #[error("method not allowed")]
     MethodNotAllowed,
+    /// A provider the tenant chose that this deployment does not offer
+    /// (503, the detail names it and what is offered).
+    #[error("provider not available: {detail}")]
+    ProviderUnavailable { detail: String },
     #[error("provider failed: {0}")]
     Provider(#[from] ProviderError),
     #[error("store failed: {0}")]
@@ -66,6 +73,13 @@ pub enum AppError {
     Blob(#[from] BlobError),
     #[error("internal error: {0}")]
     Internal(String),
+    /// `{"error": "Invalid settings", "field", "detail"}`.
+    #[error("invalid settings: {0}")]
+    InvalidSettings(crate::model::SettingsError),
+    #[error("key not found")]
+    KeyNotFound,
+    #[error("last secret key")]
+    LastSecretKey,
 }
 
 /// Session and store failures keep their own variants, so one answer has
@@ -106,6 +120,10 @@ impl AppError {
 
     /// The status and the JSON body clients see.
     pub fn status_and_body(&self) -> (StatusCode, Value) {
+        if let AppError::InvalidSettings(e) = self {
+            let body = json!({"error": "Invalid settings", "field": e.field, "detail": e.detail});
+            return (StatusCode::BAD_REQUEST, body);
+        }
         let (status, error, detail) = self.parts();
         let body = match detail {
             Some(detail) => json!({ "error": error, "detail": detail }),
@@ -146,6 +164,13 @@ impl AppError {
                     Some(detail),
                 );
             }
+            ProviderUnavailable { detail } => {
+                let status = StatusCode::SERVICE_UNAVAILABLE;
+                return (status, "Provider not available", Some(detail.clone()));
+            }
+            Forbidden { detail } => {
+                return (StatusCode::FORBIDDEN, "Forbidden", Some(detail.clone()));
+            }
             InvalidFileContent(detail) => {
                 let status = StatusCode::UNPROCESSABLE_ENTITY;
                 return (status, "Invalid file content", Some(detail.clone()));
@@ -178,6 +203,15 @@ impl AppError {
             Provider(_) => PROVIDER_FAILED,
             Blob(BlobError::Unavailable(_)) => STORAGE_UNAVAILABLE,
             Blob(BlobError::InvalidKey(_)) | Internal(_) => INTERNAL,
+            InvalidSettings(e) => {
+                return (
+                    StatusCode::BAD_REQUEST,
+                    "Invalid settings",
+                    Some(e.to_string()),
+                );
+            }
+            KeyNotFound => KEY_NOT_FOUND,
+            LastSecretKey => LAST_SECRET_KEY,
         };
         (answer.status, answer.error, answer.detail.map(String::from))
     }
@@ -251,7 +285,7 @@ const SECRET_KEY_REQUIRED: Answer = answer(
 );
 const ORIGIN_NOT_ALLOWED: Answer = answer(
     StatusCode::FORBIDDEN,
-    "Origin not allowed",
+    "Domain not whitelisted",
     Some("This site is not on the tenant's list of allowed origins"),
 );
 const USER_SIGNATURE_REQUIRED: Answer = answer(
@@ -296,6 +330,14 @@ const USER_NOT_FOUND: Answer = answer(
     StatusCode::NOT_FOUND,
     "User not found",
     Some("Nothing is stored for this user identifier"),
+);
+const KEY_NOT_FOUND: Answer = answer(StatusCode::NOT_FOUND, "Key not found", None);
+const LAST_SECRET_KEY: Answer = answer(
+    StatusCode::CONFLICT,
+    "Last secret key",
+    Some(
+        "Create another secret key before revoking this one: the tenant would be left without one",
+    ),
 );
 const ROUTE_NOT_FOUND: Answer = answer(StatusCode::NOT_FOUND, "Not found", None);
 const METHOD_NOT_ALLOWED: Answer =
@@ -343,7 +385,7 @@ mod tests {
             (
                 AuthError::OriginNotAllowed,
                 403,
-                json!({"error": "Origin not allowed",
+                json!({"error": "Domain not whitelisted",
                        "detail": "This site is not on the tenant's list of allowed origins"}),
             ),
             (

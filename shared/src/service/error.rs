@@ -32,12 +32,21 @@ pub enum ServiceError {
     /// A config merge that would pass this many bytes of JSON.
     #[error("config too large")]
     ConfigTooLarge { limit: usize },
+    /// A config key a publishable key may not change (named).
+    #[error("config key not allowed: {0}")]
+    ConfigKeyNotAllowed(String),
     /// Refused by auth: a key, origin or visitor signature.
     #[error(transparent)]
     Auth(AuthError),
     /// Over the key's hourly message limit.
     #[error("rate limit exceeded")]
     RateLimited(RateLimit),
+    /// The tenant's default provider is not offered by this deployment.
+    #[error("provider {provider} not available")]
+    ProviderUnavailable {
+        provider: String,
+        available: Vec<String>,
+    },
     #[error("provider failed: {0}")]
     Provider(#[from] ProviderError),
     #[error("store failed: {0}")]
@@ -46,6 +55,21 @@ pub enum ServiceError {
     Blob(#[from] BlobError),
     #[error("internal error: {0}")]
     Internal(String),
+    /// A tenant setting refused, naming its field.
+    #[error("invalid settings: {0}")]
+    InvalidSettings(crate::model::SettingsError),
+    /// Bad input found by a service (the CLI and the API share the rule).
+    #[error("{error}: {detail}")]
+    Invalid { error: &'static str, detail: String },
+    /// The caller's tenant is gone (its key no longer means anything).
+    #[error("tenant not found")]
+    TenantNotFound,
+    /// No such key of the caller's tenant.
+    #[error("key not found")]
+    KeyNotFound,
+    /// Revoking the key would leave the tenant without an active secret key.
+    #[error("last secret key")]
+    LastSecretKey,
 }
 
 impl From<AuthError> for ServiceError {

@@ -7,8 +7,10 @@ pub mod exchange;
 pub mod files;
 pub mod history;
 pub mod privacy;
+pub mod provider_choice;
 pub mod sessions;
 pub mod stats;
+pub mod tenant;
 
 pub use error::{ServiceError, ServiceResult};
 

@@ -21,6 +21,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
+pub use api_keys::{KeyListing, Revocation};
 pub use messages::HistoryPage;
 pub use privacy::SessionContents;
 pub use sessions::{CONTEXT_HISTORY, MergeOutcome};
