@@ -10,6 +10,7 @@ mod cloud;
 mod concurrency;
 mod conformance;
 mod fake;
+mod feedback;
 mod files;
 mod helpers;
 mod identity;

@@ -4,6 +4,7 @@
 
 pub mod error;
 pub mod exchange;
+pub mod feedback;
 pub mod files;
 pub mod history;
 pub mod privacy;

@@ -3,10 +3,12 @@
 //!
 //! One file per aggregate, each an `impl Repository` block: `tenants`,
 //! `api_keys`, `sessions`, `messages`, `files`, `ratelimit`, `stats`,
-//! `privacy`. Keys come from `store::keys`, attribute names from `attrs`.
+//! `privacy`, `analytics` (daily counters), `feedback`. Keys come from `store::keys`, attribute names from `attrs`.
 
+mod analytics;
 mod api_keys;
 mod attrs;
+mod feedback;
 mod files;
 mod messages;
 mod privacy;
@@ -21,6 +23,8 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
+pub use analytics::{DayCounts, DayTotals};
+pub use feedback::{NewRating, RateOutcome, Rating};
 pub use messages::HistoryPage;
 pub use privacy::SessionContents;
 pub use sessions::{CONTEXT_HISTORY, MergeOutcome};
