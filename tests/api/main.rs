@@ -4,6 +4,7 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod analytics;
 mod bench;
 #[cfg(feature = "cloud")]
 mod cloud;
@@ -25,4 +26,5 @@ mod reference;
 mod round_trips;
 mod sessions;
 mod streaming;
+mod tenant_sessions;
 mod tenants;

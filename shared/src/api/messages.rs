@@ -24,8 +24,8 @@ use crate::http::{ApiJson, AppError, check_config};
 use crate::model::{Message, Role, SessionId};
 use crate::service::exchange::{self, Exchange, ExchangeEvent, SendRequest};
 use crate::service::feedback::{self as rating, FeedbackRequest};
-use crate::store::repo::Rating;
 use crate::service::history::{self, HistoryRequest};
+use crate::store::repo::Rating;
 
 /// The reference's limit on one message.
 pub const MAX_MESSAGE_CHARS: usize = 10_000;

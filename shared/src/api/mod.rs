@@ -11,6 +11,7 @@ pub mod files;
 pub mod messages;
 pub mod openapi;
 pub mod sessions;
+pub mod tenant;
 pub mod users;
 pub mod widget;
 
@@ -26,6 +27,7 @@ pub(crate) fn groups() -> OpenApiRouter<AppState> {
         .merge(sessions::routes())
         .merge(messages::routes())
         .merge(files::routes())
+        .merge(tenant::routes())
 }
 
 /// A group's router as a host serves it: with the shared layers.

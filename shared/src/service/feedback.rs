@@ -17,7 +17,11 @@ pub struct FeedbackRequest {
 
 /// Reads the session (a publishable key rates only its own sessions' replies),
 /// then stores the rating in one atomic write with its counters.
-pub async fn rate(state: &AppState, caller: &Caller, request: &FeedbackRequest) -> ServiceResult<()> {
+pub async fn rate(
+    state: &AppState,
+    caller: &Caller,
+    request: &FeedbackRequest,
+) -> ServiceResult<()> {
     let session = load_session(state, caller, request.session_id).await?;
     let outcome = state
         .repo

@@ -113,6 +113,13 @@ pub fn session_activity_gsi1sk(last_activity_ms: i64, session: Uuid) -> String {
     format!("{}#{session}", activity_bound(last_activity_ms))
 }
 
+/// GSI2 partition of a user's sessions (sorted by the same activity key
+/// as GSI1): the tenant's session list filtered by user. The same string
+/// as the user's session-list partition, in another index.
+pub fn user_activity_gsi2pk(tenant: Uuid, user_identifier: &str) -> String {
+    user_sessions_pk(tenant, user_identifier)
+}
+
 /// The GSI1 sort-key prefix for "active at or after this time".
 pub fn activity_bound(epoch_ms: i64) -> String {
     format!("{:013}", epoch_ms.max(0))

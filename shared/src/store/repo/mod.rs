@@ -3,7 +3,8 @@
 //!
 //! One file per aggregate, each an `impl Repository` block: `tenants`,
 //! `api_keys`, `sessions`, `messages`, `files`, `ratelimit`, `stats`,
-//! `privacy`, `analytics` (daily counters), `feedback`. Keys come from `store::keys`, attribute names from `attrs`.
+//! `privacy`, `analytics` (daily counters), `feedback`,
+//! `tenant_sessions` (the console's session list and transcripts). Keys come from `store::keys`, attribute names from `attrs`.
 
 mod analytics;
 mod api_keys;
@@ -15,6 +16,7 @@ mod privacy;
 mod ratelimit;
 mod sessions;
 mod stats;
+mod tenant_sessions;
 mod tenants;
 
 use std::sync::Arc;
@@ -29,6 +31,10 @@ pub use messages::HistoryPage;
 pub use privacy::SessionContents;
 pub use sessions::{CONTEXT_HISTORY, MergeOutcome};
 pub use stats::{TenantStats, UserStat};
+pub use tenant_sessions::{
+    Feedback, MessagePage, RowPage, SessionFilter, SessionPage, SessionRow, Transcript,
+    TranscriptMessage, is_session_cursor,
+};
 
 use super::{Item, Key, PK, Query, SK, StoreError, Table};
 
