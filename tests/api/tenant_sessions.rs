@@ -417,6 +417,19 @@ async fn export_streams_every_conversation_as_jsonl_or_csv() {
     assert_eq!(&quoted[5], "user");
     assert_eq!(&quoted[1], "user-5");
 
+    let (status, _, text) = export(&app, "jsonl&from=2025-10-09").await;
+    assert_eq!(
+        (status, text.as_str()),
+        (StatusCode::OK, ""),
+        "a range with nothing"
+    );
+    let (status, _, text) = export(&app, "csv&to=2025-10-08").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(text.lines().count() > 300);
+    let (status, _, text) = export(&app, "csv&from=soon").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(text.contains("Invalid from"));
+
     let (status, _, text) = export(&app, "xml").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(text.contains("Invalid format"));

@@ -359,6 +359,10 @@ async fn every_route_through_the_real_binaries() {
         .filter_map(|m| m["role"].as_str())
         .collect();
     assert_eq!(roles, ["user", "assistant", "user", "assistant"]);
+    // The sample names a reply this store does not have: routed and refused.
+    let feedback = calls.call(&messages, "messages-feedback").await;
+    assert_eq!(feedback.status, 404, "{}", feedback.body);
+    assert_eq!(feedback.json()["error"], "Message not found");
 
     // ---- files (buffered; multipart arrives base64-encoded) ----
     let uploaded = calls.expect(&files, "files-upload", 200).await;

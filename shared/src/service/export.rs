@@ -24,13 +24,21 @@ pub enum ExportPart {
     SessionEnd,
 }
 
-/// Starts reading the tenant's conversations, oldest activity first; the
-/// channel ends after the last part, or with an error.
-pub fn export(state: &AppState, tenant: Uuid) -> mpsc::Receiver<ServiceResult<ExportPart>> {
+/// Last activity range (epoch ms, inclusive) of the sessions to export.
+pub type ActivityRange = (Option<i64>, Option<i64>);
+
+/// Starts reading the tenant's conversations last active in `range`,
+/// oldest activity first; the channel ends after the last part, or with an
+/// error.
+pub fn export(
+    state: &AppState,
+    tenant: Uuid,
+    range: ActivityRange,
+) -> mpsc::Receiver<ServiceResult<ExportPart>> {
     let (tx, rx) = mpsc::channel(BUFFER);
     let state = state.clone();
     tokio::spawn(async move {
-        if let Err(e) = read_all(&state, tenant, &tx).await {
+        if let Err(e) = read_all(&state, tenant, range, &tx).await {
             let _ = tx.send(Err(e)).await;
         }
     });
@@ -41,13 +49,14 @@ pub fn export(state: &AppState, tenant: Uuid) -> mpsc::Receiver<ServiceResult<Ex
 async fn read_all(
     state: &AppState,
     tenant: Uuid,
+    range: ActivityRange,
     tx: &mpsc::Sender<ServiceResult<ExportPart>>,
 ) -> ServiceResult<()> {
     let mut after = None;
     loop {
         let (rows, next) = state
             .repo
-            .sessions_oldest_first(tenant, SESSIONS_PER_PAGE, after)
+            .sessions_oldest_first(tenant, range, SESSIONS_PER_PAGE, after)
             .await?;
         for row in rows {
             let sid = row.session.session_id;

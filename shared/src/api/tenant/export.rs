@@ -12,7 +12,7 @@ use serde_json::Value;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::sessions::{SessionSummary, TranscriptEntry};
+use super::sessions::{SessionSummary, TranscriptEntry, activity_range};
 use crate::AppState;
 use crate::api::openapi::Errors;
 use crate::auth::Caller;
@@ -30,6 +30,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
 #[derive(Deserialize)]
 pub(crate) struct ExportParams {
     format: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -200,10 +202,15 @@ fn format_of(params: &ExportParams) -> Result<Format, AppError> {
 /// `messages`, each as in a transcript). CSV: one row per message with its
 /// session's columns. A session active during the export may appear twice
 /// (the later copy is newer); one that fails mid-way ends the stream early
-/// (the transfer is cut, never a silently short file).
+/// (the transfer is cut, never a silently short file). `from`/`to` export
+/// the sessions last active in a range, to split a large export.
 #[utoipa::path(
     get, path = "/api/tenant/export", tag = "tenant",
-    params(("format" = Option<String>, Query, description = "`jsonl` (default) or `csv`")),
+    params(
+        ("format" = Option<String>, Query, description = "`jsonl` (default) or `csv`"),
+        ("from" = Option<String>, Query, description = "Only sessions last active at or after: yyyy-mm-dd (UTC) or RFC 3339"),
+        ("to" = Option<String>, Query, description = "Only sessions last active at or before: yyyy-mm-dd (that whole UTC day) or RFC 3339"),
+    ),
     responses(
         (status = 200, description = "The export, streamed", content(
             (String = "application/x-ndjson"),
@@ -220,13 +227,14 @@ pub(crate) async fn export_all(
     let Query(params) =
         params.map_err(|e| AppError::bad_request_detail("Invalid query string", e.body_text()))?;
     let format = format_of(&params)?;
+    let range = activity_range(params.from.as_deref(), params.to.as_deref())?;
     let encoder = Encoder {
         format,
         session: None,
         written: 0,
     };
     let head = Bytes::from(encoder.start());
-    let parts = export::export(&state, caller.tenant_id());
+    let parts = export::export(&state, caller.tenant_id(), range);
     let body = futures::stream::unfold((parts, encoder), |(mut parts, mut encoder)| async move {
         let part: ServiceResult<ExportPart> = parts.recv().await?;
         let chunk = match part {

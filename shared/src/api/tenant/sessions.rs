@@ -106,7 +106,11 @@ fn instant(raw: &str, end_of_day: bool) -> Option<i64> {
         .map(|t| t.timestamp_millis())
 }
 
-fn list_request(params: ListParams) -> Result<(SessionFilter, usize, Option<String>), AppError> {
+/// The `from` and `to` of a query string, as an activity range (epoch ms).
+pub(super) fn activity_range(
+    from: Option<&str>,
+    to: Option<&str>,
+) -> Result<(Option<i64>, Option<i64>), AppError> {
     let bound = |raw: Option<&str>, end: bool, name: &'static str| match raw {
         None | Some("") => Ok(None),
         Some(raw) => instant(raw, end)
@@ -117,8 +121,14 @@ fn list_request(params: ListParams) -> Result<(SessionFilter, usize, Option<Stri
                 AppError::bad_request_detail(name, "a date (yyyy-mm-dd) or an RFC 3339 time")
             }),
     };
-    let from_ms = bound(params.from.as_deref(), false, "Invalid from")?;
-    let to_ms = bound(params.to.as_deref(), true, "Invalid to")?;
+    Ok((
+        bound(from, false, "Invalid from")?,
+        bound(to, true, "Invalid to")?,
+    ))
+}
+
+fn list_request(params: ListParams) -> Result<(SessionFilter, usize, Option<String>), AppError> {
+    let (from_ms, to_ms) = activity_range(params.from.as_deref(), params.to.as_deref())?;
     let user = match params.user.as_deref() {
         None | Some("") => None,
         Some(raw) => Some(UserIdentifier::parse(raw)?.into_string()),

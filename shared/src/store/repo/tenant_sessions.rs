@@ -95,21 +95,13 @@ impl Repository {
         limit: usize,
         after: Option<&str>,
     ) -> Result<SessionPage, StoreError> {
-        let lower = keys::activity_bound(filter.from_ms.unwrap_or(0));
-        // `{to + 1}` alone sorts after every `{to}#{sid}` and before every
-        // `{to + 1}#{sid}`: the range ends exactly at `to`.
-        let upper = match filter.to_ms {
-            Some(to) => keys::activity_bound(to.saturating_add(1)),
-            // After every 13-digit time and its `#`.
-            None => "9999999999999~".to_owned(),
-        };
         let query = match &filter.user {
             Some(user) => Query::partition(keys::user_activity_gsi2pk(tenant, user)).on_gsi2(),
             None => Query::partition(keys::tenant_pk(tenant)).on_gsi1(),
         };
         let partition = query.partition.clone();
         let query = query
-            .sort(SortCondition::Between(lower, upper))
+            .sort(activity_between(filter.from_ms, filter.to_ms))
             .descending()
             .limit(limit)
             .start_after(after.and_then(|sk| session_cursor(tenant, partition, sk)));
@@ -164,11 +156,13 @@ impl Repository {
     pub async fn sessions_oldest_first(
         &self,
         tenant: Uuid,
+        (from_ms, to_ms): (Option<i64>, Option<i64>),
         limit: usize,
         after: Option<Cursor>,
     ) -> Result<RowPage, StoreError> {
         let query = Query::partition(keys::tenant_pk(tenant))
             .on_gsi1()
+            .sort(activity_between(from_ms, to_ms))
             .limit(limit)
             .start_after(after);
         let page = self.table.query(&query).await?;
@@ -200,6 +194,19 @@ impl Repository {
             .collect::<Result<_, _>>()?;
         Ok((messages, page.last_key))
     }
+}
+
+/// Sessions last active from `from_ms` to `to_ms` (inclusive; open ends).
+fn activity_between(from_ms: Option<i64>, to_ms: Option<i64>) -> SortCondition {
+    let lower = keys::activity_bound(from_ms.unwrap_or(0));
+    // `{to + 1}` alone sorts after every `{to}#{sid}` and before every
+    // `{to + 1}#{sid}`: the range ends exactly at `to`.
+    let upper = match to_ms {
+        Some(to) => keys::activity_bound(to.saturating_add(1)),
+        // After every 13-digit time and its `#`.
+        None => "9999999999999~".to_owned(),
+    };
+    SortCondition::Between(lower, upper)
 }
 
 fn transcript_message(item: Item) -> Result<TranscriptMessage, StoreError> {
