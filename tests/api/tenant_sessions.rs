@@ -132,7 +132,7 @@ async fn dates_filter_by_last_activity() {
     );
     assert_eq!(
         ids(&list(&app, "?from=2025-10-09&to=2025-10-09").await),
-        [second.clone()]
+        std::slice::from_ref(&second)
     );
     assert_eq!(
         ids(&list(
@@ -140,7 +140,7 @@ async fn dates_filter_by_last_activity() {
             "?user=alice&from=2025-10-08T12:00:00Z&to=2025-10-08T12:00:00Z"
         )
         .await),
-        [first.clone()]
+        std::slice::from_ref(&first)
     );
     assert_eq!(ids(&list(&app, "?user=alice").await), [second, first]);
 }
