@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the arm64 deployment artefacts: one `bootstrap` per Lambda function
-# (chat-sessions, chat-messages, chat-files), zipped as Lambda takes them,
+# (chat-sessions, chat-messages, chat-files, chat-tenant), zipped as Lambda takes them,
 # under target/lambda/<function>/bootstrap.zip. A long release build (LTO,
 # one codegen unit): not part of tests/run.sh.
 #
@@ -17,7 +17,7 @@ cd "$(dirname "$0")/.."
 TOOLS="${CHAT_TOOLS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/chat-platform}"
 CARGO_LAMBDA_PIN=cargo-lambda==1.9.2
 TARGET=aarch64-unknown-linux-gnu
-FUNCTIONS=(chat-sessions chat-messages chat-files)
+FUNCTIONS=(chat-sessions chat-messages chat-files chat-tenant)
 
 if [ ! -x "$TOOLS/cargo-lambda-venv/bin/cargo-lambda" ]; then
   echo "installing $CARGO_LAMBDA_PIN into $TOOLS/cargo-lambda-venv"

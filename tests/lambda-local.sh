@@ -18,9 +18,9 @@ trap 'rm -rf "$work"' EXIT
 
 profile=${LAMBDA_PROFILE:-debug}
 if [[ $profile == debug ]]; then
-  build_bins chat-sessions chat-messages chat-files chatctl
+  build_bins chat-sessions chat-messages chat-files chat-tenant chatctl
 else
-  cargo build --locked --quiet --profile "$profile" -p chat-sessions -p chat-messages -p chat-files
+  cargo build --locked --quiet --profile "$profile" -p chat-sessions -p chat-messages -p chat-files -p chat-tenant
   build_bins chatctl
 fi
 chatctl=target/debug/chatctl

@@ -137,7 +137,7 @@ clippy() {
 build_rest() {
   cargo test --locked --workspace --features integration-tests/cloud --test api --no-run
   cargo test --locked --workspace --features integration-tests/lambda --test lambda --no-run
-  build_bins chat-sessions chat-messages chat-files
+  build_bins chat-sessions chat-messages chat-files chat-tenant
 }
 
 checks() {

@@ -128,6 +128,9 @@ pub struct Config {
     /// `CHAT_RETENTION_DAYS`: days a session's items are kept after their
     /// last write, unless the tenant sets its own period.
     pub retention_days: u32,
+    /// `WIDGET_BASE_URL`: where `/widget/chatbot.js` is served (the widget's
+    /// CDN), for the embed snippet; unset, the request's own origin.
+    pub widget_base_url: Option<String>,
 }
 
 impl Config {
@@ -179,6 +182,10 @@ impl Config {
             upload_url_expires_secs: env.int("UPLOAD_URL_EXPIRES_SECONDS", 900, 1)?,
             rate_limit_per_hour: env.int("RATE_LIMIT_MESSAGES_PER_HOUR", 100, 1)?,
             retention_days: env.int("CHAT_RETENTION_DAYS", 365, 1)?,
+            widget_base_url: env
+                .get("WIDGET_BASE_URL")
+                .map(|raw| parse_url("WIDGET_BASE_URL", &raw))
+                .transpose()?,
         })
     }
 }

@@ -51,8 +51,8 @@ async fn round_trips_on_the_wire() {
     app.get("/api/chat/sessions/bot-config").await;
     assert_eq!(
         wire.requests().take(),
-        requests(&[("GetItem", 2)]),
-        "cold key"
+        requests(&[("GetItem", 2), ("UpdateItem", 1)]),
+        "cold key: key and tenant, and the key's lastUsedAt (once per key per hour)"
     );
 
     let id = app
@@ -81,6 +81,23 @@ async fn round_trips_on_the_wire() {
     assert_eq!(
         wire.requests().take(),
         requests(&[("GetItem", 1), ("Query", 1)])
+    );
+    app.get("/api/tenant/keys").await;
+    assert_eq!(
+        wire.requests().take(),
+        requests(&[("Query", 1)]),
+        "the key list: no Scan"
+    );
+    app.call(
+        axum::http::Method::PATCH,
+        "/api/tenant/settings",
+        Some(json!({"bot": {"name": "B"}})),
+    )
+    .await;
+    assert_eq!(
+        wire.requests().take(),
+        requests(&[("GetItem", 1), ("PutItem", 1)]),
+        "settings: read, conditional put"
     );
 }
 

@@ -26,5 +26,6 @@ mod reference;
 mod round_trips;
 mod sessions;
 mod streaming;
+mod tenant;
 mod tenant_sessions;
 mod tenants;

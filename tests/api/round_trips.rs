@@ -17,8 +17,8 @@ async fn each_operation_stays_within_its_budget() {
     app.get("/api/chat/sessions/bot-config").await;
     assert_eq!(
         app.round_trips(),
-        trips(2, 0),
-        "a cold key: key item + tenant item"
+        trips(2, 1),
+        "a cold key: key item + tenant item, and its lastUsedAt (once per key per hour)"
     );
     app.get("/api/chat/sessions/bot-config").await;
     assert_eq!(app.round_trips(), trips(0, 0), "a warm key costs nothing");
@@ -133,5 +133,67 @@ async fn each_operation_stays_within_its_budget() {
         app.round_trips(),
         trips(2, 1),
         "clear 8 messages: read session, list keys, one transaction of deletes and the counter"
+    );
+}
+
+/// The tenant API: one read per view, one conditional write per change,
+/// never a Scan (the key list is a query of the tenant's own partition).
+#[tokio::test]
+async fn the_tenant_api_stays_within_its_budget() {
+    let app = spawn_app().await;
+    app.get("/api/tenant").await;
+    app.round_trips();
+
+    app.get("/api/tenant").await;
+    assert_eq!(app.round_trips(), trips(1, 0), "the tenant: one read");
+    app.call(
+        Method::PATCH,
+        "/api/tenant/settings",
+        Some(json!({"bot": {"name": "B"}})),
+    )
+    .await;
+    assert_eq!(
+        app.round_trips(),
+        trips(1, 1),
+        "settings: read, write conditional on the version"
+    );
+    app.get("/api/tenant/keys").await;
+    assert_eq!(app.round_trips(), trips(1, 0), "keys: one query");
+    let created = app
+        .post("/api/tenant/keys", json!({"kind": "secret"}))
+        .await;
+    assert_eq!(
+        app.round_trips(),
+        trips(0, 1),
+        "a new key: one transaction (lookup + listing + tenant check)"
+    );
+    let id = created.body["keyId"].as_str().unwrap().to_owned();
+    app.call(Method::DELETE, &format!("/api/tenant/keys/{id}"), None)
+        .await;
+    assert_eq!(
+        app.round_trips(),
+        trips(1, 1),
+        "revoke: one query (keys + tenant), one transaction (both items + version)"
+    );
+    app.get("/api/tenant/widget-code").await;
+    assert_eq!(
+        app.round_trips(),
+        trips(1, 1),
+        "the first snippet: the key query, a new publishable key"
+    );
+    app.get("/api/tenant/widget-code").await;
+    assert_eq!(app.round_trips(), trips(1, 0), "later: the key query");
+    app.call(
+        Method::PUT,
+        "/api/clients/me/config",
+        Some(json!({"config": {"theme": "dark"}})),
+    )
+    .await;
+    assert_eq!(app.round_trips(), trips(1, 1), "Django config: as a patch");
+    app.post("/api/clients/me/regenerate-key", json!({})).await;
+    assert_eq!(
+        app.round_trips(),
+        trips(0, 1),
+        "regenerate: one transaction (new key, old key revoked)"
     );
 }

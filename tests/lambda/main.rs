@@ -275,7 +275,8 @@ async fn every_route_through_the_real_binaries() {
     let sessions = start("chat-sessions").await;
     let messages = start("chat-messages").await;
     let files = start("chat-files").await;
-    for f in [&sessions, &messages, &files] {
+    let tenant = start("chat-tenant").await;
+    for f in [&sessions, &messages, &files, &tenant] {
         println!("init {}: {:.1} ms", f.name, f.init.as_secs_f64() * 1000.0);
     }
 
@@ -393,7 +394,36 @@ async fn every_route_through_the_real_binaries() {
     assert_eq!(details["messageCount"], 0);
     assert_eq!(details["hasFile"], false);
 
-    for mut f in [sessions, messages, files] {
+    // ---- tenant (last: regenerate-key revokes the key the others use) ----
+    let me = calls.expect(&tenant, "tenant-get", 200).await;
+    assert!(me["tenantId"].is_string(), "{me}");
+    let patched = calls.expect(&tenant, "tenant-settings", 200).await;
+    assert_eq!(patched["settings"]["bot"]["name"], "Shop Assistant");
+    let created = calls.expect(&tenant, "tenant-keys-create", 201).await;
+    assert!(
+        created["key"]
+            .as_str()
+            .is_some_and(|k| k.starts_with("pk_"))
+    );
+    let listed = calls.expect(&tenant, "tenant-keys-list", 200).await;
+    assert!(listed["keys"].as_array().is_some_and(|k| k.len() >= 2));
+    calls.file = created["keyId"].as_str().expect("keyId").to_owned();
+    let revoked = calls.expect(&tenant, "tenant-keys-revoke", 200).await;
+    assert_eq!(revoked["revoked"], true);
+    let config = calls.expect(&tenant, "tenant-clients-config", 200).await;
+    assert_eq!(config["config"]["bot_name"], "Shop Assistant");
+    let updated = calls
+        .expect(&tenant, "tenant-clients-config-update", 200)
+        .await;
+    assert_eq!(updated["message"], "Configuration updated successfully");
+    let regenerated = calls
+        .expect(&tenant, "tenant-clients-regenerate-key", 200)
+        .await;
+    calls.expect(&tenant, "tenant-get", 401).await;
+    calls.key = regenerated["api_key"].as_str().expect("api_key").to_owned();
+    calls.expect(&tenant, "tenant-get", 200).await;
+
+    for mut f in [sessions, messages, files, tenant] {
         assert!(
             f.child.try_wait().expect("child status").is_none(),
             "{} is still running after its invocations",

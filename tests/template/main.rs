@@ -158,7 +158,15 @@ fn each_function_is_built_by_cargo_lambda_from_its_binary() {
         })
         .collect();
     binaries.sort_unstable();
-    assert_eq!(binaries, ["chat-files", "chat-messages", "chat-sessions"]);
+    assert_eq!(
+        binaries,
+        [
+            "chat-files",
+            "chat-messages",
+            "chat-sessions",
+            "chat-tenant"
+        ]
+    );
 
     let globals = get(&template, &["Globals", "Function"]);
     assert_eq!(text(get(globals, &["Runtime"])), "provided.al2023");
@@ -209,6 +217,7 @@ fn the_functions_get_the_settings_the_binaries_read() {
         "CLAUDE_MODEL",
         "OPENAI_MODEL",
         "FILE_UPLOAD_MAX_MEMORY_SIZE",
+        "WIDGET_BASE_URL",
     ];
     let mut sets = vec![env];
     for (_, f) in resources_of_type(&template, "AWS::Serverless::Function") {

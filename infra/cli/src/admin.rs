@@ -1,4 +1,6 @@
-//! Tenant and key administration on the store the settings select.
+//! Tenant and key administration on the store the settings select. Every
+//! change of a tenant's settings goes through the tenant API's service
+//! (`apply`), so the CLI validates and writes as the API does.
 
 use std::path::Path;
 
@@ -7,10 +9,14 @@ use chat_shared::AppState;
 use chat_shared::auth;
 use chat_shared::blob::s3::S3BlobStore;
 use chat_shared::clock::iso8601;
+use chat_shared::config::ExposeSecret;
 use chat_shared::config::{self, Config, Secret, StoreKind};
-use chat_shared::model::{IdentitySettings, KeyKind, OriginPattern, Tenant, TenantProvider};
+use chat_shared::model::{OriginPattern, TenantProvider};
+use chat_shared::service::ServiceError;
+use chat_shared::service::tenant::settings::{self, SettingsChange};
 use chat_shared::store::StoreError;
 use chat_shared::store::dynamo::DynamoTable;
+use serde_json::{Value, json};
 use uuid::Uuid;
 
 /// The settings from the environment, with the command line's data directory.
@@ -18,6 +24,34 @@ fn config(data_dir: &Path) -> Result<Config> {
     let mut config = Config::from_env().context("invalid settings")?;
     config.data_dir = data_dir.to_path_buf();
     Ok(config)
+}
+
+/// A service error as the CLI says it.
+pub fn explain(e: ServiceError, tenant: Uuid) -> anyhow::Error {
+    match e {
+        ServiceError::TenantNotFound => anyhow!("no tenant {tenant}"),
+        ServiceError::InvalidSettings(e) => anyhow!("invalid setting {}: {}", e.field, e.detail),
+        ServiceError::KeyNotFound => anyhow!("tenant {tenant} has no such key"),
+        ServiceError::LastSecretKey => anyhow!(
+            "that is the tenant's last active secret key: create another before revoking it"
+        ),
+        other => anyhow!(other),
+    }
+}
+
+/// Applies a merge patch through the API's service.
+pub async fn apply(state: &AppState, tenant: Uuid, patch: &Value) -> Result<SettingsChange> {
+    settings::patch(state, tenant, patch)
+        .await
+        .map_err(|e| explain(e, tenant))
+}
+
+/// Prints a new identity secret, once; the last line of the output.
+pub fn print_identity_secret(change: &SettingsChange) {
+    if let Some(secret) = &change.identity_secret {
+        println!("identity secret (shown once; keep it on your server, never in a page):");
+        println!("{}", secret.expose_secret());
+    }
 }
 
 /// The state for an admin command.
@@ -127,9 +161,15 @@ pub async fn set_provider(
         }
     };
     let state = open(data_dir).await?;
-    let mut tenant = load_tenant(&state, tenant_id).await?;
-    tenant.custom_provider = provider;
-    save(&state, &tenant).await?;
+    let tenant = settings::modify(&state, tenant_id, |t| {
+        t.custom_provider = provider.clone();
+        Ok(())
+    })
+    .await
+    .map_err(|e| match e {
+        ServiceError::TenantNotFound => anyhow!("no tenant {tenant_id}"),
+        other => anyhow!(other).context(format!("cannot save tenant {tenant_id}")),
+    })?;
     match &tenant.custom_provider {
         Some(p) => println!(
             "tenant {tenant_id}: custom provider {} model {} ({})",
@@ -168,36 +208,6 @@ pub async fn list_tenants(data_dir: &Path) -> Result<()> {
     Ok(())
 }
 
-pub async fn create_key(data_dir: &Path, tenant: Uuid, kind: KeyKind) -> Result<()> {
-    let state = open(data_dir).await?;
-    let (key, record) = auth::issue_key_of_kind(&state.repo, tenant, kind, state.now_ms())
-        .await
-        .map_err(|e| match e {
-            // The write is conditional on the tenant's record.
-            StoreError::TransactionCancelled { .. } => anyhow!("no tenant {tenant}"),
-            other => anyhow!(other).context(format!("cannot issue a key for tenant {tenant}")),
-        })?;
-    println!("key id: {}", record.key_id);
-    match kind {
-        KeyKind::Secret => println!("secret key (shown once, store it safely):"),
-        KeyKind::Publishable => println!(
-            "publishable key (shown once; safe to embed in pages of the tenant's allowed origins):"
-        ),
-    }
-    println!("{key}");
-    Ok(())
-}
-
-/// Reads a tenant, or says there is none.
-async fn load_tenant(state: &AppState, tenant_id: Uuid) -> Result<Tenant> {
-    state
-        .repo
-        .get_tenant(tenant_id)
-        .await
-        .with_context(|| format!("cannot read tenant {tenant_id}"))?
-        .ok_or_else(|| anyhow!("no tenant {tenant_id}"))
-}
-
 /// Replaces the tenant's allowed origins.
 pub async fn set_origins(data_dir: &Path, tenant_id: Uuid, origins: &[String]) -> Result<()> {
     let mut list = Vec::with_capacity(origins.len());
@@ -208,9 +218,8 @@ pub async fn set_origins(data_dir: &Path, tenant_id: Uuid, origins: &[String]) -
         }
     }
     let state = open(data_dir).await?;
-    let mut tenant = load_tenant(&state, tenant_id).await?;
-    tenant.allowed_origins = list;
-    save(&state, &tenant).await?;
+    let patch = json!({"allowedOrigins": list.iter().map(ToString::to_string).collect::<Vec<_>>()});
+    let tenant = apply(&state, tenant_id, &patch).await?.tenant;
     if tenant.allowed_origins.is_empty() {
         println!("tenant {tenant_id}: no allowed origins (publishable keys work from no web page)");
     } else {
@@ -237,27 +246,16 @@ pub async fn set_identity(
     disable: bool,
 ) -> Result<()> {
     let state = open(data_dir).await?;
-    let mut tenant = load_tenant(&state, tenant_id).await?;
+    let patch = if disable {
+        json!({"identity": {"enabled": false}})
+    } else {
+        json!({"identity": {"enabled": true, "required": require, "rotateSecret": rotate}})
+    };
+    let change = apply(&state, tenant_id, &patch).await?;
     if disable {
-        tenant.identity = None;
-        save(&state, &tenant).await?;
         println!("tenant {tenant_id}: signed identity off");
         return Ok(());
     }
-    let mut new_secret = None;
-    let secret = match tenant.identity.take() {
-        Some(existing) if !rotate => existing.secret,
-        _ => {
-            let secret = auth::new_identity_secret().map_err(|e| anyhow!("no randomness: {e}"))?;
-            new_secret = Some(secret.clone());
-            Secret::new(secret)
-        }
-    };
-    tenant.identity = Some(IdentitySettings {
-        secret,
-        required: require,
-    });
-    save(&state, &tenant).await?;
     println!(
         "tenant {tenant_id}: signed identity {}",
         if require {
@@ -266,13 +264,10 @@ pub async fn set_identity(
             "optional (checked when given)"
         }
     );
-    match new_secret {
-        Some(secret) => {
-            println!("identity secret (shown once; keep it on your server, never in a page):");
-            println!("{secret}");
-        }
-        None => println!("the existing identity secret is kept (--rotate replaces it)"),
+    if change.identity_secret.is_none() {
+        println!("the existing identity secret is kept (--rotate replaces it)");
     }
+    print_identity_secret(&change);
     Ok(())
 }
 
@@ -284,9 +279,17 @@ pub async fn set_limits(
     retention_days: Option<u32>,
 ) -> Result<()> {
     let state = open(data_dir).await?;
-    let mut tenant = load_tenant(&state, tenant_id).await?;
+    let mut patch = serde_json::Map::new();
     if let Some(n) = per_hour {
-        tenant.rate_limit_per_hour = (n > 0).then_some(n);
+        patch.insert("rateLimitPerHour".into(), json!((n > 0).then_some(n)));
+    }
+    if let Some(days) = retention_days {
+        patch.insert("retentionDays".into(), json!((days > 0).then_some(days)));
+    }
+    let tenant = apply(&state, tenant_id, &Value::Object(patch))
+        .await?
+        .tenant;
+    if per_hour.is_some() {
         println!(
             "tenant {tenant_id}: {} messages per hour per key",
             tenant
@@ -294,57 +297,10 @@ pub async fn set_limits(
                 .unwrap_or(state.config.rate_limit_per_hour)
         );
     }
-    if let Some(days) = retention_days {
-        tenant.retention_days = (days > 0).then_some(days);
+    if retention_days.is_some() {
         println!(
             "tenant {tenant_id}: conversations kept {} days after their last activity",
             tenant.retention_days.unwrap_or(state.config.retention_days)
-        );
-    }
-    save(&state, &tenant).await
-}
-
-async fn save(state: &AppState, tenant: &Tenant) -> Result<()> {
-    state
-        .repo
-        .update_tenant(tenant)
-        .await
-        .with_context(|| format!("cannot save tenant {}", tenant.tenant_id))
-}
-
-pub async fn revoke_key(data_dir: &Path, tenant: Uuid, key_id: Uuid) -> Result<()> {
-    let state = open(data_dir).await?;
-    let revoked = state
-        .repo
-        .revoke_api_key(tenant, key_id)
-        .await
-        .with_context(|| format!("cannot revoke key {key_id}"))?;
-    if !revoked {
-        bail!("tenant {tenant} has no key {key_id}");
-    }
-    println!("revoked {key_id}");
-    Ok(())
-}
-
-pub async fn list_keys(data_dir: &Path, tenant: Uuid) -> Result<()> {
-    let state = open(data_dir).await?;
-    let keys = state
-        .repo
-        .list_api_keys(tenant)
-        .await
-        .with_context(|| format!("cannot list the keys of tenant {tenant}"))?;
-    if keys.is_empty() {
-        println!("no keys");
-    }
-    for k in keys {
-        let status = if k.revoked { "revoked" } else { "active" };
-        println!(
-            "{}\t{}…\t{}\t{}\t{}",
-            k.key_id,
-            k.prefix,
-            k.kind.as_str(),
-            status,
-            iso8601(k.created_at)
         );
     }
     Ok(())

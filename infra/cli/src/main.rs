@@ -2,6 +2,7 @@
 
 mod admin;
 mod serve;
+mod tenant;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -61,6 +62,23 @@ enum TenantCommand {
     },
     /// List tenants.
     List,
+    /// Show a tenant and its settings (as GET /api/tenant shows them).
+    Show {
+        #[arg(long)]
+        tenant: Uuid,
+    },
+    /// Show the settings, or change them: `--set` takes a JSON merge patch
+    /// of the settings (as PATCH /api/tenant/settings); the other flags set
+    /// one field each. A new identity secret is printed last, once.
+    Settings {
+        #[arg(long)]
+        tenant: Uuid,
+        #[command(flatten)]
+        flags: tenant::SettingFlags,
+    },
+    /// The tenant's keys (the same commands as `chatctl key`).
+    #[command(subcommand)]
+    Keys(KeyCommand),
     /// Give a tenant its own OpenAI-compatible endpoint for `aiProvider:
     /// "custom"` (or remove it with --clear). The key is read from the
     /// environment variable named by --api-key-env, never from the command line.
@@ -140,15 +158,19 @@ enum KeyCommand {
         tenant: Uuid,
         #[arg(long, value_enum, default_value = "secret")]
         kind: KeyKindArg,
+        /// A name for the key in listings.
+        #[arg(long)]
+        label: Option<String>,
     },
-    /// Revoke a key by its id.
+    /// Revoke a key by its id (never the tenant's last active secret key).
     Revoke {
         #[arg(long)]
         tenant: Uuid,
         #[arg(long)]
         key_id: Uuid,
     },
-    /// List a tenant's keys (ids and prefixes; keys themselves are not stored).
+    /// List a tenant's keys (id, prefix, kind, status, created, last used,
+    /// label; secret keys themselves are not stored).
     List {
         #[arg(long)]
         tenant: Uuid,
@@ -223,16 +245,30 @@ async fn run(command: Command, data_dir: &Path) -> anyhow::Result<()> {
         Command::Tenant(TenantCommand::SetRetention { tenant, days }) => {
             admin::set_limits(data_dir, tenant, None, Some(days)).await
         }
-        Command::Key(KeyCommand::Create { tenant, kind }) => {
+        Command::Tenant(TenantCommand::Show { tenant }) => tenant::show(data_dir, tenant).await,
+        Command::Tenant(TenantCommand::Settings { tenant, flags }) => {
+            tenant::settings_command(data_dir, tenant, &flags).await
+        }
+        Command::Tenant(TenantCommand::Keys(command)) | Command::Key(command) => {
+            key_command(command, data_dir).await
+        }
+    }
+}
+
+async fn key_command(command: KeyCommand, data_dir: &Path) -> anyhow::Result<()> {
+    match command {
+        KeyCommand::Create {
+            tenant,
+            kind,
+            label,
+        } => {
             let kind = match kind {
                 KeyKindArg::Secret => chat_shared::model::KeyKind::Secret,
                 KeyKindArg::Publishable => chat_shared::model::KeyKind::Publishable,
             };
-            admin::create_key(data_dir, tenant, kind).await
+            tenant::create_key(data_dir, tenant, kind, label.as_deref()).await
         }
-        Command::Key(KeyCommand::Revoke { tenant, key_id }) => {
-            admin::revoke_key(data_dir, tenant, key_id).await
-        }
-        Command::Key(KeyCommand::List { tenant }) => admin::list_keys(data_dir, tenant).await,
+        KeyCommand::Revoke { tenant, key_id } => tenant::revoke_key(data_dir, tenant, key_id).await,
+        KeyCommand::List { tenant } => tenant::list_keys(data_dir, tenant).await,
     }
 }

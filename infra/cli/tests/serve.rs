@@ -629,3 +629,110 @@ async fn widget_keys_origins_identity_and_limits_are_set_from_the_command_line()
     assert_eq!(status, 429, "one message per hour: {body}");
     server.stop();
 }
+
+/// `chatctl tenant show|settings|keys`: the tenant API's service on the
+/// command line, with its validation and its refusals.
+#[tokio::test]
+async fn tenant_settings_and_keys_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let created = chatctl(
+        &data,
+        &[
+            "tenant", "create", "--name", "Kettle", "--email", "k@k.test",
+        ],
+    );
+    let stdout = String::from_utf8_lossy(&created.stdout).to_string();
+    let tenant = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("tenant: "))
+        .unwrap()
+        .to_owned();
+    let key_id = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("key id: "))
+        .unwrap()
+        .to_owned();
+
+    let shown = chatctl(&data, &["tenant", "show", "--tenant", &tenant]);
+    let body: Value = serde_json::from_slice(&shown.stdout).unwrap();
+    assert_eq!(body["name"], "Kettle");
+    assert_eq!(body["settings"]["bot"], serde_json::json!({}));
+
+    let set = chatctl(
+        &data,
+        &[
+            "tenant",
+            "settings",
+            "--tenant",
+            &tenant,
+            "--set",
+            r##"{"bot": {"color": "#0f766e"}, "rateLimitPerHour": 50}"##,
+            "--bot-name",
+            "Kettle Helper",
+        ],
+    );
+    assert!(
+        set.status.success(),
+        "{}",
+        String::from_utf8_lossy(&set.stderr)
+    );
+    let body: Value = serde_json::from_slice(&set.stdout).unwrap();
+    assert_eq!(body["settings"]["bot"]["name"], "Kettle Helper");
+    assert_eq!(body["settings"]["bot"]["color"], "#0f766e");
+    assert_eq!(body["settings"]["rateLimitPerHour"], 50);
+
+    let bad = chatctl(
+        &data,
+        &[
+            "tenant",
+            "settings",
+            "--tenant",
+            &tenant,
+            "--bot-color",
+            "teal",
+        ],
+    );
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("bot.color"));
+
+    let rotated = chatctl(
+        &data,
+        &[
+            "tenant",
+            "settings",
+            "--tenant",
+            &tenant,
+            "--rotate-identity-secret",
+        ],
+    );
+    assert_eq!(last_line(&rotated).len(), 64, "the secret, last");
+
+    let pk = chatctl(
+        &data,
+        &[
+            "tenant",
+            "keys",
+            "create",
+            "--tenant",
+            &tenant,
+            "--kind",
+            "publishable",
+            "--label",
+            "Shop",
+        ],
+    );
+    assert!(last_line(&pk).starts_with("pk_"));
+    let listed = chatctl(&data, &["tenant", "keys", "list", "--tenant", &tenant]);
+    let listed = String::from_utf8_lossy(&listed.stdout).to_string();
+    assert_eq!(listed.lines().count(), 2, "{listed}");
+    assert!(listed.contains("\tShop"));
+    let last = chatctl(
+        &data,
+        &[
+            "tenant", "keys", "revoke", "--tenant", &tenant, "--key-id", &key_id,
+        ],
+    );
+    assert!(!last.status.success(), "the last secret key stays");
+    assert!(String::from_utf8_lossy(&last.stderr).contains("last active secret key"));
+}

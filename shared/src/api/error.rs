@@ -34,6 +34,11 @@ impl From<ServiceError> for AppError {
             S::Store(e) => AppError::Store(e),
             S::Blob(e) => AppError::Blob(e),
             S::Internal(e) => AppError::Internal(e),
+            S::InvalidSettings(e) => AppError::InvalidSettings(e),
+            S::Invalid { error, detail } => AppError::bad_request_detail(error, detail),
+            S::TenantNotFound => AppError::Auth(crate::auth::AuthError::InvalidApiKey),
+            S::KeyNotFound => AppError::KeyNotFound,
+            S::LastSecretKey => AppError::LastSecretKey,
         }
     }
 }

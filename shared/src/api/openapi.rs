@@ -32,6 +32,8 @@ use utoipa::{IntoResponses, Modify, OpenApi, ToSchema};
     tags(
         (name = "sessions"), (name = "messages"), (name = "files"),
         (name = "privacy", description = "The reference's GDPR compliance: erase and export a user"),
+        (name = "tenant", description = "The tenant's own settings and keys (secret keys only)"),
+        (name = "clients", description = "The Django system's /api/clients/me endpoints, in its shapes"),
         (name = "meta"),
     )
 )]

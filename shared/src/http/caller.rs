@@ -21,7 +21,10 @@ async fn authenticate(parts: &Parts, state: &AppState) -> Result<Caller, AuthErr
     if key.is_empty() {
         return Err(AuthError::MissingApiKey);
     }
-    state.auth.verify(&state.repo, key).await
+    state
+        .auth
+        .verify_use(&state.repo, key, state.now_ms())
+        .await
 }
 
 /// Secret keys only: every endpoint that does not ask for a [`WidgetCaller`].

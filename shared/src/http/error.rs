@@ -68,6 +68,13 @@ pub enum AppError {
     Blob(#[from] BlobError),
     #[error("internal error: {0}")]
     Internal(String),
+    /// `{"error": "Invalid settings", "field", "detail"}`.
+    #[error("invalid settings: {0}")]
+    InvalidSettings(crate::model::SettingsError),
+    #[error("key not found")]
+    KeyNotFound,
+    #[error("last secret key")]
+    LastSecretKey,
 }
 
 /// Session and store failures keep their own variants, so one answer has
@@ -108,6 +115,10 @@ impl AppError {
 
     /// The status and the JSON body clients see.
     pub fn status_and_body(&self) -> (StatusCode, Value) {
+        if let AppError::InvalidSettings(e) = self {
+            let body = json!({"error": "Invalid settings", "field": e.field, "detail": e.detail});
+            return (StatusCode::BAD_REQUEST, body);
+        }
         let (status, error, detail) = self.parts();
         let body = match detail {
             Some(detail) => json!({ "error": error, "detail": detail }),
@@ -181,6 +192,15 @@ impl AppError {
             Provider(_) => PROVIDER_FAILED,
             Blob(BlobError::Unavailable(_)) => STORAGE_UNAVAILABLE,
             Blob(BlobError::InvalidKey(_)) | Internal(_) => INTERNAL,
+            InvalidSettings(e) => {
+                return (
+                    StatusCode::BAD_REQUEST,
+                    "Invalid settings",
+                    Some(e.to_string()),
+                );
+            }
+            KeyNotFound => KEY_NOT_FOUND,
+            LastSecretKey => LAST_SECRET_KEY,
         };
         (answer.status, answer.error, answer.detail.map(String::from))
     }
@@ -300,6 +320,14 @@ const USER_NOT_FOUND: Answer = answer(
     StatusCode::NOT_FOUND,
     "User not found",
     Some("Nothing is stored for this user identifier"),
+);
+const KEY_NOT_FOUND: Answer = answer(StatusCode::NOT_FOUND, "Key not found", None);
+const LAST_SECRET_KEY: Answer = answer(
+    StatusCode::CONFLICT,
+    "Last secret key",
+    Some(
+        "Create another secret key before revoking this one: the tenant would be left without one",
+    ),
 );
 const ROUTE_NOT_FOUND: Answer = answer(StatusCode::NOT_FOUND, "Not found", None);
 const METHOD_NOT_ALLOWED: Answer =

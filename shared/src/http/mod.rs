@@ -26,7 +26,13 @@ pub fn finish(router: Router) -> Router {
         .layer(
             CorsLayer::new()
                 .allow_origin(Any)
-                .allow_methods([Method::GET, Method::POST, Method::PUT, Method::DELETE])
+                .allow_methods([
+                    Method::GET,
+                    Method::POST,
+                    Method::PUT,
+                    Method::PATCH,
+                    Method::DELETE,
+                ])
                 .allow_headers([
                     HeaderName::from_static("content-type"),
                     HeaderName::from_static(API_KEY_HEADER),

@@ -51,6 +51,21 @@ pub enum ServiceError {
     Blob(#[from] BlobError),
     #[error("internal error: {0}")]
     Internal(String),
+    /// A tenant setting refused, naming its field.
+    #[error("invalid settings: {0}")]
+    InvalidSettings(crate::model::SettingsError),
+    /// Bad input found by a service (the CLI and the API share the rule).
+    #[error("{error}: {detail}")]
+    Invalid { error: &'static str, detail: String },
+    /// The caller's tenant is gone (its key no longer means anything).
+    #[error("tenant not found")]
+    TenantNotFound,
+    /// No such key of the caller's tenant.
+    #[error("key not found")]
+    KeyNotFound,
+    /// Revoking the key would leave the tenant without an active secret key.
+    #[error("last secret key")]
+    LastSecretKey,
 }
 
 impl From<AuthError> for ServiceError {

@@ -12,6 +12,7 @@ pub mod history;
 pub mod privacy;
 pub mod sessions;
 pub mod stats;
+pub mod tenant;
 pub mod tenant_sessions;
 
 pub use error::{ServiceError, ServiceResult};

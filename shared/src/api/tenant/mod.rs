@@ -1,12 +1,18 @@
-//! `/api/tenant/*`: the tenant's own API (secret `cb_` keys only; a
-//! publishable key gets 403 from the `Caller` extractor).
+//! `/api/tenant/*`: the tenant's own API (secret keys only: every handler
+//! takes `Caller`, which answers 403 to a publishable key), and the Django
+//! system's `/api/clients/me/*` aliases. One Lambda function
+//! (`functions/tenant`) serves the group.
 //!
-//! Minimal group module of the tenant-data branch; the tenant-api branch
-//! owns this file (settings, keys, widget code, the Django aliases).
+//! Each idea is a file with its own `routes()`; adding one is a
+//! `.merge(x::routes())` line below.
 
 pub mod analytics;
+pub mod clients_me;
 pub mod export;
+pub mod keys;
 pub mod sessions;
+pub mod settings;
+pub mod widget_code;
 
 use utoipa_axum::router::OpenApiRouter;
 
@@ -14,6 +20,10 @@ use crate::AppState;
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
+        .merge(settings::routes())
+        .merge(keys::routes())
+        .merge(widget_code::routes())
+        .merge(clients_me::routes())
         .merge(sessions::routes())
         .merge(analytics::routes())
         .merge(export::routes())

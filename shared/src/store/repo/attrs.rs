@@ -37,8 +37,13 @@ pub const OUTPUT_TOKENS: &str = "output_tokens";
 // Files (`FileRecord`).
 pub const IS_ACTIVE: &str = "is_active";
 
-// API keys (`ApiKeyRecord`).
+// API keys (`ApiKeyRecord`; `KeyListing` on the tenant's listing item).
 pub const REVOKED: &str = "revoked";
+pub const LAST_USED_AT: &str = "last_used_at";
+
+// Tenants: bumped by every change of the tenant item or of its set of
+// active keys, so a read-modify-write can be conditional on what it read.
+pub const VERSION: &str = "version";
 
 // Tenant counters (`STATS`).
 pub const TOTAL_SESSIONS: &str = "total_sessions";

@@ -26,6 +26,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 pub use analytics::{DayCounts, DayTotals};
+pub use api_keys::{KeyListing, Revocation};
 pub use feedback::{NewRating, RateOutcome, Rating};
 pub use messages::HistoryPage;
 pub use privacy::SessionContents;

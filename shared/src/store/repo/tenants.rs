@@ -1,8 +1,13 @@
 //! Tenants: created, replaced, read and listed (GSI1 `TENANTS`).
+//!
+//! Every replacement is a read-modify-write conditional on the item's
+//! `version`, which it bumps: two concurrent changes (an API patch and a
+//! `chatctl` command, say) never lose each other's fields; the loser reads
+//! again and reapplies its change.
 
 use uuid::Uuid;
 
-use super::{Repository, from_item, to_item};
+use super::{MAX_RETRIES, Repository, attrs, backoff, from_item, int, to_item};
 use crate::model::Tenant;
 use crate::store::{Condition, GSI1PK, GSI1SK, Item, Query, StoreError, WriteOp, keys};
 
@@ -17,6 +22,25 @@ fn tenant_item(tenant: &Tenant) -> Result<Item, StoreError> {
     Ok(item)
 }
 
+/// The condition that the tenant item is still at `version` (0: never
+/// replaced since it was created).
+pub(super) fn at_version(version: i64) -> Condition {
+    if version == 0 {
+        Condition::And(vec![
+            Condition::Exists,
+            Condition::AttributeNotExists(attrs::VERSION.into()),
+        ])
+    } else {
+        Condition::Equals(attrs::VERSION.into(), version.into())
+    }
+}
+
+/// A tenant as read, with the version a replacement must find.
+pub(super) fn versioned(item: Item) -> Result<(Tenant, i64), StoreError> {
+    let version = int(&item, attrs::VERSION);
+    Ok((from_item(item)?, version))
+}
+
 impl Repository {
     /// Stores a new tenant (listed on GSI1 under `TENANTS`).
     pub async fn create_tenant(&self, tenant: &Tenant) -> Result<(), StoreError> {
@@ -27,13 +51,55 @@ impl Repository {
         Ok(())
     }
 
-    /// Replaces an existing tenant's settings (bot overrides, own provider).
+    /// Replaces an existing tenant with `tenant` as given (what `chatctl`'s
+    /// older commands and tests do); `ConditionFailed` when there is none.
     pub async fn update_tenant(&self, tenant: &Tenant) -> Result<(), StoreError> {
-        let item = tenant_item(tenant)?;
-        self.table
-            .write(WriteOp::put(item).when(Condition::Exists))
-            .await?;
-        Ok(())
+        self.modify_tenant(tenant.tenant_id, |t| {
+            *t = tenant.clone();
+            Ok::<_, StoreError>(())
+        })
+        .await?
+        .map(|_| ())
+        .ok_or(StoreError::ConditionFailed)
+    }
+
+    /// Reads the tenant, applies `change` and writes it back if nobody
+    /// changed it meanwhile; otherwise reads again and reapplies (so
+    /// `change` may run more than once). `None` when there is no tenant;
+    /// the change's own error stops it with nothing written. Costs one read
+    /// and one conditional write when uncontended.
+    pub async fn modify_tenant<R, E>(
+        &self,
+        tenant_id: Uuid,
+        mut change: impl FnMut(&mut Tenant) -> Result<R, E>,
+    ) -> Result<Option<(Tenant, R)>, E>
+    where
+        E: From<StoreError>,
+    {
+        let mut attempt = 0;
+        loop {
+            let Some(item) = self.table.get(&keys::tenant(tenant_id)).await? else {
+                return Ok(None);
+            };
+            let (mut tenant, version) = versioned(item)?;
+            let out = change(&mut tenant)?;
+            let mut item = tenant_item(&tenant)?;
+            item.insert(attrs::VERSION.into(), (version + 1).into());
+            match self
+                .table
+                .write(WriteOp::put(item).when(at_version(version)))
+                .await
+            {
+                Ok(_) => return Ok(Some((tenant, out))),
+                // Each lost race means another writer won: with n writers
+                // at once the last needs n attempts.
+                Err(StoreError::ConditionFailed) if attempt < 5 * MAX_RETRIES => {
+                    attempt += 1;
+                    backoff(attempt.min(4)).await;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
     }
 
     pub async fn get_tenant(&self, tenant: Uuid) -> Result<Option<Tenant>, StoreError> {
