@@ -4,7 +4,8 @@
 //!
 //! Order and budgets follow the reference: page context, custom instructions,
 //! data (file summary and excerpt, `jsonData` as CSV sections), the last 10
-//! messages, the current message. Everything is cut deterministically and
+//! messages, the current message. The tenant's system prompt, when it has
+//! one, leads the system message, ahead of all of them. Everything is cut deterministically and
 //! only at character boundaries.
 
 use serde_json::{Map, Value};
@@ -27,6 +28,10 @@ pub const DEFAULT_MAX_REPLY_TOKENS: u32 = 2000;
 const MAX_REPLY_TOKENS: u64 = 64_000;
 /// What the fixed system preamble and section headings take.
 const PREAMBLE_TOKENS: usize = 64;
+/// The tenant's system prompt: at most a quarter of the total (its 6,000
+/// characters, `MAX_SYSTEM_PROMPT_CHARS`). Counted first, so the tenant's
+/// rules are never cut for a long message; the history gives way instead.
+pub const MAX_SYSTEM_PROMPT_TOKENS: usize = MAX_TOTAL_TOKENS / 4;
 
 /// The longest prefix of `text` within `tokens`, cut at a character boundary.
 pub fn truncate_to_tokens(text: &str, tokens: usize) -> &str {
@@ -86,6 +91,9 @@ pub struct ContextInput<'a> {
     pub file: Option<&'a ActiveFile>,
     /// The model to ask for when the config names none.
     pub default_model: &'a str,
+    /// The tenant's system prompt (`settings.systemPrompt`): first in the
+    /// system message; the config's `customInstructions` still follow.
+    pub system_prompt: Option<&'a str>,
 }
 
 fn text<'a>(map: Option<&'a Map<String, Value>>, key: &str) -> Option<&'a str> {
@@ -174,10 +182,10 @@ fn data_section(
     (Some(format!("## Data\n{cut}")), file.is_some(), has_json)
 }
 
-/// The newest messages that fit the history budget, oldest first; a message
+/// The newest messages that fit `budget` tokens, oldest first; a message
 /// that does not fit whole is cut to what is left, and older ones are dropped.
-fn history_turns(history: &[Message]) -> Vec<ChatTurn> {
-    let mut left = MAX_HISTORY_TOKENS;
+fn history_turns(history: &[Message], budget: usize) -> Vec<ChatTurn> {
+    let mut left = budget;
     let mut turns = Vec::new();
     for m in history.iter().rev() {
         if left == 0 {
@@ -211,15 +219,25 @@ fn instructions_section(config: &SessionConfig) -> Option<String> {
         .map(|s| format!("## Instructions\n{}\n", truncate_to_tokens(s, 500)))
 }
 
-/// Who answers, then the sections that are present, in order.
-fn system_prompt(config: &SessionConfig, sections: [&Option<String>; 3]) -> String {
+/// The tenant's prompt, who answers, then the sections that are present,
+/// in order.
+fn system_prompt(
+    config: &SessionConfig,
+    tenant_prompt: Option<&str>,
+    sections: [&Option<String>; 3],
+) -> String {
     let bot = config
         .get("botName")
         .and_then(Value::as_str)
         .unwrap_or("an AI assistant");
-    let mut system = format!(
+    let mut system = String::new();
+    if let Some(prompt) = tenant_prompt {
+        system.push_str(prompt);
+        system.push_str("\n\n");
+    }
+    system.push_str(&format!(
         "You are {bot}, answering a visitor of a website. Use the context below when it helps; say so when it does not contain the answer.\n"
-    );
+    ));
     for section in sections.into_iter().flatten() {
         system.push('\n');
         system.push_str(section);
@@ -249,19 +267,31 @@ fn max_tokens(config: &SessionConfig) -> u32 {
 /// Builds the provider request.
 pub fn build_context(input: &ContextInput<'_>) -> ProviderRequest {
     let message = truncate_to_tokens(input.message, MAX_USER_MESSAGE_TOKENS);
-    let history = history_turns(input.history);
+    let tenant_prompt = input
+        .system_prompt
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(|p| truncate_to_tokens(p, MAX_SYSTEM_PROMPT_TOKENS));
+    let instructions = instructions_section(input.config);
+    // The history takes what the prompt, message and instructions leave,
+    // up to its own budget (all of it unless a long tenant prompt and a
+    // long message meet).
+    let fixed = estimate_token_count(message)
+        + tenant_prompt.map_or(0, estimate_token_count)
+        + instructions.as_deref().map_or(0, estimate_token_count)
+        + PREAMBLE_TOKENS;
+    let history = history_turns(
+        input.history,
+        MAX_HISTORY_TOKENS.min(MAX_TOTAL_TOKENS.saturating_sub(fixed)),
+    );
     let history_tokens: usize = history
         .iter()
         .map(|t| estimate_token_count(&t.content))
         .sum();
 
-    let instructions = instructions_section(input.config);
-    // The total is a hard cap: what the message, history and instructions
-    // leave goes to the data first, then to the page.
-    let mut used = estimate_token_count(message)
-        + history_tokens
-        + instructions.as_deref().map_or(0, estimate_token_count)
-        + PREAMBLE_TOKENS;
+    // The total is a hard cap: what the prompt, message, history and
+    // instructions leave goes to the data first, then to the page.
+    let mut used = fixed + history_tokens;
     let (data, has_file, has_json) = data_section(
         input.file,
         input.config,
@@ -270,7 +300,7 @@ pub fn build_context(input: &ContextInput<'_>) -> ProviderRequest {
     used += data.as_deref().map_or(0, estimate_token_count);
     let page = page_section(input.config, MAX_TOTAL_TOKENS.saturating_sub(used));
 
-    let system = system_prompt(input.config, [&page, &instructions, &data]);
+    let system = system_prompt(input.config, tenant_prompt, [&page, &instructions, &data]);
 
     let mut messages = history;
     let history_messages = messages.len();
@@ -373,6 +403,7 @@ mod tests {
             history: &history,
             file: None,
             default_model: "dummy-1.0",
+            system_prompt: None,
         });
         let page = req
             .system
@@ -409,6 +440,7 @@ mod tests {
             history: &history,
             file: None,
             default_model: "m",
+            system_prompt: None,
         });
         let last = req.messages.last().expect("current message");
         assert_eq!(estimate_token_count(&last.content), MAX_USER_MESSAGE_TOKENS);
@@ -429,7 +461,7 @@ mod tests {
         let history: Vec<Message> = (0..10)
             .map(|i| msg(Role::User, &format!("{i}{}", "y".repeat(1999))))
             .collect();
-        let turns = history_turns(&history);
+        let turns = history_turns(&history, MAX_HISTORY_TOKENS);
         assert_eq!(turns.last().map(|t| &t.content[..1]), Some("9"));
         let total: usize = turns.iter().map(|t| estimate_token_count(&t.content)).sum();
         assert!(total <= MAX_HISTORY_TOKENS);
@@ -444,9 +476,83 @@ mod tests {
             history: &[],
             file: None,
             default_model: "default",
+            system_prompt: None,
         });
         assert_eq!(req.model, "my-model");
         assert_eq!(req.max_tokens, 512);
         assert!(!req.stats.has_page_context && !req.stats.has_file_data);
+    }
+
+    #[test]
+    fn the_tenants_prompt_leads_and_instructions_follow() {
+        let cfg = config(json!({
+            "botName": "Kettle Helper",
+            "customInstructions": "Answer in French.",
+            "pageContext": {"url": "https://shop.test/k1"}
+        }));
+        let req = build_context(&ContextInput {
+            message: "hi",
+            config: &cfg,
+            history: &[],
+            file: None,
+            default_model: "m",
+            system_prompt: Some("  You answer about kettles only.  "),
+        });
+        assert!(
+            req.system
+                .starts_with("You answer about kettles only.\n\nYou are Kettle Helper"),
+            "{}",
+            req.system
+        );
+        let page = req.system.find("https://shop.test/k1").expect("page");
+        let instr = req.system.find("Answer in French.").expect("instructions");
+        assert!(page < instr);
+        let blank = build_context(&ContextInput {
+            system_prompt: Some("   "),
+            message: "hi",
+            config: &cfg,
+            history: &[],
+            file: None,
+            default_model: "m",
+        });
+        assert!(blank.system.starts_with("You are Kettle Helper"));
+    }
+
+    #[test]
+    fn the_tenants_prompt_counts_inside_the_cap() {
+        let huge = "x".repeat(100_000);
+        let cfg = config(json!({
+            "customInstructions": huge,
+            "pageContext": {"url": "https://e.com", "content": huge},
+            "jsonData": {"rows": (0..5000).map(|i| json!({"i": i, "t": "some text"})).collect::<Vec<_>>()}
+        }));
+        let history: Vec<Message> = (0..10)
+            .map(|_| msg(Role::Assistant, &"h".repeat(4000)))
+            .collect();
+        let prompt = "p".repeat(50_000);
+        let req = build_context(&ContextInput {
+            message: &huge,
+            config: &cfg,
+            history: &history,
+            file: None,
+            default_model: "m",
+            system_prompt: Some(&prompt),
+        });
+        assert!(
+            req.system
+                .starts_with(&"p".repeat(MAX_SYSTEM_PROMPT_TOKENS * CHARS_PER_TOKEN)),
+            "the prompt is kept up to its budget"
+        );
+        assert!(
+            !req.system
+                .starts_with(&"p".repeat(MAX_SYSTEM_PROMPT_TOKENS * CHARS_PER_TOKEN + 1))
+        );
+        let last = req.messages.last().expect("current message");
+        assert_eq!(estimate_token_count(&last.content), MAX_USER_MESSAGE_TOKENS);
+        assert!(
+            req.stats.estimated_tokens <= MAX_TOTAL_TOKENS,
+            "total {} over budget",
+            req.stats.estimated_tokens
+        );
     }
 }

@@ -73,6 +73,7 @@ fn bench(c: &mut Criterion) {
                     history: &history,
                     file: Some(&file),
                     default_model: "dummy-1.0",
+                    system_prompt: None,
                 }))
             })
         },

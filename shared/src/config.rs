@@ -10,6 +10,8 @@ use std::time::Duration;
 
 use url::Url;
 
+use crate::model::{BotSettings, Position, Theme};
+
 /// A current Haiku-class model: fast and cheap, as the reference's default
 /// (`claude-3-5-haiku-20241022`) was in its day. `CLAUDE_MODEL` overrides it.
 pub const DEFAULT_CLAUDE_MODEL: &str = "claude-haiku-4-5";
@@ -39,6 +41,15 @@ pub struct BotDefaults {
     pub color: String,
     pub msg_bg_color: String,
     pub icon: Option<String>,
+    /// `BOT_WELCOME_MESSAGE`: the widget's first words; none when unset.
+    pub welcome_message: Option<String>,
+    /// `BOT_POSITION`: `right` (default) or `left`.
+    pub position: Position,
+    /// `BOT_THEME`: `light` (default), `dark` or `auto`.
+    pub theme: Theme,
+    /// `BOT_LANGUAGE`: the widget's interface language (a BCP 47 tag);
+    /// unset, the visitor's browser language.
+    pub language: Option<String>,
 }
 
 pub use chat_core::secret::{ExposeSecret, Secret};
@@ -104,6 +115,11 @@ pub struct Config {
     pub custom_provider: Option<CustomProviderSettings>,
     pub provider_http: ProviderHttpSettings,
     pub bot: BotDefaults,
+    /// `TRUSTED_ORIGINS`: origins of the deployment's own pages served
+    /// elsewhere than the API (the widget's and console's CloudFront
+    /// domain), admitted for every tenant like the API's own origin.
+    /// Normalized; comma- or space-separated in the variable.
+    pub trusted_origins: Vec<String>,
     /// `CHAT_STORE`: `embedded` (default) or `dynamodb`.
     pub store: StoreKind,
     /// `CHAT_DATA_DIR`: where the embedded store keeps its files.
@@ -165,7 +181,8 @@ impl Config {
             openai_base_url: env.url("OPENAI_BASE_URL", "https://api.openai.com")?,
             custom_provider,
             provider_http,
-            bot: bot_defaults(&env),
+            bot: bot_defaults(&env)?,
+            trusted_origins: trusted_origins(&env)?,
             store: store_kind(&env)?,
             data_dir: PathBuf::from(env.or("CHAT_DATA_DIR", ".chat-data")),
             cache_mb: env.int("CHAT_CACHE_MB", 64, 1)?,
@@ -232,14 +249,46 @@ fn provider_http<F: Fn(&str) -> Option<String>>(
 }
 
 /// `BOT_*`: what `GET /sessions/bot-config` shows unless a tenant overrides it.
-fn bot_defaults<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> BotDefaults {
-    BotDefaults {
+fn bot_defaults<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<BotDefaults, ConfigError> {
+    let language = env.get("BOT_LANGUAGE");
+    if let Some(tag) = &language {
+        let probe = BotSettings {
+            language: Some(tag.clone()),
+            ..BotSettings::default()
+        };
+        probe.validate().map_err(|e| ConfigError {
+            name: "BOT_LANGUAGE",
+            reason: e.detail,
+        })?;
+    }
+    Ok(BotDefaults {
         name: env.or("BOT_NAME", "Claude Assistant"),
         powered_by: env.or("BOT_POWERED_BY", "Claude"),
         color: env.or("BOT_COLOR", "#667eea"),
         msg_bg_color: env.or("BOT_MSG_BG_COLOR", "#667eea"),
         icon: env.get("BOT_ICON"),
-    }
+        welcome_message: env.get("BOT_WELCOME_MESSAGE"),
+        position: env.word("BOT_POSITION", Position::Right, "right or left")?,
+        theme: env.word("BOT_THEME", Theme::Light, "light, dark or auto")?,
+        language,
+    })
+}
+
+/// `TRUSTED_ORIGINS`: a list of exact origins (no patterns: these are the
+/// deployment's own hosts).
+fn trusted_origins<F: Fn(&str) -> Option<String>>(
+    env: &Env<F>,
+) -> Result<Vec<String>, ConfigError> {
+    let raw = env.get("TRUSTED_ORIGINS").unwrap_or_default();
+    raw.split([',', ' '])
+        .filter(|s| !s.is_empty())
+        .map(|o| {
+            chat_core::model::normalize_origin(o).map_err(|e| ConfigError {
+                name: "TRUSTED_ORIGINS",
+                reason: e.to_string(),
+            })
+        })
+        .collect()
 }
 
 /// `CHAT_STORE`.
@@ -292,6 +341,24 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
             });
         }
         Ok(value)
+    }
+
+    /// One of a few lowercase words (`T`'s serde names), else `default`.
+    fn word<T: serde::de::DeserializeOwned>(
+        &self,
+        name: &'static str,
+        default: T,
+        expected: &str,
+    ) -> Result<T, ConfigError> {
+        let Some(raw) = self.get(name) else {
+            return Ok(default);
+        };
+        serde_json::from_value(serde_json::Value::String(raw.to_ascii_lowercase())).map_err(|_| {
+            ConfigError {
+                name,
+                reason: format!("expected {expected}, got `{raw}`"),
+            }
+        })
     }
 
     fn bool(&self, name: &'static str) -> Result<Option<bool>, ConfigError> {
@@ -377,6 +444,48 @@ mod tests {
         assert_eq!(err.name, "CHAT_STORE");
         let err = config(&[("ENABLE_DUMMY_PROVIDER", "maybe")]).expect_err("rejected");
         assert_eq!(err.name, "ENABLE_DUMMY_PROVIDER");
+        for (name, bad) in [
+            ("BOT_POSITION", "top"),
+            ("BOT_THEME", "neon"),
+            ("BOT_LANGUAGE", "english!"),
+            ("TRUSTED_ORIGINS", "https://ok.test, *.bad.test"),
+        ] {
+            let err = config(&[(name, bad)]).expect_err("rejected");
+            assert_eq!(err.name, name);
+        }
+    }
+
+    #[test]
+    fn bot_defaults_cover_the_widget_settings() {
+        let c = config(&[]).expect("defaults parse");
+        assert_eq!(c.bot.position, Position::Right);
+        assert_eq!(c.bot.theme, Theme::Light);
+        assert_eq!((c.bot.welcome_message, c.bot.language), (None, None));
+        let c = config(&[
+            ("BOT_POSITION", "Left"),
+            ("BOT_THEME", "auto"),
+            ("BOT_LANGUAGE", "pt-BR"),
+            ("BOT_WELCOME_MESSAGE", "Hi there"),
+        ])
+        .expect("parses");
+        assert_eq!(c.bot.position, Position::Left);
+        assert_eq!(c.bot.theme, Theme::Auto);
+        assert_eq!(c.bot.language.as_deref(), Some("pt-BR"));
+        assert_eq!(c.bot.welcome_message.as_deref(), Some("Hi there"));
+    }
+
+    #[test]
+    fn trusted_origins_are_a_normalized_list() {
+        let c = config(&[(
+            "TRUSTED_ORIGINS",
+            "https://D1.cloudfront.net/, http://127.0.0.1:9000",
+        )])
+        .expect("parses");
+        assert_eq!(
+            c.trusted_origins,
+            ["https://d1.cloudfront.net", "http://127.0.0.1:9000"]
+        );
+        assert!(config(&[]).expect("parses").trusted_origins.is_empty());
     }
 
     #[test]

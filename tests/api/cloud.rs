@@ -68,6 +68,16 @@ async fn round_trips_on_the_wire() {
         requests(&[("Query", 1), ("TransactWriteItems", 1), ("UpdateItem", 1)]),
         "send: the session read, the exchange's one transaction, the rate-limit counter"
     );
+    app.post(
+        "/api/chat/messages/send",
+        json!({"sessionId": id, "message": "hi", "config": {"jsonData": {"a": 1}}}),
+    )
+    .await;
+    assert_eq!(
+        wire.requests().take(),
+        requests(&[("Query", 1), ("TransactWriteItems", 1), ("UpdateItem", 1)]),
+        "send with a config: merged in the same transaction"
+    );
     app.get(&format!("/api/chat/messages/history/{id}?limit=10"))
         .await;
     assert_eq!(wire.requests().take(), requests(&[("Query", 1)]));

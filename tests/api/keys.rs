@@ -232,9 +232,10 @@ async fn publishable_keys_work_only_from_allowed_origins() {
     ] {
         let reply = create(Some(bad)).await;
         assert_eq!(reply.status, StatusCode::FORBIDDEN, "{bad}");
-        assert_eq!(reply.body["error"], "Origin not allowed");
+        assert_eq!(reply.body["error"], "Domain not whitelisted");
     }
-    // A secret key is for servers and is not held to the list.
+    // A secret key is held to the list too from a browser (issue 14);
+    // from a server (no Origin) it is not.
     let reply = app
         .call_with(
             &app.key,
@@ -242,6 +243,16 @@ async fn publishable_keys_work_only_from_allowed_origins() {
             "/api/chat/sessions/stats/summary",
             None,
             &[("Origin", "https://evil.example")],
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::FORBIDDEN);
+    let reply = app
+        .call_with(
+            &app.key,
+            Method::GET,
+            "/api/chat/sessions/stats/summary",
+            None,
+            &[],
         )
         .await;
     assert_eq!(reply.status, StatusCode::OK);

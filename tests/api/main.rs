@@ -15,6 +15,7 @@ mod feedback;
 mod files;
 mod helpers;
 mod identity;
+mod integrations;
 mod keys;
 mod messages;
 mod openapi;

@@ -310,3 +310,27 @@ async fn with_an_anthropic_key_claude_is_the_default_and_the_only_provider() {
     }
     assert_eq!(fake.received()[0].body["model"], "claude-haiku-4-5");
 }
+
+#[tokio::test]
+async fn the_tenants_system_prompt_opens_the_system_field() {
+    let fake = FakeProvider::start(vec![Script::json(200, claude_message("Oui.", 9, 1))]).await;
+    let app = claude_app(&fake, &[]).await;
+    app.update_tenant(|t| t.system_prompt = Some("Only talk about kettles.".into()))
+        .await;
+    let id = app
+        .create_session(json!({"config": {"customInstructions": "Answer in French."}}))
+        .await;
+    let reply = app.send_message(&id, "Hi").await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let received = fake.received();
+    let system = received[0].body["system"].as_str().unwrap();
+    assert!(
+        system.starts_with("Only talk about kettles.\n\n"),
+        "{system}"
+    );
+    assert!(system.find("kettles").unwrap() < system.find("Answer in French.").unwrap());
+    assert_eq!(
+        received[0].body["messages"],
+        json!([{"role": "user", "content": "Hi"}])
+    );
+}

@@ -319,3 +319,25 @@ async fn a_tenants_own_endpoint_answers_custom_and_its_key_stays_hidden() {
     assert_eq!(reply.body["provider"], "dummy");
     assert_eq!(fake.received().len(), 1);
 }
+
+#[tokio::test]
+async fn the_tenants_system_prompt_opens_the_system_message() {
+    let fake = FakeProvider::start(vec![Script::json(200, openai_completion("Sí.", 9, 1))]).await;
+    let app = openai_app(&fake, &[]).await;
+    app.update_tenant(|t| t.system_prompt = Some("Only talk about kettles.".into()))
+        .await;
+    let id = app
+        .create_session(json!({"config": {"customInstructions": "Answer in Spanish."}}))
+        .await;
+    let reply = app.send_message(&id, "Hi").await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let received = fake.received();
+    let messages = received[0].body["messages"].as_array().unwrap();
+    assert_eq!(messages[0]["role"], "system");
+    let system = messages[0]["content"].as_str().unwrap();
+    assert!(
+        system.starts_with("Only talk about kettles.\n\n"),
+        "{system}"
+    );
+    assert!(system.find("kettles").unwrap() < system.find("Answer in Spanish.").unwrap());
+}

@@ -41,6 +41,20 @@ async fn each_operation_stays_within_its_budget() {
         );
     }
 
+    // A config sent with the message is merged in that same write.
+    let reply = app
+        .post(
+            "/api/chat/messages/send",
+            json!({"sessionId": id, "message": "hi", "config": {"jsonData": {"a": 1}}}),
+        )
+        .await;
+    assert_eq!(reply.status, axum::http::StatusCode::OK);
+    assert_eq!(
+        app.round_trips(),
+        trips(1, 2),
+        "send with config: no extra round trip"
+    );
+
     app.get(&format!("/api/chat/messages/history/{id}?limit=2"))
         .await;
     assert_eq!(app.round_trips(), trips(1, 0), "one history page: one read");

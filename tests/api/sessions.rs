@@ -234,7 +234,13 @@ async fn bot_config_comes_from_the_environment_and_the_tenant() {
             "poweredBy": "Claude",
             "botColor": "#667eea",
             "botIcon": "https://cdn.example.com/i.png",
-            "botMsgBgColor": "#667eea"
+            "botMsgBgColor": "#667eea",
+            // Contract 3's widget settings, from the defaults.
+            "welcomeMessage": null,
+            "starterPrompts": [],
+            "position": "right",
+            "theme": "light",
+            "language": null
         })
     );
     let id = app.create_session(json!({"config": {}})).await;

@@ -310,6 +310,10 @@ async fn every_route_through_the_real_binaries() {
     assert_eq!(by_user["userStats"], json!({"visitor@example.com": 1}));
     let bot = calls.expect(&sessions, "sessions-bot-config", 200).await;
     assert!(bot["botName"].is_string(), "{bot}");
+    let widget = calls.expect(&sessions, "sessions-widget-config", 200).await;
+    assert_eq!(widget["branding"]["bot_name"], bot["botName"], "{widget}");
+    let health = calls.expect(&sessions, "sessions-health", 200).await;
+    assert_eq!(health["status"], "OK");
 
     // ---- messages (every route streams) ----
     let providers = calls.call(&messages, "messages-providers").await;

@@ -495,6 +495,12 @@ async fn the_widget_and_its_demo_page_are_served_from_any_directory() {
     assert_eq!(status, 404);
     let (status, _) = server.call("GET", "/api/chat/nope", None, None).await;
     assert_eq!(status, 404, "the API's own fallback still answers");
+
+    // The Django system's liveness probe, without a key.
+    let (status, body) = server.call("GET", "/health", None, None).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["status"], "OK");
+    assert!(body["timestamp"].is_string(), "{body}");
     server.stop();
 }
 

@@ -28,8 +28,23 @@ impl From<ServiceError> for AppError {
                 "config too large",
                 format!("the merged config would pass {limit} bytes of JSON"),
             ),
+            S::ConfigKeyNotAllowed(key) => AppError::Forbidden {
+                detail: format!(
+                    "A publishable key may change only pageContext, pageData and jsonData, not `{key}`"
+                ),
+            },
             S::Auth(e) => AppError::from(e),
             S::RateLimited(limit) => AppError::RateLimited(limit),
+            S::ProviderUnavailable {
+                provider,
+                available,
+            } => AppError::ProviderUnavailable {
+                detail: format!(
+                    "The tenant's default provider `{provider}` is not enabled on this deployment \
+                     (available: {}); change settings.defaultProvider or name aiProvider in the config",
+                    available.join(", ")
+                ),
+            },
             S::Provider(e) => AppError::Provider(e),
             S::Store(e) => AppError::Store(e),
             S::Blob(e) => AppError::Blob(e),

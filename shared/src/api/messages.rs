@@ -59,7 +59,9 @@ pub struct SendMessageRequest {
     #[serde(default)]
     #[schema(value_type = String, required = true, max_length = 10000)]
     message: Option<Value>,
-    /// Overrides of the session's config for this message only.
+    /// Keys merged into the session's stored config (as
+    /// `PUT /sessions/{id}/config` does, same limits), in the send's own
+    /// write; this message already uses them.
     #[serde(default)]
     #[schema(value_type = Option<Object>)]
     config: Option<Value>,
@@ -81,7 +83,7 @@ fn validate_send(body: SendMessageRequest) -> Result<SendRequest, AppError> {
             format!("at most {MAX_MESSAGE_CHARS} characters"),
         ));
     }
-    let overrides = match body.config {
+    let config = match body.config {
         None | Some(Value::Null) => Map::new(),
         Some(Value::Object(map)) => {
             check_config(&map)?;
@@ -92,7 +94,7 @@ fn validate_send(body: SendMessageRequest) -> Result<SendRequest, AppError> {
     Ok(SendRequest {
         session_id,
         message,
-        overrides,
+        config,
     })
 }
 

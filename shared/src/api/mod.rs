@@ -8,12 +8,14 @@
 
 pub mod error;
 pub mod files;
+pub mod health;
 pub mod messages;
 pub mod openapi;
 pub mod sessions;
 pub mod tenant;
 pub mod users;
 pub mod widget;
+pub mod widget_config;
 
 use axum::Router;
 use utoipa::OpenApi;

@@ -19,11 +19,15 @@ use utoipa::{IntoResponses, Modify, OpenApi, ToSchema};
     info(
         title = "Chat platform API",
         description = "Multi-tenant AI chat: sessions, messages, files, privacy. \
-            Compatible with the Django chat app v2.1. Every operation needs \
-            `X-API-Key`: a secret key (`cb_...`) for servers, or a publishable \
-            key (`pk_...`) for the widget, which may only create sessions, chat, \
-            read history and use files on its own sessions, and read the bot \
-            config and providers (403 elsewhere).",
+            Compatible with the Django chat app v2.1. Every operation but \
+            `/health` and this document needs `X-API-Key`: a secret key \
+            (`cb_...`) for servers, or a publishable key (`pk_...`) for the \
+            widget, which may only create sessions, chat, read history, use \
+            files and update the page keys of the config on its own sessions, \
+            and read the bot and widget config and providers (403 elsewhere). \
+            A browser request (`Origin`, else `Referer`) from a page outside \
+            the tenant's allowed origins is 403 `Domain not whitelisted` \
+            whatever the key.",
         license(name = "Apache-2.0")
     ),
     components(schemas(ErrorBody)),
@@ -169,7 +173,7 @@ impl IntoResponses for Errors {
             ("401", "No API key, or not a valid one"),
             (
                 "403",
-                "Not allowed for this key, origin or visitor signature",
+                "Not allowed for this key, origin (Domain not whitelisted) or visitor signature",
             ),
             (
                 "404",
@@ -187,7 +191,10 @@ impl IntoResponses for Errors {
             ),
             ("501", "Direct uploads unavailable on this store"),
             ("502", "AI provider failed"),
-            ("503", "Store unavailable"),
+            (
+                "503",
+                "Store unavailable, or the tenant's default provider is not offered here",
+            ),
             ("504", "AI provider timed out"),
         ]
         .into_iter()

@@ -23,8 +23,8 @@ use crate::service::stats;
 
 pub use crate::service::sessions::bot_config_of;
 
-/// The sessions group's operations; the privacy endpoints and the OpenAPI
-/// document ride with it.
+/// The sessions group's operations; the privacy endpoints, the OpenAPI
+/// document, `/health` and `/api/widget/config` ride with it.
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(create))
@@ -34,6 +34,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(details))
         .routes(routes!(update_config))
         .routes(routes!(super::openapi::openapi_json))
+        .routes(routes!(super::health::health))
+        .routes(routes!(super::widget_config::widget_config))
         .merge(super::users::routes())
 }
 
@@ -118,6 +120,19 @@ pub struct CreateSessionResponse {
     /// `created`
     status: &'static str,
     timestamp: String,
+    /// The tenant's branding, as the Django system's create response
+    /// carried it (the same values as `bot-config`).
+    #[schema(value_type = String)]
+    bot_name: Value,
+    #[schema(value_type = String)]
+    powered_by: Value,
+    #[schema(value_type = String)]
+    bot_color: Value,
+    /// `null` for none.
+    #[schema(value_type = Option<String>)]
+    bot_icon: Value,
+    #[schema(value_type = String)]
+    bot_msg_bg_color: Value,
 }
 
 #[utoipa::path(
@@ -133,6 +148,7 @@ pub(crate) async fn create(
 ) -> Result<(StatusCode, Json<CreateSessionResponse>), AppError> {
     let new = new_session(body, &caller)?;
     let session = service::create(&state, &caller, new).await?;
+    let bot = BotConfig::from(bot_config_of(&state, &caller.tenant));
     Ok((
         StatusCode::CREATED,
         Json(CreateSessionResponse {
@@ -140,6 +156,11 @@ pub(crate) async fn create(
             config: session.config,
             status: "created",
             timestamp: iso8601(session.created_at),
+            bot_name: bot.bot_name,
+            powered_by: bot.powered_by,
+            bot_color: bot.bot_color,
+            bot_icon: bot.bot_icon,
+            bot_msg_bg_color: bot.bot_msg_bg_color,
         }),
     ))
 }
@@ -193,14 +214,17 @@ pub struct ConfigResponse {
     status: &'static str,
 }
 
+/// Merges keys into the session's config. A publishable key may send only
+/// `pageContext`, `pageData` and `jsonData`, on its own sessions (403
+/// naming any other key).
 #[utoipa::path(
     put, path = "/api/chat/sessions/{session_id}/config", tag = "sessions",
-    params(("session_id" = Uuid, Path, description = "Session UUID")),
+    params(("session_id" = Uuid, Path, description = "Session UUID"), ("X-User-Signature" = Option<String>, Header, description = "The visitor's identity signature (publishable keys)")),
     request_body = ConfigRequest,
     responses((status = 200, description = "Merged config", body = ConfigResponse), Errors)
 )]
 pub(crate) async fn update_config(
-    caller: Caller,
+    WidgetCaller(caller): WidgetCaller,
     State(state): State<AppState>,
     path: SessionPath,
     ApiJson(body): ApiJson<ConfigRequest>,
@@ -280,8 +304,8 @@ pub(crate) async fn stats_by_user(
     }))
 }
 
-// The bot's appearance. A tenant's override keeps whatever JSON it holds,
-// hence `Value`s.
+// The bot's appearance and the widget's first words: the tenant's settings
+// over the deployment's `BOT_*` defaults.
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct BotConfig {
@@ -295,6 +319,21 @@ pub struct BotConfig {
     bot_icon: Value,
     #[schema(value_type = String)]
     bot_msg_bg_color: Value,
+    /// The widget's greeting; `null` for none.
+    #[schema(value_type = Option<String>)]
+    welcome_message: Value,
+    /// Suggestions the widget offers before the first message.
+    #[schema(value_type = Vec<String>)]
+    starter_prompts: Value,
+    /// `right` or `left`.
+    #[schema(value_type = String)]
+    position: Value,
+    /// `light`, `dark` or `auto` (the visitor's system setting).
+    #[schema(value_type = String)]
+    theme: Value,
+    /// The interface language (BCP 47); `null`: the visitor's browser's.
+    #[schema(value_type = Option<String>)]
+    language: Value,
 }
 
 impl From<Map<String, Value>> for BotConfig {
@@ -306,13 +345,18 @@ impl From<Map<String, Value>> for BotConfig {
             bot_color: take("botColor"),
             bot_icon: take("botIcon"),
             bot_msg_bg_color: take("botMsgBgColor"),
+            welcome_message: take("welcomeMessage"),
+            starter_prompts: take("starterPrompts"),
+            position: take("position"),
+            theme: take("theme"),
+            language: take("language"),
         }
     }
 }
 
 #[utoipa::path(
     get, path = "/api/chat/sessions/bot-config", tag = "sessions",
-    responses((status = 200, description = "Bot appearance", body = BotConfig), Errors)
+    responses((status = 200, description = "Bot appearance and the widget's settings", body = BotConfig), Errors)
 )]
 pub(crate) async fn bot_config(
     WidgetCaller(caller): WidgetCaller,

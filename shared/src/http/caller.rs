@@ -1,5 +1,5 @@
-//! The caller extractors: `X-API-Key` (and, for the widget, `Origin` and
-//! `X-User-Signature`) read from the request parts, so auth never consumes
+//! The caller extractors: `X-API-Key`, `Origin`/`Referer` (and, for the
+//! widget, `X-User-Signature`) read from the request parts, so auth never consumes
 //! the body. What a key may do is decided in `auth`; here it only meets
 //! the request.
 
@@ -27,12 +27,23 @@ async fn authenticate(parts: &Parts, state: &AppState) -> Result<Caller, AuthErr
         .await
 }
 
+/// [`authenticate`], from a page the key's tenant allows (`Origin`, else
+/// `Referer`; every kind of key, `auth::origins`).
+async fn authenticate_from_page(parts: &Parts, state: &AppState) -> Result<Caller, AuthError> {
+    let caller = authenticate(parts, state).await?;
+    let trusted = &state.config.trusted_origins;
+    if !origin_allowed(&caller.tenant, caller.key.kind, &parts.headers, trusted) {
+        return Err(AuthError::OriginNotAllowed);
+    }
+    Ok(caller)
+}
+
 /// Secret keys only: every endpoint that does not ask for a [`WidgetCaller`].
 impl FromRequestParts<AppState> for Caller {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
-        let caller = authenticate(parts, state).await?;
+        let caller = authenticate_from_page(parts, state).await?;
         if caller.is_publishable() {
             return Err(AuthError::SecretKeyRequired.into());
         }
@@ -40,16 +51,13 @@ impl FromRequestParts<AppState> for Caller {
     }
 }
 
-/// Either kind of key; a publishable one only from an allowed origin.
+/// Either kind of key.
 impl FromRequestParts<AppState> for WidgetCaller {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
-        let mut caller = authenticate(parts, state).await?;
+        let mut caller = authenticate_from_page(parts, state).await?;
         if caller.is_publishable() {
-            if !origin_allowed(&caller.tenant, &parts.headers) {
-                return Err(AuthError::OriginNotAllowed.into());
-            }
             caller.user_signature = parts
                 .headers
                 .get(USER_SIGNATURE_HEADER)

@@ -46,6 +46,9 @@ pub enum AppError {
     UploadNotFound,
     #[error("upload not received")]
     UploadNotReceived,
+    /// Refused for a reason the detail names (403 `Forbidden`).
+    #[error("forbidden: {detail}")]
+    Forbidden { detail: String },
     /// A caller refused: no key, a bad key, the wrong kind of key or origin,
     /// a missing or wrong visitor signature, another key's session.
     #[error(transparent)]
@@ -60,6 +63,10 @@ pub enum AppError {
     RouteNotFound,
     #[error("method not allowed")]
     MethodNotAllowed,
+    /// A provider the tenant chose that this deployment does not offer
+    /// (503, the detail names it and what is offered).
+    #[error("provider not available: {detail}")]
+    ProviderUnavailable { detail: String },
     #[error("provider failed: {0}")]
     Provider(#[from] ProviderError),
     #[error("store failed: {0}")]
@@ -158,6 +165,13 @@ impl AppError {
                     "Request body too large",
                     Some(detail),
                 );
+            }
+            ProviderUnavailable { detail } => {
+                let status = StatusCode::SERVICE_UNAVAILABLE;
+                return (status, "Provider not available", Some(detail.clone()));
+            }
+            Forbidden { detail } => {
+                return (StatusCode::FORBIDDEN, "Forbidden", Some(detail.clone()));
             }
             InvalidFileContent(detail) => {
                 let status = StatusCode::UNPROCESSABLE_ENTITY;
@@ -274,7 +288,7 @@ const SECRET_KEY_REQUIRED: Answer = answer(
 );
 const ORIGIN_NOT_ALLOWED: Answer = answer(
     StatusCode::FORBIDDEN,
-    "Origin not allowed",
+    "Domain not whitelisted",
     Some("This site is not on the tenant's list of allowed origins"),
 );
 const USER_SIGNATURE_REQUIRED: Answer = answer(
@@ -375,7 +389,7 @@ mod tests {
             (
                 AuthError::OriginNotAllowed,
                 403,
-                json!({"error": "Origin not allowed",
+                json!({"error": "Domain not whitelisted",
                        "detail": "This site is not on the tenant's list of allowed origins"}),
             ),
             (

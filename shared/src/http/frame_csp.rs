@@ -2,8 +2,10 @@
 //!
 //! The frame page is served with [`FRAME_PAGE_POLICY`], which any site may
 //! frame; a layer ([`with_frame_csp`]) then narrows `frame-ancestors` to the
-//! allowed origins of the tenant whose publishable key the page was asked
-//! with. The whole policy is here, so it is read in one place.
+//! allowed origins of the tenant whose key the page was asked with (a
+//! publishable key always; a secret key when its tenant lists origins, as
+//! allowed origins hold every kind of key). The whole policy is here, so it
+//! is read in one place.
 
 use std::collections::HashMap;
 
@@ -14,12 +16,12 @@ use axum::middleware::{self, Next};
 use axum::response::Response;
 
 use crate::AppState;
-use crate::auth::PUBLISHABLE_KEY_PREFIX;
+use crate::auth::{PUBLISHABLE_KEY_PREFIX, SECRET_KEY_PREFIX};
 use crate::model::Tenant;
 
 /// The frame page's own policy: it runs only its own scripts and talks only
 /// to its own origin, so even a rendering bug could not run injected
-/// markup. `frame-ancestors *` stands only without a publishable key.
+/// markup. `frame-ancestors *` stands only without a key that narrows it.
 pub const FRAME_PAGE_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
      img-src 'self' https: data:; connect-src 'self'; base-uri 'none'; form-action 'none'; \
      frame-ancestors *";
@@ -34,11 +36,12 @@ pub fn with_frame_csp(router: Router, state: AppState) -> Router {
     router.layer(middleware::from_fn_with_state(state, csp_for_frame))
 }
 
-/// On responses to `/widget/frame*` requested with `?apiKey=pk_…`: sets the
+/// On responses to `/widget/frame*` requested with `?apiKey=…`: sets the
 /// `frame-ancestors` directive of `Content-Security-Policy` to the key's
 /// tenant's allowed origins (`'none'` for a key that does not verify),
 /// replacing any `frame-ancestors` the page set and keeping its other
-/// directives. Other responses pass untouched.
+/// directives. A secret key of a tenant without a list is unrestricted, so
+/// its page's policy stands, as do other responses.
 pub async fn csp_for_frame(
     State(state): State<AppState>,
     request: Request,
@@ -54,12 +57,14 @@ pub async fn csp_for_frame(
                 .and_then(|Query(q)| q.get("apiKey").cloned())
         })
         .flatten()
-        .filter(|k| k.starts_with(PUBLISHABLE_KEY_PREFIX));
+        .filter(|k| k.starts_with(PUBLISHABLE_KEY_PREFIX) || k.starts_with(SECRET_KEY_PREFIX));
     let mut response = next.run(request).await;
     if let Some(key) = key {
         let tenant = match state.auth.verify(&state.repo, key.trim()).await {
             Ok(caller) if caller.is_publishable() => Some(caller.tenant),
-            _ => None,
+            Ok(caller) if !caller.tenant.allowed_origins.is_empty() => Some(caller.tenant),
+            Ok(_) => return response,
+            Err(_) => None,
         };
         let directive = frame_ancestors_directive(tenant.as_deref());
         let policy = merge_frame_ancestors(

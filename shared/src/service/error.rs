@@ -37,12 +37,21 @@ pub enum ServiceError {
     /// A config merge that would pass this many bytes of JSON.
     #[error("config too large")]
     ConfigTooLarge { limit: usize },
+    /// A config key a publishable key may not change (named).
+    #[error("config key not allowed: {0}")]
+    ConfigKeyNotAllowed(String),
     /// Refused by auth: a key, origin or visitor signature.
     #[error(transparent)]
     Auth(AuthError),
     /// Over the key's hourly message limit.
     #[error("rate limit exceeded")]
     RateLimited(RateLimit),
+    /// The tenant's default provider is not offered by this deployment.
+    #[error("provider {provider} not available")]
+    ProviderUnavailable {
+        provider: String,
+        available: Vec<String>,
+    },
     #[error("provider failed: {0}")]
     Provider(#[from] ProviderError),
     #[error("store failed: {0}")]

@@ -7,10 +7,11 @@ use futures::StreamExt;
 use serde_json::{Map, Value};
 use tokio::sync::mpsc;
 
-use super::{ServiceError, ServiceResult, ensure_live};
+use super::{ServiceError, ServiceResult, ensure_live, provider_choice};
 use crate::AppState;
 use crate::auth::Caller;
 use crate::context::{ContextInput, build_context};
+use crate::http::extract::MAX_CONFIG_BYTES;
 use crate::model::{Message, Role, Session, SessionConfig, SessionId, Tenant};
 use crate::prompt::ProviderRequest;
 use crate::providers::{Completion, Provider, ProviderError, StreamEvent};
@@ -20,8 +21,10 @@ use crate::ratelimit::{self, RateLimit};
 pub struct SendRequest {
     pub session_id: SessionId,
     pub message: String,
-    /// Per-message overrides of the session config (not stored).
-    pub overrides: SessionConfig,
+    /// Keys merged into the session's stored config (the Django system's
+    /// behaviour), in the exchange's own write; this message already uses
+    /// them.
+    pub config: SessionConfig,
 }
 
 /// The outcome of a send.
@@ -74,6 +77,8 @@ pub async fn start_exchange(
     let (session, history) = found?.ok_or(ServiceError::SessionNotFound)?;
     caller.authorize(&session)?;
     ensure_live(state, &session)?;
+    let merged = merged_config(&session.config, &request.config)?;
+    provider_choice::check(state, &caller.tenant, &merged)?;
 
     let (tx, rx) = mpsc::channel(EVENT_BUFFER);
     let state = state.clone();
@@ -99,8 +104,8 @@ async fn run_exchange(
     tx: &mpsc::Sender<ExchangeEvent>,
 ) -> ServiceResult<Exchange> {
     let mut config = session.config.clone();
-    config.extend(request.overrides);
-    let requested = config.get("aiProvider").and_then(Value::as_str);
+    config.extend(request.config.clone());
+    let requested = provider_choice::requested(tenant, &config);
     let received_at = state.now_ms();
     let user_message = Message {
         message_id: state.ids.v7_at(received_at),
@@ -118,6 +123,7 @@ async fn run_exchange(
                 history: &history,
                 file: session.active_file.as_ref(),
                 default_model: provider.default_model(),
+                system_prompt: tenant.system_prompt.as_deref(),
             });
             relay(provider.as_ref(), prompt, tx)
                 .await
@@ -128,7 +134,10 @@ async fn run_exchange(
 
     let (provider, completion) = match outcome {
         Ok(ok) => ok,
-        Err(error) => return Err(keep_failed(state, tenant, &session, user_message, error).await),
+        Err(error) => {
+            let changes = Some(&request.config);
+            return Err(keep_failed(state, tenant, &session, user_message, error, changes).await);
+        }
     };
 
     let reply = reply_message(state, provider, &completion, received_at);
@@ -136,11 +145,12 @@ async fn run_exchange(
     let user_message_id = user_message.message_id;
     state
         .repo
-        .append_messages(
+        .append_exchange(
             &session,
             &[user_message, reply.clone()],
             replied_at,
             state.expires_at(tenant, replied_at),
+            Some(&request.config),
         )
         .await?;
     Ok(Exchange {
@@ -161,6 +171,7 @@ async fn keep_failed(
     session: &Session,
     mut user_message: Message,
     error: ProviderError,
+    config: Option<&SessionConfig>,
 ) -> ServiceError {
     user_message
         .metadata
@@ -169,12 +180,34 @@ async fn keep_failed(
     let expires = state.expires_at(tenant, now);
     match state
         .repo
-        .append_messages(session, std::slice::from_ref(&user_message), now, expires)
+        .append_exchange(
+            session,
+            std::slice::from_ref(&user_message),
+            now,
+            expires,
+            config,
+        )
         .await
     {
         Ok(()) => ServiceError::Provider(error),
         Err(e) => e.into(),
     }
+}
+
+/// The session's config with the message's keys merged in, within the
+/// config endpoint's limit (checked before the provider is called).
+fn merged_config(stored: &SessionConfig, changes: &SessionConfig) -> ServiceResult<SessionConfig> {
+    let mut merged = stored.clone();
+    if changes.is_empty() {
+        return Ok(merged);
+    }
+    merged.extend(changes.clone());
+    if serde_json::to_vec(&merged).map_or(usize::MAX, |v| v.len()) > MAX_CONFIG_BYTES {
+        return Err(ServiceError::ConfigTooLarge {
+            limit: MAX_CONFIG_BYTES,
+        });
+    }
+    Ok(merged)
 }
 
 /// The assistant's message, with the provider, model, token counts and

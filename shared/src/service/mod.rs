@@ -10,6 +10,7 @@ pub mod feedback;
 pub mod files;
 pub mod history;
 pub mod privacy;
+pub mod provider_choice;
 pub mod sessions;
 pub mod stats;
 pub mod tenant;

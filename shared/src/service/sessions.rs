@@ -3,39 +3,53 @@
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
-use super::{ServiceError, ServiceResult, load_session};
+use super::{ServiceError, ServiceResult, load_session, provider_choice};
 use crate::AppState;
 use crate::auth::{Caller, check_identity};
 use crate::http::extract::MAX_CONFIG_BYTES;
 use crate::model::{Session, SessionConfig, SessionId, Tenant, UserIdentifier};
 use crate::store::repo::MergeOutcome;
 
-/// A tenant's bot settings over the environment's defaults, by the
-/// reference's field names.
+/// A tenant's bot settings over the environment's defaults: the reference's
+/// branding fields, then the widget's (`welcomeMessage`, `starterPrompts`,
+/// `position`, `theme`, `language`).
 pub fn bot_config_of(state: &AppState, tenant: &Tenant) -> Map<String, Value> {
     let d = &state.config.bot;
     let t = &tenant.bot;
-    let mut out = Map::new();
-    let pick =
-        |own: &Option<String>, default: &str| own.clone().unwrap_or_else(|| default.to_owned());
-    out.insert("botName".into(), pick(&t.name, &d.name).into());
-    out.insert(
-        "poweredBy".into(),
-        pick(&t.powered_by, &d.powered_by).into(),
-    );
-    out.insert("botColor".into(), pick(&t.color, &d.color).into());
-    out.insert(
-        "botIcon".into(),
-        t.icon
-            .clone()
-            .or_else(|| d.icon.clone())
-            .map_or(Value::Null, Value::from),
-    );
-    out.insert(
-        "botMsgBgColor".into(),
-        pick(&t.msg_bg_color, &d.msg_bg_color).into(),
-    );
-    out
+    let pick = |own: &Option<String>, default: &str| {
+        Value::from(own.clone().unwrap_or_else(|| default.to_owned()))
+    };
+    let either = |own: &Option<String>, default: &Option<String>| {
+        own.clone()
+            .or_else(|| default.clone())
+            .map_or(Value::Null, Value::from)
+    };
+    let word = |v: Option<Value>| v.unwrap_or(Value::Null);
+    let entries = [
+        ("botName", pick(&t.name, &d.name)),
+        ("poweredBy", pick(&t.powered_by, &d.powered_by)),
+        ("botColor", pick(&t.color, &d.color)),
+        ("botIcon", either(&t.icon, &d.icon)),
+        ("botMsgBgColor", pick(&t.msg_bg_color, &d.msg_bg_color)),
+        (
+            "welcomeMessage",
+            either(&t.welcome_message, &d.welcome_message),
+        ),
+        ("starterPrompts", Value::from(t.starter_prompts.clone())),
+        (
+            "position",
+            word(serde_json::to_value(t.position.unwrap_or(d.position)).ok()),
+        ),
+        (
+            "theme",
+            word(serde_json::to_value(t.theme.unwrap_or(d.theme)).ok()),
+        ),
+        ("language", either(&t.language, &d.language)),
+    ];
+    entries
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect()
 }
 
 /// What a new session is made of, validated.
@@ -61,10 +75,10 @@ pub async fn create(state: &AppState, caller: &Caller, new: NewSession) -> Servi
         "botName".into(),
         bot.get("botName").cloned().unwrap_or(Value::Null),
     );
-    config.insert(
-        "aiProvider".into(),
-        state.config.default_provider.clone().into(),
-    );
+    if !new.config.contains_key("aiProvider") {
+        let provider = provider_choice::for_new_session(state, &caller.tenant)?;
+        config.insert("aiProvider".into(), provider.into());
+    }
     config.extend(new.config);
 
     let now = state.now_ms();
@@ -95,13 +109,28 @@ pub async fn details(
     Ok((session, expired))
 }
 
-/// Merges `changes` into the session's stored config.
+/// The config keys a publishable key may change on its own sessions: what
+/// the widget learns from the page it is on.
+pub const PAGE_CONFIG_KEYS: [&str; 3] = ["pageContext", "pageData", "jsonData"];
+
+/// Merges `changes` into the session's stored config. A publishable key may
+/// change only [`PAGE_CONFIG_KEYS`], and only on its own sessions (one more
+/// read, to prove it).
 pub async fn update_config(
     state: &AppState,
     caller: &Caller,
     session_id: SessionId,
     changes: &SessionConfig,
 ) -> ServiceResult<Session> {
+    if caller.is_publishable() {
+        if let Some(key) = changes
+            .keys()
+            .find(|k| !PAGE_CONFIG_KEYS.contains(&k.as_str()))
+        {
+            return Err(ServiceError::ConfigKeyNotAllowed(key.clone()));
+        }
+        load_session(state, caller, session_id).await?;
+    }
     match state
         .repo
         .merge_config(

@@ -65,6 +65,21 @@ impl Repository {
         now_ms: i64,
         expires: i64,
     ) -> Result<(), StoreError> {
+        self.append_exchange(session, messages, now_ms, expires, None)
+            .await
+    }
+
+    /// [`Repository::append_messages`], also merging `config` (the keys sent
+    /// with the message) into the session's stored config in the same
+    /// write, guarded by the config `session` holds, as `merge_config` is.
+    pub async fn append_exchange(
+        &self,
+        session: &Session,
+        messages: &[Message],
+        now_ms: i64,
+        expires: i64,
+        config: Option<&crate::model::SessionConfig>,
+    ) -> Result<(), StoreError> {
         let (tenant, sid) = (session.tenant_id, session.session_id);
         let mut ops = Vec::with_capacity(messages.len() + 2);
         for message in messages {
@@ -99,9 +114,65 @@ impl Repository {
                 user_session_entry(session, expires),
             ));
         }
+        if let Some(changes) = config.filter(|c| !c.is_empty()) {
+            return self.transact_merging_config(session, ops, changes).await;
+        }
         // A conflict with a concurrent transaction on the same session (no
         // condition failed) is retried: the writes are unconditional adds.
         retry_conflicts(|| self.table.transact(ops.clone())).await
+    }
+
+    /// Runs an exchange's write with `changes` merged into the session's
+    /// config. When the config changed since it was read (a config update
+    /// or another send ran meanwhile), it is read again and merged again:
+    /// no merge is lost, and the common case costs no extra round trip.
+    async fn transact_merging_config(
+        &self,
+        session: &Session,
+        ops: Vec<WriteOp>,
+        changes: &crate::model::SessionConfig,
+    ) -> Result<(), StoreError> {
+        let (tenant, sid) = (session.tenant_id, session.session_id);
+        let session_key = keys::session(tenant, sid);
+        let mut base = session.config.clone();
+        for attempt in 0..MAX_RETRIES {
+            let mut merged = base.clone();
+            merged.extend(changes.iter().map(|(k, v)| (k.clone(), v.clone())));
+            let mut guarded = ops.clone();
+            let mut at = None;
+            for (i, op) in guarded.iter_mut().enumerate() {
+                if let WriteOp::Update {
+                    key,
+                    update,
+                    condition,
+                } = op
+                    && *key == session_key
+                {
+                    update
+                        .set
+                        .push((attrs::CONFIG.into(), Value::Object(merged.clone())));
+                    *condition = Some(Condition::And(vec![
+                        Condition::Exists,
+                        Condition::Equals(attrs::CONFIG.into(), Value::Object(base.clone())),
+                    ]));
+                    at = Some(i);
+                }
+            }
+            match retry_conflicts(|| self.table.transact(guarded.clone())).await {
+                Err(StoreError::TransactionCancelled { failed })
+                    if at.is_some_and(|i| failed.contains(&i)) =>
+                {
+                    match self.get_session(tenant, sid).await? {
+                        Some(current) if current.config != base => base = current.config,
+                        // Gone: the write fails as it would have without a config.
+                        _ => return Err(StoreError::TransactionCancelled { failed }),
+                    }
+                    backoff(attempt).await;
+                }
+                other => return other,
+            }
+        }
+        Err(StoreError::TransactionCancelled { failed: vec![] })
     }
 
     /// One page of history, newest first; one read. Without `after` the
