@@ -1250,3 +1250,20 @@ describe('a publishable key works only where its tenant allows', () => {
     await page.context().close();
   });
 });
+
+test('userSignature (URL or data-user-signature) goes with the session and every later request', async () => {
+  const page = await newPage();
+  const seen = [];
+  page.on('request', (r) => {
+    if (r.url().startsWith(`${ORIGIN}/api/chat/`)) seen.push({ url: r.url(), signature: r.headers()['x-user-signature'], body: r.postData() });
+  });
+  await load(page, djangoUrl({ 'api-key': KEY, 'user-identifier': 'signed@example.com', 'user-signature': 'ab12cd' }));
+  await openChat(page);
+  await waitEvent(page, 'session_created');
+  await send(page, 'signed');
+  const create = seen.find((r) => r.url.endsWith('/sessions/create'));
+  assert.equal(JSON.parse(create.body).userSignature, 'ab12cd');
+  for (const r of seen) assert.equal(r.signature, 'ab12cd', r.url);
+  assert.ok(seen.some((r) => /\/messages\/(send|stream)$/.test(r.url)));
+  await page.context().close();
+});
