@@ -48,10 +48,11 @@
   var apiOrigin = src.origin;
   var frameUrl = new URL('frame.html', src);
   frameUrl.search = '';
-  // A publishable key goes in the frame's URL: the server then lets only
-  // the key's tenant's allowed origins frame it (CSP frame-ancestors), and
-  // the frame uses no other publishable key. A secret key never goes in a URL.
-  if (apiKey.indexOf('pk_') === 0) frameUrl.searchParams.set('apiKey', apiKey);
+  // The key goes in the frame's URL: the server then lets only the key's
+  // tenant's allowed origins frame it (CSP frame-ancestors; for a secret
+  // key when its tenant lists origins, as the Django system's whitelisted
+  // domains), and the frame uses no key but this one.
+  if (apiKey) frameUrl.searchParams.set('apiKey', apiKey);
   // The frame learns who its parent is from the fragment; it only ever posts
   // to that origin, so a page lying about it gets nothing.
   frameUrl.hash = 'host=' + encodeURIComponent(location.origin);
@@ -167,6 +168,17 @@
   frame.setAttribute('allow', 'clipboard-write');
   frame.src = frameUrl.href;
   wrap.appendChild(frame);
+  // A frame the browser refused (a key that does not verify, or a site
+  // outside the tenant's allowed origins) never says hello: say so to the
+  // page and its developer instead of failing silently.
+  var heard = false;
+  frame.addEventListener('load', function () {
+    setTimeout(function () {
+      if (heard) return;
+      emit('widget_error', { action: 'load', status: null, error: 'The chat could not load', detail: null, userId: userId });
+      if (window.console) console.warn('Chat widget: the chat could not load here. Check the API key and the tenant\'s allowed origins.');
+    }, 3000);
+  });
 
   var isOpen = false;
   var frameReady = false;
@@ -262,6 +274,7 @@
       if (e.origin !== apiOrigin || e.source !== frame.contentWindow) return;
       switch (d.type) {
         case 'hello':
+          heard = true;
           frameReady = false;
           toFrame('init', {
             apiKey: apiKey, userId: userId, userSignature: userId ? userSignature : null,

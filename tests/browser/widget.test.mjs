@@ -539,9 +539,13 @@ describe('streaming and failures', () => {
     await page.context().close();
   });
 
-  test('a bad API key is reported in the chat, and widget_ready is posted once', async () => {
+  test('a key the API refuses is reported in the chat, and widget_ready is posted once', async () => {
     const page = await newPage();
-    await page.goto(`${HOST}/embed?q=${encodeURIComponent('apiKey=cb_wrong')}`);
+    // The frame is served (the key in its URL verifies); the API then refuses the visitor's calls.
+    await page.route(`${ORIGIN}/api/chat/**`, (route) => route.fulfill({
+      status: 401, contentType: 'application/json', body: '{"error":"Invalid API key"}',
+    }));
+    await page.goto(embedUrl({ userIdentifier: 'refused@example.com' }));
     await waitEvent(page, 'widget_ready');
     await openChat(page);
     const error = chat(page).locator('.note.error').first();
@@ -551,6 +555,17 @@ describe('streaming and failures', () => {
     await chat(page).locator('.note.error', { hasText: 'Invalid API key' }).first().waitFor();
     await flushMessages(page);
     assert.equal((await events(page)).filter((e) => e.type === 'widget_ready').length, 1);
+    await page.context().close();
+  });
+
+  test('a key that does not verify: the browser refuses the frame and the page hears widget_error', async () => {
+    const page = await newPage();
+    await page.goto(`${HOST}/embed?q=${encodeURIComponent('apiKey=cb_wrong')}`);
+    const failed = await waitEvent(page, 'widget_error');
+    assert.equal(failed.action, 'load');
+    assert.equal(failed.error, 'The chat could not load');
+    assert.ok(page.errors.some((e) => /frame-ancestors/.test(e)), page.errors.join('\n'));
+    assert.equal((await events(page)).filter((e) => e.type === 'widget_ready').length, 0);
     await page.context().close();
   });
 });
@@ -1216,21 +1231,24 @@ test('a streamed reply is announced once, whole; the chat is a non-modal dialog'
 });
 
 describe('a publishable key works only where its tenant allows', () => {
-  test('on a site outside the allowed origins the frame is refused (CSP frame-ancestors)', async () => {
-    const page = await newPage();
-    const api = [];
-    page.on('request', (r) => { if (r.url().startsWith(`${ORIGIN}/api/`)) api.push(r.url()); });
-    await page.goto(`${OTHER}/embed?q=${encodeURIComponent(`apiKey=${SHOP_PK}`)}`);
-    const src = await page.locator('#chatbot-widget iframe').getAttribute('src');
-    assert.equal(new URL(src).searchParams.get('apiKey'), SHOP_PK, 'a pk_ key rides in the frame URL');
-    await page.waitForTimeout(1500);
-    assert.deepEqual(await events(page), [], 'no widget_ready: the frame never ran');
-    assert.deepEqual(api, []);
-    assert.ok(page.errors.some((e) => /frame-ancestors/.test(e)), page.errors.join('\n'));
-    await page.context().close();
+  test('on a site outside the allowed origins the frame is refused (CSP frame-ancestors), for either kind of key', async () => {
+    for (const key of [SHOP_PK, SHOP_KEY]) {
+      const page = await newPage();
+      const api = [];
+      page.on('request', (r) => { if (r.url().startsWith(`${ORIGIN}/api/`)) api.push(r.url()); });
+      await page.goto(`${OTHER}/embed?q=${encodeURIComponent(`apiKey=${key}`)}`);
+      const src = await page.locator('#chatbot-widget iframe').getAttribute('src');
+      assert.equal(new URL(src).searchParams.get('apiKey'), key, 'the key rides in the frame URL');
+      const failed = await waitEvent(page, 'widget_error');
+      assert.equal(failed.action, 'load');
+      assert.deepEqual((await events(page)).map((e) => e.type), ['widget_error'], 'no widget_ready: the frame never ran');
+      assert.deepEqual(api, []);
+      assert.ok(page.errors.some((e) => /frame-ancestors/.test(e)), page.errors.join('\n'));
+      await page.context().close();
+    }
   });
 
-  test('a frame loaded without the key in its URL will not use a publishable key it is handed', async () => {
+  test('a frame loaded without the key in its URL will not use a key it is handed', async () => {
     const page = await newPage();
     const api = [];
     page.on('request', (r) => { if (r.url().startsWith(`${ORIGIN}/api/`)) api.push(r.url()); });
@@ -1241,12 +1259,6 @@ describe('a publishable key works only where its tenant allows', () => {
     await error.waitFor();
     assert.match(await error.textContent(), /This chat is not set up correctly/);
     assert.deepEqual(api, [], 'nothing asked of the API');
-    // A secret key is never put in the frame's URL.
-    const own = await newPage();
-    await load(own, embedUrl({ userIdentifier: 'secret-url@example.com' }));
-    const src = await own.locator('#chatbot-widget iframe').getAttribute('src');
-    assert.equal(new URL(src).search, '');
-    await own.context().close();
     await page.context().close();
   });
 });
