@@ -57,3 +57,4 @@ fi
 echo "chatctl serve at $CHAT_API"
 export CHAT_API CHAT_KEY CHATBOT_SCREENSHOTS="$ROOT/target/widget-screenshots"
 node --test --test-concurrency=1 widget.test.mjs
+CONSOLE_SCREENSHOTS="$ROOT/target/console-screenshots" node --test --test-concurrency=1 console.test.mjs
