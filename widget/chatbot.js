@@ -140,8 +140,10 @@
   host.style.setProperty('all', 'initial', 'important');
   host.style.setProperty('display', 'block', 'important');
   var root = host.attachShadow({ mode: 'open' });
-  root.innerHTML =
-    '<style>' +
+  // Styles through the CSS object model (a constructed sheet), not a
+  // <style> element: a host page whose Content-Security-Policy forbids
+  // inline styles still gets a styled widget.
+  var css =
     ':host{all:initial}' +
     '*{box-sizing:border-box}' +
     '.l{position:fixed;right:20px;bottom:20px;z-index:2147483000;width:60px;height:60px;border-radius:50%;border:0;' +
@@ -154,12 +156,22 @@
     '.open .p{display:block}' +
     '.left .l,.left .p{right:auto;left:20px}.dark .p{background:#1b1e26}' +
     '@media (max-width:480px){.open .p{right:0;bottom:0;left:0;top:0;width:100%;height:100%;max-height:none;border-radius:0}' +
-    '.open .l{display:none}}' +
-    '</style>' +
-    '<div class="w"><button class="l" type="button" aria-haspopup="dialog" aria-expanded="false" aria-label="Open chat">' +
+    '.open .l{display:none}}';
+  try {
+    var sheet = new CSSStyleSheet();
+    sheet.replaceSync(css);
+    root.adoptedStyleSheets = [sheet];
+  } catch (e) {
+    var style = document.createElement('style'); // older browsers
+    style.textContent = css;
+    root.appendChild(style);
+  }
+  var wrap = document.createElement('div');
+  wrap.className = 'w';
+  wrap.innerHTML = '<button class="l" type="button" aria-haspopup="dialog" aria-expanded="false" aria-label="Open chat">' +
     '<svg viewBox="0 0 24 24" aria-hidden="true"><path d="M4 3h16a2 2 0 0 1 2 2v11a2 2 0 0 1-2 2H8l-5 4V5a2 2 0 0 1 1-2z"/></svg>' +
-    '</button></div>';
-  var wrap = root.querySelector('.w');
+    '</button>';
+  root.appendChild(wrap);
   var launcher = root.querySelector('.l');
   var frame = document.createElement('iframe');
   frame.className = 'p';

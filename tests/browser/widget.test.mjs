@@ -54,7 +54,11 @@ function hostPage(url) {
   const script = url.searchParams.has('attrs')
     ? `<script src="${ORIGIN}/widget/chatbot.js"${Object.entries(attrs).map(([k, v]) => ` data-${k}="${v}"`).join('')}></script>`
     : `<script src="${ORIGIN}/widget/chatbot.js?${query}"></script>`;
-  return `<!doctype html><html lang="en-GB"><head><meta charset="utf-8">
+  // A tenant's strict policy: no inline styles at all, scripts from itself and the API only.
+  const csp = url.searchParams.has('csp')
+    ? `<meta http-equiv="Content-Security-Policy" content="default-src 'none'; script-src 'unsafe-inline' ${ORIGIN}; style-src 'none'; frame-src ${ORIGIN}; img-src 'none'">`
+    : '';
+  return `<!doctype html><html lang="en-GB"><head><meta charset="utf-8">${csp}
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Acme Store - Widgets</title>${hostile}
 <script>
@@ -1277,5 +1281,17 @@ test('userSignature (URL or data-user-signature) goes with the session and every
   assert.equal(JSON.parse(create.body).userSignature, 'ab12cd');
   for (const r of seen) assert.equal(r.signature, 'ab12cd', r.url);
   assert.ok(seen.some((r) => /\/messages\/(send|stream)$/.test(r.url)));
+  await page.context().close();
+});
+
+test('a host page whose CSP forbids inline styles still gets a styled, working widget', async () => {
+  const page = await newPage();
+  await load(page, embedUrl({ userIdentifier: 'strict-csp@example.com' }, '&csp=1'));
+  const box = await launcher(page).boundingBox();
+  assert.deepEqual([box.x, box.y, box.width, box.height], [1280 - 20 - 60, 800 - 20 - 60, 60, 60]);
+  await openChat(page);
+  const reply = await send(page, 'strict page');
+  assert.match(reply.message, /You said: "strict page"/);
+  assert.deepEqual(page.errors, [], 'nothing blocked by the page\'s policy');
   await page.context().close();
 });
