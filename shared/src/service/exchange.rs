@@ -31,6 +31,8 @@ pub struct SendRequest {
 pub struct Exchange {
     pub session: Session,
     pub reply: Message,
+    /// The id of the user's message stored with the reply.
+    pub user_message_id: uuid::Uuid,
     pub message_count: i64,
     pub provider: &'static str,
     pub model: String,
@@ -140,6 +142,7 @@ async fn run_exchange(
 
     let reply = reply_message(state, provider, &completion, received_at);
     let replied_at = reply.timestamp;
+    let user_message_id = user_message.message_id;
     state
         .repo
         .append_exchange(
@@ -156,6 +159,7 @@ async fn run_exchange(
         provider,
         session,
         reply,
+        user_message_id,
     })
 }
 

@@ -6,8 +6,11 @@
 //! Each idea is a file with its own `routes()`; adding one is a
 //! `.merge(x::routes())` line below.
 
+pub mod analytics;
 pub mod clients_me;
+pub mod export;
 pub mod keys;
+pub mod sessions;
 pub mod settings;
 pub mod widget_code;
 
@@ -21,6 +24,9 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(keys::routes())
         .merge(widget_code::routes())
         .merge(clients_me::routes())
+        .merge(sessions::routes())
+        .merge(analytics::routes())
+        .merge(export::routes())
 }
 
 /// The tenant group on its own, as its Lambda function serves it.
