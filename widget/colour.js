@@ -33,11 +33,11 @@
     var x = luminance(a), y = luminance(b);
     return (Math.max(x, y) + 0.05) / (Math.min(x, y) + 0.05);
   }
-  // `rgb` moved toward `target` step by step (5% of the way each) until
+  // `rgb` moved toward `target` step by step (2.5% of the way each) until
   // `ok` holds; the brand's hue stays recognisable.
   function shift(rgb, target, ok) {
     var c = rgb.slice();
-    for (var i = 1; i <= 20 && !ok(c); i++) {
+    for (var i = 1; i <= 40 && !ok(c); i++) {
       c = rgb.map(function (v, k) { return Math.round(v + (target[k] - v) * i / 20); });
     }
     return c;
