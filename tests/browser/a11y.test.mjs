@@ -313,6 +313,10 @@ for (const [label, viewport] of [['desktop', { width: 1280, height: 900 }], ['36
     const report = page.locator('#set-bot-color-contrast');
     assert.match(await report.textContent(), /4\.47:1, below WCAG AA/);
     assert.match(await page.locator('#set-bot-color').getAttribute('aria-describedby'), /set-bot-color-contrast/);
+    if (viewport.width > 400) {
+      await page.locator('#set-bot-color').scrollIntoViewIfNeeded();
+      await page.screenshot({ path: path.join(SHOTS, 'a11y-console-colour.png') });
+    }
     await page.locator('#set-bot-color').fill('#ffff00');
     assert.match(await report.textContent(), /meets WCAG AA/);
     await page.waitForTimeout(500);
