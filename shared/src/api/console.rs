@@ -219,7 +219,10 @@ mod tests {
 
     #[test]
     fn the_colour_maths_is_the_widgets_own_file() {
-        let console = ASSETS.iter().find(|a| a.name == "colour.js").expect("colour.js");
+        let console = ASSETS
+            .iter()
+            .find(|a| a.name == "colour.js")
+            .expect("colour.js");
         let widget = crate::api::widget::ASSETS
             .iter()
             .find(|a| a.name == "colour.js")
