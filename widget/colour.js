@@ -38,7 +38,7 @@
   function shift(rgb, target, ok) {
     var c = rgb.slice();
     for (var i = 1; i <= 40 && !ok(c); i++) {
-      c = rgb.map(function (v, k) { return Math.round(v + (target[k] - v) * i / 20); });
+      c = rgb.map(function (v, k) { return Math.round(v + (target[k] - v) * i / 40); });
     }
     return c;
   }
