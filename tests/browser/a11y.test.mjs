@@ -250,7 +250,11 @@ test('keyboard: Tab reaches every control with a visible focus, and leaves the o
   await chat(page).locator('.act.copy').last().focus();
   await page.keyboard.press('Escape');
   await waitEvent(page, 'widget_minimized');
-  assert.equal(await page.evaluate(() => document.getElementById('chatbot-widget').shadowRoot.activeElement.className), 'l');
+  const back = await page.evaluate(() => {
+    const l = document.getElementById('chatbot-widget').shadowRoot.activeElement;
+    return { name: l && l.className, outline: l && getComputedStyle(l).outlineStyle };
+  });
+  assert.deepEqual(back, { name: 'l', outline: 'solid' }, 'focus is back on the launcher, visibly');
   await page.context().close();
 });
 
