@@ -39,7 +39,61 @@ impl Embedder for HashEmbedder {
     }
 
     fn embed(&self, text: &str) -> Vec<f32> {
-        let _ = text;
-        todo!()
+        let mut vector = vec![0.0f32; self.dimension];
+        for word in text
+            .split(|c: char| !c.is_alphanumeric())
+            .filter(|w| !w.is_empty())
+        {
+            let word = word.to_lowercase();
+            self.add(&mut vector, word.as_bytes(), 1.0);
+            // Trigrams of the padded word: "refund" and "refunds" share most.
+            let padded: Vec<char> = format!(" {word} ").chars().collect();
+            for gram in padded.windows(3) {
+                let gram: String = gram.iter().collect();
+                self.add(&mut vector, gram.as_bytes(), 0.5);
+            }
+        }
+        let norm = vector.iter().map(|x| x * x).sum::<f32>().sqrt();
+        if norm > 0.0 {
+            vector.iter_mut().for_each(|x| *x /= norm);
+        }
+        vector
+    }
+}
+
+impl HashEmbedder {
+    /// The feature's bucket and sign from FNV-1a: stable across platforms
+    /// and releases (the std hasher is not), so stored vectors stay valid.
+    fn add(&self, vector: &mut [f32], feature: &[u8], weight: f32) {
+        let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+        for byte in feature {
+            hash ^= u64::from(*byte);
+            hash = hash.wrapping_mul(0x0100_0000_01b3);
+        }
+        let bucket = (hash % self.dimension as u64) as usize;
+        let sign = if hash >> 63 == 0 { 1.0 } else { -1.0 };
+        vector[bucket] += sign * weight;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dot(a: &[f32], b: &[f32]) -> f32 {
+        a.iter().zip(b).map(|(x, y)| x * y).sum()
+    }
+
+    #[test]
+    fn deterministic_normalized_and_nearer_for_shared_spellings() {
+        let embedder = HashEmbedder::default();
+        let a = embedder.embed("How do I request a refund?");
+        assert_eq!(a, embedder.embed("How do I request a refund?"));
+        assert_eq!(a.len(), HashEmbedder::DEFAULT_DIMENSION);
+        assert!((dot(&a, &a) - 1.0).abs() < 1e-5);
+        let near = embedder.embed("Requesting refunds");
+        let far = embedder.embed("Shipping to Canada takes five days");
+        assert!(dot(&a, &near) > dot(&a, &far));
+        assert!(embedder.embed("").iter().all(|x| *x == 0.0));
     }
 }
