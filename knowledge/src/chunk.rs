@@ -32,69 +32,88 @@ pub struct Chunk {
     /// document and options.
     pub chunk_id: u32,
     pub title: String,
-    /// The heading path joined with " > "; empty before the first heading.
+    /// The heading path joined with " > ", without a first heading that is
+    /// the title; empty before the first heading.
     pub heading: String,
     pub url: Option<String>,
     pub text: String,
 }
 
-/// The document's sections cut into passages; no passage is empty or over
-/// `max_tokens`, and none spans two sections.
+/// The document's sections cut into passages of at most `max_tokens`,
+/// never empty. A passage breaks only at a heading or a paragraph (or, for
+/// a paragraph too long for one, at a sentence): short sections share a
+/// passage, each after the first under its heading line, because a help
+/// page of five two-line sections reads, and ranks, better as one passage
+/// than as five fragments. A passage that continues the section of the one
+/// before starts with that one's last `overlap_tokens`.
 pub fn chunk(doc: &ExtractedDoc, opts: &ChunkOptions) -> Vec<Chunk> {
     let max = opts.max_tokens.max(1);
     let overlap = opts.overlap_tokens.min(max / 2);
-    let mut chunks = Vec::new();
-    for section in &doc.sections {
-        let heading = section.heading_path.join(" > ");
-        for text in pack_section(&section.text, max, overlap) {
-            chunks.push(Chunk {
-                chunk_id: chunks.len() as u32,
-                title: doc.title.clone(),
-                heading: heading.clone(),
-                url: doc.url.clone(),
-                text,
-            });
+    let mut passages: Vec<Passage> = Vec::new();
+    for (section, heading) in doc.sections.iter().zip(headings(doc)) {
+        let pieces = section
+            .text
+            .split("\n\n")
+            .map(str::trim)
+            .filter(|paragraph| !paragraph.is_empty())
+            .flat_map(|paragraph| fit(paragraph, max));
+        for (i, piece) in pieces.enumerate() {
+            add_piece(&mut passages, &heading, piece, i == 0, max, overlap);
         }
-    }
-    chunks
-}
-
-/// A section's paragraphs packed into passages of at most `max` tokens, each
-/// after the first starting with the last `overlap` tokens of the one before.
-fn pack_section(text: &str, max: usize, overlap: usize) -> Vec<String> {
-    let pieces: Vec<String> = text
-        .split("\n\n")
-        .map(str::trim)
-        .filter(|paragraph| !paragraph.is_empty())
-        .flat_map(|paragraph| fit(paragraph, max))
-        .collect();
-    let mut passages: Vec<String> = Vec::new();
-    let mut current = String::new();
-    for piece in pieces {
-        let joined = if current.is_empty() {
-            piece.clone()
-        } else {
-            format!("{current}\n\n{piece}")
-        };
-        if estimate_token_count(&joined) <= max {
-            current = joined;
-            continue;
-        }
-        passages.push(std::mem::take(&mut current));
-        let room = max
-            .saturating_sub(estimate_token_count(&piece) + 1)
-            .min(overlap);
-        let tail = tail_words(passages.last().map_or("", String::as_str), room);
-        current = if tail.is_empty() {
-            piece
-        } else {
-            format!("{tail} {piece}")
-        };
-    }
-    if !current.is_empty() {
-        passages.push(current);
     }
     passages
+        .into_iter()
+        .enumerate()
+        .map(|(i, passage)| Chunk {
+            chunk_id: i as u32,
+            title: doc.title.clone(),
+            heading: passage.heading,
+            url: doc.url.clone(),
+            text: passage.text,
+        })
+        .collect()
+}
+
+struct Passage {
+    heading: String,
+    /// The heading of the section its text ends in.
+    last_heading: String,
+    text: String,
+}
+
+/// Each section's heading path joined with " > ", without a first heading
+/// that is the title: the title is a field of its own, and repeating it
+/// in every heading would count its words twice.
+fn headings(doc: &ExtractedDoc) -> Vec<String> {
+    doc.sections
+        .iter()
+        .map(|section| match section.heading_path.split_first() {
+            Some((first, rest)) if *first == doc.title => rest.join(" > "),
+            _ => section.heading_path.join(" > "),
+        })
+        .collect()
+}
+
+/// Appends a piece (it fits `max` by itself) to the last passage, or starts
+/// a new one.
+fn add_piece(passages: &mut Vec<Passage>, heading: &str, piece: String, starts_section: bool, max: usize, overlap: usize) {
+    if let Some(last) = passages.last_mut() {
+        let addition = if starts_section && !heading.is_empty() { format!("{heading}\n\n{piece}") } else { piece.clone() };
+        let joined = format!("{}\n\n{addition}", last.text);
+        if estimate_token_count(&joined) <= max {
+            last.text = joined;
+            last.last_heading = heading.to_owned();
+            return;
+        }
+    }
+    let continues = !starts_section && passages.last().is_some_and(|last| last.last_heading == heading);
+    let room = max.saturating_sub(estimate_token_count(&piece) + 1).min(overlap);
+    let tail = match passages.last() {
+        Some(last) if continues => tail_words(&last.text, room),
+        _ => "",
+    };
+    let text = if tail.is_empty() { piece } else { format!("{tail} {piece}") };
+    passages.push(Passage { heading: heading.to_owned(), last_heading: heading.to_owned(), text });
 }
 
 /// A paragraph cut to pieces of at most `max` tokens: at sentence ends, then

@@ -5,6 +5,7 @@
 mod blob;
 mod dense;
 mod fulltext;
+mod stop_words;
 
 use std::collections::BTreeMap;
 

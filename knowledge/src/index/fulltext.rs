@@ -23,8 +23,8 @@ const TOKENIZER: &str = "kb_en";
 /// tantivy's minimum: the writer lives for one call, so it costs only then.
 const WRITER_MEMORY: usize = 15_000_000;
 /// A query term found in a title or heading says more than one in the text.
-const TITLE_BOOST: f32 = 2.0;
-const HEADING_BOOST: f32 = 1.5;
+const TITLE_BOOST: f32 = 1.0;
+const HEADING_BOOST: f32 = 1.0;
 
 /// A passage to index.
 pub(super) struct Entry<'a> {
@@ -71,17 +71,14 @@ fn schema() -> (Schema, Fields) {
 /// English words: lowercased, accents folded, stop words out, stemmed (so
 /// "refunds" finds "refund").
 fn analyzer() -> TextAnalyzer {
-    let builder = TextAnalyzer::builder(SimpleTokenizer::default())
+    let stop_words = StopWordFilter::remove(super::stop_words::ENGLISH.iter().map(|word| (*word).to_owned()));
+    TextAnalyzer::builder(SimpleTokenizer::default())
         .filter(RemoveLongFilter::limit(40))
         .filter(LowerCaser)
-        .filter(AsciiFoldingFilter);
-    match StopWordFilter::new(Language::English) {
-        Some(stop_words) => builder
-            .filter(stop_words)
-            .filter(Stemmer::new(Language::English))
-            .build(),
-        None => builder.filter(Stemmer::new(Language::English)).build(),
-    }
+        .filter(AsciiFoldingFilter)
+        .filter(stop_words)
+        .filter(Stemmer::new(Language::English))
+        .build()
 }
 
 impl FullText {
