@@ -18,15 +18,27 @@ const WRAP_CHARS: usize = 85;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let eval = Path::new(env!("CARGO_MANIFEST_DIR")).join("eval");
-    let mut sources: Vec<_> = std::fs::read_dir(eval.join("pdf-source"))?.collect::<Result<_, _>>()?;
+    let mut sources: Vec<_> =
+        std::fs::read_dir(eval.join("pdf-source"))?.collect::<Result<_, _>>()?;
     sources.sort_by_key(|entry| entry.path());
     for entry in sources {
         let path = entry.path();
         let text = std::fs::read_to_string(&path)?;
-        let stem = path.file_stem().and_then(|stem| stem.to_str()).unwrap_or("doc");
-        let title = text.lines().next().unwrap_or("").trim_start_matches("# ").to_owned();
+        let stem = path
+            .file_stem()
+            .and_then(|stem| stem.to_str())
+            .unwrap_or("doc");
+        let title = text
+            .lines()
+            .next()
+            .unwrap_or("")
+            .trim_start_matches("# ")
+            .to_owned();
         let pages = layout(&text);
-        std::fs::write(eval.join("docs").join(format!("{stem}.pdf")), pdf(&title, &pages)?)?;
+        std::fs::write(
+            eval.join("docs").join(format!("{stem}.pdf")),
+            pdf(&title, &pages)?,
+        )?;
     }
     let drawing = vec![vec![
         Operation::new("re", vec![100.into(), 400.into(), 300.into(), 200.into()]),

@@ -96,9 +96,20 @@ fn headings(doc: &ExtractedDoc) -> Vec<String> {
 
 /// Appends a piece (it fits `max` by itself) to the last passage, or starts
 /// a new one.
-fn add_piece(passages: &mut Vec<Passage>, heading: &str, piece: String, starts_section: bool, max: usize, overlap: usize) {
+fn add_piece(
+    passages: &mut Vec<Passage>,
+    heading: &str,
+    piece: String,
+    starts_section: bool,
+    max: usize,
+    overlap: usize,
+) {
     if let Some(last) = passages.last_mut() {
-        let addition = if starts_section && !heading.is_empty() { format!("{heading}\n\n{piece}") } else { piece.clone() };
+        let addition = if starts_section && !heading.is_empty() {
+            format!("{heading}\n\n{piece}")
+        } else {
+            piece.clone()
+        };
         let joined = format!("{}\n\n{addition}", last.text);
         if estimate_token_count(&joined) <= max {
             last.text = joined;
@@ -106,14 +117,27 @@ fn add_piece(passages: &mut Vec<Passage>, heading: &str, piece: String, starts_s
             return;
         }
     }
-    let continues = !starts_section && passages.last().is_some_and(|last| last.last_heading == heading);
-    let room = max.saturating_sub(estimate_token_count(&piece) + 1).min(overlap);
+    let continues = !starts_section
+        && passages
+            .last()
+            .is_some_and(|last| last.last_heading == heading);
+    let room = max
+        .saturating_sub(estimate_token_count(&piece) + 1)
+        .min(overlap);
     let tail = match passages.last() {
         Some(last) if continues => tail_words(&last.text, room),
         _ => "",
     };
-    let text = if tail.is_empty() { piece } else { format!("{tail} {piece}") };
-    passages.push(Passage { heading: heading.to_owned(), last_heading: heading.to_owned(), text });
+    let text = if tail.is_empty() {
+        piece
+    } else {
+        format!("{tail} {piece}")
+    };
+    passages.push(Passage {
+        heading: heading.to_owned(),
+        last_heading: heading.to_owned(),
+        text,
+    });
 }
 
 /// A paragraph cut to pieces of at most `max` tokens: at sentence ends, then

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::{Chunk, RRF_K, reciprocal_rank_fusion};
+pub use fulltext::terms;
 use fulltext::{Entry, FullText};
 
 /// One search result.
