@@ -226,3 +226,138 @@ fn tail_words(text: &str, tokens: usize) -> &str {
         None => "",
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Section;
+
+    fn doc(sections: &[(&[&str], &str)]) -> ExtractedDoc {
+        ExtractedDoc {
+            title: "Guide".into(),
+            sections: sections
+                .iter()
+                .map(|(path, text)| Section {
+                    heading_path: path.iter().map(|heading| (*heading).to_owned()).collect(),
+                    text: (*text).to_owned(),
+                })
+                .collect(),
+            url: Some("https://help.example/guide".into()),
+        }
+    }
+
+    fn words(from: usize, count: usize) -> String {
+        (from..from + count)
+            .map(|i| format!("w{i:04}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    #[test]
+    fn short_sections_share_a_passage_under_their_headings() {
+        let doc = doc(&[
+            (&["Guide", "Standard"], "Three days."),
+            (&["Guide", "Express"], "Next day."),
+        ]);
+        let chunks = chunk(&doc, &ChunkOptions::default());
+        assert_eq!(chunks.len(), 1);
+        assert_eq!(chunks[0].heading, "Standard");
+        assert_eq!(chunks[0].text, "Three days.\n\nExpress\n\nNext day.");
+        assert_eq!(chunks[0].title, "Guide");
+        assert_eq!(chunks[0].url.as_deref(), Some("https://help.example/guide"));
+    }
+
+    #[test]
+    fn a_long_section_splits_at_paragraphs_with_overlap() {
+        // Three paragraphs of 25 words (149 characters, 37 tokens each).
+        let text = [words(0, 25), words(25, 25), words(50, 25)].join("\n\n");
+        let opts = ChunkOptions {
+            max_tokens: 80,
+            overlap_tokens: 10,
+        };
+        let chunks = chunk(&doc(&[(&["Guide", "Long"], &text)]), &opts);
+        assert_eq!(chunks.len(), 2);
+        assert!(
+            chunks
+                .iter()
+                .all(|chunk| estimate_token_count(&chunk.text) <= 80)
+        );
+        assert_eq!(chunks[0].text, [words(0, 25), words(25, 25)].join("\n\n"));
+        // The second starts with the first's last whole words within 10
+        // tokens (40 characters: 6 words).
+        assert!(
+            chunks[1]
+                .text
+                .starts_with(&format!("{} w0050", words(44, 6))),
+            "{}",
+            chunks[1].text
+        );
+        assert_eq!(
+            chunks
+                .iter()
+                .map(|chunk| chunk.chunk_id)
+                .collect::<Vec<_>>(),
+            [0, 1]
+        );
+        assert!(chunks.iter().all(|chunk| chunk.heading == "Long"));
+    }
+
+    #[test]
+    fn a_new_section_never_starts_with_the_previous_sections_words() {
+        let opts = ChunkOptions {
+            max_tokens: 40,
+            overlap_tokens: 10,
+        };
+        let chunks = chunk(
+            &doc(&[(&["A"], &words(0, 25)), (&["B"], &words(100, 25))]),
+            &opts,
+        );
+        assert_eq!(chunks.len(), 2);
+        assert_eq!(chunks[1].heading, "B");
+        assert_eq!(chunks[1].text, words(100, 25));
+    }
+
+    #[test]
+    fn a_huge_paragraph_is_split_at_sentences_then_words_then_characters() {
+        let sentences: String = (0..60)
+            .map(|i| format!("Sentence number {i} says something. "))
+            .collect();
+        let no_spaces = "x".repeat(2_000);
+        let opts = ChunkOptions {
+            max_tokens: 50,
+            overlap_tokens: 5,
+        };
+        for text in [sentences.trim(), words(0, 400).as_str(), no_spaces.as_str()] {
+            let chunks = chunk(&doc(&[(&[], text)]), &opts);
+            assert!(chunks.len() > 3);
+            for chunk in &chunks {
+                assert!(
+                    estimate_token_count(&chunk.text) <= 50,
+                    "{} tokens",
+                    estimate_token_count(&chunk.text)
+                );
+                assert!(!chunk.text.trim().is_empty());
+            }
+        }
+        let chunks = chunk(&doc(&[(&[], sentences.trim())]), &opts);
+        assert!(
+            chunks[0].text.ends_with("says something."),
+            "{}",
+            chunks[0].text
+        );
+    }
+
+    #[test]
+    fn no_empty_passages_and_ids_are_stable() {
+        let doc = doc(&[
+            (&["Guide"], "\n\n  \n\nReal text.\n\n \n\n"),
+            (&["Guide", "Empty"], "   "),
+        ]);
+        let chunks = chunk(&doc, &ChunkOptions::default());
+        assert_eq!(chunks.len(), 1);
+        assert_eq!(chunks[0].text, "Real text.");
+        assert_eq!(chunks[0].heading, "");
+        assert_eq!(chunks, chunk(&doc, &ChunkOptions::default()));
+        assert!(chunk(&ExtractedDoc::default(), &ChunkOptions::default()).is_empty());
+    }
+}

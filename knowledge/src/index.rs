@@ -315,3 +315,6 @@ impl KnowledgeIndex {
         self.dimension
     }
 }
+
+#[cfg(test)]
+mod tests;
