@@ -2,21 +2,24 @@
 //! passages of 256 floats that is 5 million multiply-adds, about a
 //! millisecond, so an approximate index would buy nothing at this size.
 
-/// Cosine similarity of two L2-normalized vectors, in eight lanes so the
-/// compiler vectorizes it (a plain `sum()` must keep the float order).
+/// Cosine similarity of two L2-normalized vectors, in eight lanes of
+/// fixed-size chunks so the compiler vectorizes it (a plain `sum()` must
+/// keep the float order, and indexing keeps bounds checks).
 pub(super) fn dot(a: &[f32], b: &[f32]) -> f32 {
     let mut lanes = [0.0f32; 8];
-    let chunks = a.len().min(b.len()) / 8;
-    for i in 0..chunks {
+    let (a_chunks, b_chunks) = (a.chunks_exact(8), b.chunks_exact(8));
+    let tail: f32 = a_chunks
+        .remainder()
+        .iter()
+        .zip(b_chunks.remainder())
+        .map(|(x, y)| x * y)
+        .sum();
+    for (x, y) in a_chunks.zip(b_chunks) {
         for lane in 0..8 {
-            lanes[lane] += a[i * 8 + lane] * b[i * 8 + lane];
+            lanes[lane] += x[lane] * y[lane];
         }
     }
-    let mut sum: f32 = lanes.iter().sum();
-    for i in chunks * 8..a.len().min(b.len()) {
-        sum += a[i] * b[i];
-    }
-    sum
+    lanes.iter().sum::<f32>() + tail
 }
 
 /// Keeps the `limit` best (score, item) pairs seen, best first at the end.

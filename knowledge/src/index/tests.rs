@@ -191,3 +191,51 @@ fn hybrid_search_fuses_vectors_and_checks_their_dimensions() {
     index.remove_document(boots).expect("remove");
     assert_eq!(index.embedding_dimension(), None);
 }
+
+#[test]
+fn an_index_can_be_shared_between_request_threads() {
+    fn shareable<T: Send + Sync + 'static>() {}
+    shareable::<KnowledgeIndex>();
+    let (index, _, _) = sample();
+    assert_eq!(
+        format!("{index:?}"),
+        "KnowledgeIndex { documents: 2, passages: 4, dimension: None }"
+    );
+}
+
+#[test]
+fn a_batch_is_added_in_one_commit_all_or_nothing_and_the_later_duplicate_wins() {
+    use crate::NewDocument;
+    let mut index = KnowledgeIndex::new().expect("index");
+    let (a, b) = (Uuid::new_v4(), Uuid::new_v4());
+    let first = chunks("A", &["alpine lakes"]);
+    let second = chunks("A", &["boreal forests"]);
+    let other = chunks("B", &["coastal cliffs"]);
+    let new = |document_id, chunks| NewDocument {
+        document_id,
+        title: "T",
+        url: None,
+        chunks,
+        embeddings: None,
+    };
+    index
+        .add_documents(vec![new(a, &first), new(b, &other), new(a, &second)])
+        .expect("batch");
+    assert_eq!(index.len(), 2);
+    assert!(index.search("alpine", 3, None).expect("search").is_empty());
+    assert_eq!(
+        index.search("boreal", 3, None).expect("search")[0].document_id,
+        a
+    );
+    let bad = NewDocument {
+        embeddings: Some(vec![vec![1.0; 4], vec![1.0; 5]]),
+        ..new(Uuid::new_v4(), &other)
+    };
+    assert!(
+        index
+            .add_documents(vec![new(Uuid::new_v4(), &first), bad])
+            .is_err()
+    );
+    assert_eq!(index.len(), 2);
+    assert!(index.search("alpine", 3, None).expect("search").is_empty());
+}
