@@ -79,13 +79,13 @@ pub struct NewDocument<'a> {
     pub embeddings: Option<Vec<Vec<f32>>>,
 }
 
-/// The vectors flattened, with their dimension, if they fit the chunks and
-/// the index's dimension (when it has one).
+/// The vectors, stored compactly, with their dimension, if they fit the
+/// chunks and the index's dimension (when it has one).
 fn check_embeddings(
     dimension: Option<usize>,
     chunks: usize,
     vectors: Vec<Vec<f32>>,
-) -> Result<(usize, Vec<f32>), IndexError> {
+) -> Result<(usize, dense::Vectors), IndexError> {
     if vectors.len() != chunks {
         return Err(IndexError::Embeddings(format!(
             "{} vectors for {chunks} chunks",
@@ -101,7 +101,7 @@ fn check_embeddings(
             "every vector must have {dimension} dimensions"
         )));
     }
-    Ok((dimension, vectors.concat()))
+    Ok((dimension, dense::Vectors::quantize(dimension, &vectors)))
 }
 
 /// Counts only: the passages are the tenant's text.
@@ -121,8 +121,8 @@ struct StoredDocument {
     url: Option<String>,
     first_key: u64,
     chunks: Vec<StoredChunk>,
-    /// One vector per chunk, back to back (`chunks.len() * dimension`).
-    embeddings: Option<Vec<f32>>,
+    /// One vector per chunk.
+    embeddings: Option<dense::Vectors>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -223,7 +223,7 @@ impl KnowledgeIndex {
 
     /// Records a document the full-text index has just taken, under the
     /// keys `add_documents` gave its passages.
-    fn store(&mut self, document: NewDocument<'_>, embeddings: Option<Vec<f32>>) {
+    fn store(&mut self, document: NewDocument<'_>, embeddings: Option<dense::Vectors>) {
         if let Some(old) = self.documents.remove(&document.document_id) {
             self.owners.remove(&old.first_key);
         }
@@ -320,13 +320,14 @@ impl KnowledgeIndex {
 
     /// The keys of the `limit` passages whose vectors are nearest.
     fn nearest(&self, query: &[f32], limit: usize) -> Vec<(f32, u64)> {
+        let query = dense::normalized(query);
         let mut top = dense::TopK::new(limit);
         for document in self.documents.values() {
-            let Some(flat) = &document.embeddings else {
+            let Some(vectors) = &document.embeddings else {
                 continue;
             };
-            for (i, vector) in flat.chunks_exact(query.len()).enumerate() {
-                top.push(dense::dot(query, vector), document.first_key + i as u64);
+            for (i, similarity) in vectors.similarities(&query).enumerate() {
+                top.push(similarity, document.first_key + i as u64);
             }
         }
         top.into_sorted()
