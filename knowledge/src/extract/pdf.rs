@@ -165,10 +165,10 @@ fn apply(
         }
         _ => {}
     }
-    if matches!(operation.operator.as_str(), "Tj" | "TJ" | "'" | "\"") {
-        if let Some(encoding) = encodings.get(&cursor.font) {
-            collect_text(&mut cursor.text, encoding, &operation.operands);
-        }
+    if matches!(operation.operator.as_str(), "Tj" | "TJ" | "'" | "\"")
+        && let Some(encoding) = encodings.get(&cursor.font)
+    {
+        collect_text(&mut cursor.text, encoding, &operation.operands);
     }
 }
 

@@ -24,8 +24,6 @@ use super::IndexError;
 const TOKENIZER: &str = "kb_en";
 /// tantivy's minimum: the writer lives for one call, so it costs only then.
 const WRITER_MEMORY: usize = 15_000_000;
-/// A query term found in a title or heading says more than one in the text.
-
 /// A passage to index.
 pub(super) struct Entry<'a> {
     pub key: u64,
