@@ -65,6 +65,18 @@ pub struct CustomProviderSettings {
     pub api_key: Option<Secret>,
 }
 
+/// An OpenAI-compatible `/embeddings` endpoint for the knowledge base:
+/// documents and questions are embedded and the dense ranking fused with
+/// BM25. Unset, the dummy provider's deployments use a local hash
+/// embedding and the others BM25 alone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EmbeddingsSettings {
+    /// Where `/embeddings` is appended, e.g. `https://api.openai.com/v1`.
+    pub base_url: String,
+    pub model: String,
+    pub api_key: Option<Secret>,
+}
+
 /// How provider calls are made.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProviderHttpSettings {
@@ -147,6 +159,14 @@ pub struct Config {
     /// `WIDGET_BASE_URL`: where `/widget/chatbot.js` is served (the widget's
     /// CDN), for the embed snippet; unset, the request's own origin.
     pub widget_base_url: Option<String>,
+    /// `KNOWLEDGE_EMBEDDINGS_BASE_URL`, `KNOWLEDGE_EMBEDDINGS_MODEL`
+    /// (default `text-embedding-3-small`), `KNOWLEDGE_EMBEDDINGS_API_KEY`.
+    pub knowledge_embeddings: Option<EmbeddingsSettings>,
+    /// `KNOWLEDGE_ALLOW_PRIVATE_URLS`: TEST ONLY, off by default. Lets the
+    /// knowledge base fetch URLs on loopback, private and link-local
+    /// addresses (the tests' local servers). Never set it in a deployment:
+    /// it would let a tenant reach the deployment's internal network.
+    pub knowledge_allow_private_urls: bool,
 }
 
 impl Config {
@@ -203,6 +223,19 @@ impl Config {
                 .get("WIDGET_BASE_URL")
                 .map(|raw| parse_url("WIDGET_BASE_URL", &raw))
                 .transpose()?,
+            knowledge_embeddings: env
+                .get("KNOWLEDGE_EMBEDDINGS_BASE_URL")
+                .map(|raw| -> Result<_, ConfigError> {
+                    Ok(EmbeddingsSettings {
+                        base_url: parse_url("KNOWLEDGE_EMBEDDINGS_BASE_URL", &raw)?,
+                        model: env.or("KNOWLEDGE_EMBEDDINGS_MODEL", "text-embedding-3-small"),
+                        api_key: env.secret("KNOWLEDGE_EMBEDDINGS_API_KEY"),
+                    })
+                })
+                .transpose()?,
+            knowledge_allow_private_urls: env
+                .bool("KNOWLEDGE_ALLOW_PRIVATE_URLS")?
+                .unwrap_or(false),
         })
     }
 }

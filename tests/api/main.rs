@@ -15,6 +15,7 @@ mod helpers;
 mod identity;
 mod integrations;
 mod keys;
+mod knowledge;
 mod messages;
 mod openapi;
 mod privacy;

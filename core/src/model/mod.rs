@@ -13,6 +13,8 @@ pub use ids::{
     UserIdentifier, UserIdentifierError,
 };
 pub use origin::{InvalidOrigin, OriginPattern, normalize_origin};
+mod knowledge;
+pub use knowledge::{KnowledgeDocument, STATUS_READY};
 pub use settings::{
     BotSettings, KnowledgeSettings, Position, SettingsError, TenantSettings, Theme,
 };

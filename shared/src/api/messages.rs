@@ -106,11 +106,17 @@ pub struct SendResponse {
     provider: &'static str,
     model: String,
     timestamp: String,
+    /// The knowledge-base documents the reply drew on (only when there were
+    /// passages): `[{documentId, title, url?}]`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Vec<crate::service::knowledge::Source>>)]
+    sources: Option<Value>,
 }
 
 impl From<Exchange> for SendResponse {
     fn from(done: Exchange) -> Self {
         Self {
+            sources: done.reply.metadata.get("sources").cloned(),
             timestamp: iso8601(done.reply.timestamp),
             response: done.reply.content,
             session_id: done.session.session_id.into(),

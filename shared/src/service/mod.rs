@@ -6,6 +6,7 @@ pub mod error;
 pub mod exchange;
 pub mod files;
 pub mod history;
+pub mod knowledge;
 pub mod privacy;
 pub mod provider_choice;
 pub mod sessions;

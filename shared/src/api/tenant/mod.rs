@@ -8,6 +8,7 @@
 
 pub mod clients_me;
 pub mod keys;
+pub mod knowledge;
 pub mod settings;
 pub mod widget_code;
 
@@ -21,6 +22,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(keys::routes())
         .merge(widget_code::routes())
         .merge(clients_me::routes())
+        .merge(knowledge::routes())
 }
 
 /// The tenant group on its own, as its Lambda function serves it.

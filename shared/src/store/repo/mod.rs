@@ -3,11 +3,12 @@
 //!
 //! One file per aggregate, each an `impl Repository` block: `tenants`,
 //! `api_keys`, `sessions`, `messages`, `files`, `ratelimit`, `stats`,
-//! `privacy`. Keys come from `store::keys`, attribute names from `attrs`.
+//! `privacy`, `knowledge`. Keys come from `store::keys`, attribute names from `attrs`.
 
 mod api_keys;
 mod attrs;
 mod files;
+mod knowledge;
 mod messages;
 mod privacy;
 mod ratelimit;
@@ -22,6 +23,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 pub use api_keys::{KeyListing, Revocation};
+pub use knowledge::KnowledgeChange;
 pub use messages::HistoryPage;
 pub use privacy::SessionContents;
 pub use sessions::{CONTEXT_HISTORY, MergeOutcome};

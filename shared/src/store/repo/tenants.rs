@@ -12,7 +12,7 @@ use crate::model::Tenant;
 use crate::store::{Condition, GSI1PK, GSI1SK, Item, Query, StoreError, WriteOp, keys};
 
 /// A tenant's item, listed on GSI1 under `TENANTS` by creation time.
-fn tenant_item(tenant: &Tenant) -> Result<Item, StoreError> {
+pub(super) fn tenant_item(tenant: &Tenant) -> Result<Item, StoreError> {
     let mut item = to_item(&keys::tenant(tenant.tenant_id), tenant)?;
     item.insert(GSI1PK.into(), keys::TENANTS_GSI1PK.into());
     item.insert(

@@ -1,0 +1,433 @@
+//! Adding, listing and deleting documents. Every change of the index is a
+//! new index blob and one transaction on the tenant item's version; a lost
+//! race (another change of the same tenant) drops its blob and runs again
+//! on what the winner wrote.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use bytes::Bytes;
+use chat_knowledge::{Chunk, ChunkOptions, ExtractError, KnowledgeIndex, SourceKind};
+use uuid::Uuid;
+
+use super::fetch::{Fetched, SITEMAP_DEADLINE, is_sitemap, sitemap_pages};
+use super::{KnowledgeError, MAX_DOCUMENT_BYTES};
+use crate::AppState;
+use crate::model::{KnowledgeDocument, KnowledgeState, STATUS_READY, Tenant};
+use crate::service::{ServiceError, ServiceResult};
+use crate::store::StoreError;
+use crate::store::keys;
+use crate::store::repo::KnowledgeChange;
+
+/// Lost races retried before giving up with a 409.
+const MAX_ATTEMPTS: usize = 8;
+
+/// What a tenant adds.
+pub enum AddDocument {
+    File {
+        name: String,
+        content_type: Option<String>,
+        bytes: Bytes,
+    },
+    Url(String),
+}
+
+/// A document read and cut into passages, not yet stored.
+struct Prepared {
+    title: String,
+    source: String,
+    url: Option<String>,
+    kind: SourceKind,
+    size: u64,
+    chunks: Vec<Chunk>,
+    /// What the document blob keeps: the file or page as it came (a
+    /// sitemap's pages as their text).
+    original: Bytes,
+    content_type: String,
+}
+
+/// Adds a document: read, cut, embedded, stored and searchable when this
+/// returns (`status: ready`).
+pub async fn add(
+    state: &AppState,
+    tenant_id: Uuid,
+    input: AddDocument,
+) -> ServiceResult<KnowledgeDocument> {
+    let prepared = match input {
+        AddDocument::File {
+            name,
+            content_type,
+            bytes,
+        } => prepare_file(name, content_type, bytes).await?,
+        AddDocument::Url(raw) => prepare_url(state, &raw).await?,
+    };
+    let texts: Vec<String> = prepared.chunks.iter().map(|c| c.text.clone()).collect();
+    let embeddings = state.knowledge.embeddings.embed(&texts).await?;
+    let now = state.now_ms();
+    let document_id = state.ids.v7_at(now);
+    let doc = KnowledgeDocument {
+        document_id,
+        tenant_id,
+        title: prepared.title.clone(),
+        source: prepared.source.clone(),
+        url: prepared.url.clone(),
+        kind: kind_name(prepared.kind).into(),
+        size_bytes: prepared.size,
+        chunks: prepared.chunks.len() as u32,
+        status: STATUS_READY.into(),
+        created_at: now,
+        updated_at: now,
+        blob_key: keys::knowledge_document_blob(tenant_id, document_id),
+    };
+    state
+        .blobs
+        .put(&doc.blob_key, prepared.original.clone(), &prepared.content_type)
+        .await?;
+    let edit = |index: &mut KnowledgeIndex| {
+        index.add_document(
+            document_id,
+            &prepared.title,
+            prepared.url.as_deref(),
+            &prepared.chunks,
+            embeddings.clone(),
+        )
+    };
+    let limits = |t: &Tenant| check_limits(t, prepared.size);
+    let outcome = change_index(state, tenant_id, limits, edit, KnowledgeChange::Add(&doc), 0).await;
+    if outcome.is_err() {
+        let _ = state.blobs.delete(&doc.blob_key).await;
+    }
+    outcome.map(|_| doc)
+}
+
+/// The tenant's documents, oldest first.
+pub async fn list(state: &AppState, tenant_id: Uuid) -> ServiceResult<Vec<KnowledgeDocument>> {
+    Ok(state.repo.list_knowledge_documents(tenant_id).await?)
+}
+
+/// Deletes a document: out of the index (and so of every answer) when this
+/// returns, its bytes removed.
+pub async fn delete(state: &AppState, tenant_id: Uuid, document_id: Uuid) -> ServiceResult<()> {
+    let doc = state
+        .repo
+        .get_knowledge_document(tenant_id, document_id)
+        .await?
+        .ok_or(KnowledgeError::NotFound)?;
+    let edit = |index: &mut KnowledgeIndex| index.remove_document(document_id).map(|_| ());
+    let shrink = |_: &Tenant| Ok(());
+    change_index(
+        state,
+        tenant_id,
+        shrink,
+        edit,
+        KnowledgeChange::Remove(document_id),
+        doc.size_bytes as i64,
+    )
+    .await?;
+    let _ = state.blobs.delete(&doc.blob_key).await;
+    Ok(())
+}
+
+/// Erases the tenant's whole knowledge base: document items and blobs, the
+/// index, the tenant item's state. For erasing a tenant's data.
+pub async fn erase_all(state: &AppState, tenant_id: Uuid) -> ServiceResult<usize> {
+    let docs = state.repo.list_knowledge_documents(tenant_id).await?;
+    let changed = state
+        .repo
+        .modify_tenant(tenant_id, |t| {
+            let old = std::mem::take(&mut t.knowledge_state);
+            Ok::<_, StoreError>(old.index_blob)
+        })
+        .await?;
+    if let Some((tenant, old_index)) = changed {
+        state.auth.refresh_tenant(&tenant);
+        if let Some(blob) = old_index {
+            state.blobs.delete(&blob).await?;
+        }
+    }
+    state.knowledge.forget(tenant_id);
+    for doc in &docs {
+        state.blobs.delete(&doc.blob_key).await?;
+    }
+    let ids: Vec<Uuid> = docs.iter().map(|d| d.document_id).collect();
+    state.repo.delete_knowledge_documents(tenant_id, &ids).await?;
+    Ok(docs.len())
+}
+
+/// 413 when one more document of `size` bytes passes the tenant's limits.
+fn check_limits(tenant: &Tenant, size: u64) -> Result<(), KnowledgeError> {
+    let ks = &tenant.knowledge_state;
+    let max_docs = tenant.knowledge.document_limit();
+    if ks.documents >= max_docs {
+        return Err(KnowledgeError::Full(format!(
+            "at most {max_docs} documents (settings.knowledge.maxDocuments); delete one first"
+        )));
+    }
+    let max_bytes = tenant.knowledge.byte_limit();
+    if ks.bytes.saturating_add(size) > max_bytes {
+        return Err(KnowledgeError::Full(format!(
+            "the documents would take {} of at most {max_bytes} bytes (settings.knowledge.maxBytes)",
+            ks.bytes.saturating_add(size)
+        )));
+    }
+    Ok(())
+}
+
+/// Applies `edit` to the tenant's current index and commits the new index
+/// with `change`, retrying on lost races. The new tenant replaces this
+/// process's cached copy and the new index its cached index.
+async fn change_index(
+    state: &AppState,
+    tenant_id: Uuid,
+    check: impl Fn(&Tenant) -> Result<(), KnowledgeError>,
+    mut edit: impl FnMut(&mut KnowledgeIndex) -> Result<(), chat_knowledge::IndexError>,
+    change: KnowledgeChange<'_>,
+    removed_bytes: i64,
+) -> ServiceResult<Tenant> {
+    for _ in 0..MAX_ATTEMPTS {
+        let (mut tenant, version) = state
+            .repo
+            .tenant_for_change(tenant_id)
+            .await?
+            .ok_or(ServiceError::TenantNotFound)?;
+        check(&tenant)?;
+        let old = tenant.knowledge_state.clone();
+        let mut index = load_for_change(state, &old).await?;
+        edit(&mut index).map_err(KnowledgeError::from)?;
+        let (docs, bytes) = match &change {
+            KnowledgeChange::Add(doc) => (1, doc.size_bytes as i64),
+            KnowledgeChange::Remove(_) => (-1, -removed_bytes),
+        };
+        let next = next_state(tenant_id, &old, docs, bytes);
+        let new_blob = next.index_blob.clone();
+        if let Some(blob) = &new_blob {
+            let bytes = index.to_bytes().map_err(KnowledgeError::from)?;
+            state
+                .blobs
+                .put(blob, Bytes::from(bytes), "application/octet-stream")
+                .await?;
+        }
+        tenant.knowledge_state = next;
+        let change = match &change {
+            KnowledgeChange::Add(doc) => KnowledgeChange::Add(doc),
+            KnowledgeChange::Remove(id) => KnowledgeChange::Remove(*id),
+        };
+        match state.repo.commit_knowledge(&tenant, version, change).await {
+            Ok(()) => {
+                if let Some(blob) = &old.index_blob {
+                    let _ = state.blobs.delete(blob).await;
+                }
+                state.auth.refresh_tenant(&tenant);
+                let ks = &tenant.knowledge_state;
+                state
+                    .knowledge
+                    .remember(tenant_id, ks.version, Arc::new(index));
+                return Ok(tenant);
+            }
+            Err(StoreError::ConditionFailed | StoreError::TransactionCancelled { .. }) => {
+                if let Some(blob) = &new_blob {
+                    let _ = state.blobs.delete(blob).await;
+                }
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(StoreError::ConditionFailed.into())
+}
+
+/// The state after a change of `documents` documents and `bytes` bytes: a
+/// new version and a fresh index blob key (none once the last document is
+/// gone).
+fn next_state(tenant_id: Uuid, old: &KnowledgeState, documents: i64, bytes: i64) -> KnowledgeState {
+    let version = old.version + 1;
+    let documents = (i64::from(old.documents) + documents).max(0) as u32;
+    KnowledgeState {
+        version,
+        documents,
+        bytes: (old.bytes as i64 + bytes).max(0) as u64,
+        index_blob: (documents > 0)
+            .then(|| keys::knowledge_index_blob(tenant_id, version, Uuid::new_v4())),
+    }
+}
+
+/// The index to change: a fresh copy from its blob (the cached one is
+/// shared with searches), or an empty one.
+async fn load_for_change(
+    state: &AppState,
+    ks: &KnowledgeState,
+) -> ServiceResult<KnowledgeIndex> {
+    let Some(blob) = &ks.index_blob else {
+        return Ok(KnowledgeIndex::new().map_err(KnowledgeError::from)?);
+    };
+    let bytes = state
+        .blobs
+        .get(blob)
+        .await?
+        .ok_or_else(|| ServiceError::Internal(format!("knowledge index blob {blob} missing")))?;
+    Ok(KnowledgeIndex::from_bytes(&bytes).map_err(KnowledgeError::from)?)
+}
+
+fn kind_name(kind: SourceKind) -> &'static str {
+    match kind {
+        SourceKind::Markdown => "markdown",
+        SourceKind::Text => "text",
+        SourceKind::Html => "html",
+        SourceKind::Pdf => "pdf",
+    }
+}
+
+/// A file: its kind from its name, type and first bytes; read and cut.
+async fn prepare_file(
+    name: String,
+    content_type: Option<String>,
+    bytes: Bytes,
+) -> Result<Prepared, KnowledgeError> {
+    if bytes.len() > MAX_DOCUMENT_BYTES {
+        return Err(KnowledgeError::TooLarge(format!(
+            "a document may have at most {MAX_DOCUMENT_BYTES} bytes"
+        )));
+    }
+    let kind = SourceKind::detect(Some(&name), content_type.as_deref(), &bytes)
+        .ok_or_else(|| unsupported(&name, content_type.as_deref()))?;
+    let source = name.clone();
+    let read = bytes.clone();
+    let (title, chunks) = tokio::task::spawn_blocking(move || read_document(&read, kind, &source))
+        .await
+        .map_err(|e| KnowledgeError::Index(e.to_string()))??;
+    Ok(Prepared {
+        title,
+        url: None,
+        kind,
+        size: bytes.len() as u64,
+        chunks,
+        content_type: content_type.unwrap_or_else(|| mime(kind).into()),
+        original: bytes,
+        source: name,
+    })
+}
+
+fn unsupported(name: &str, content_type: Option<&str>) -> KnowledgeError {
+    KnowledgeError::Unsupported(format!(
+        "`{name}` ({}) is not Markdown (.md), plain text (.txt), HTML (.html) or PDF (.pdf)",
+        content_type.unwrap_or("no content type")
+    ))
+}
+
+/// Extracts and chunks one document; errors in the API's terms.
+fn read_document(
+    bytes: &[u8],
+    kind: SourceKind,
+    source: &str,
+) -> Result<(String, Vec<Chunk>), KnowledgeError> {
+    let doc = chat_knowledge::extract(bytes, kind, source).map_err(|e| match e {
+        ExtractError::Unsupported => unsupported(source, None),
+        ExtractError::NoText if kind == SourceKind::Pdf => KnowledgeError::NoText(
+            "the PDF has no extractable text (a scan or images only?); add a PDF with a text layer, or its text"
+                .into(),
+        ),
+        ExtractError::NoText => {
+            KnowledgeError::NoText(format!("`{source}` contains no text to search"))
+        }
+        ExtractError::Malformed(why) => KnowledgeError::Malformed(why),
+    })?;
+    let chunks = chat_knowledge::chunk(&doc, &ChunkOptions::default());
+    if chunks.is_empty() {
+        return Err(KnowledgeError::NoText(format!(
+            "`{source}` contains no text to search"
+        )));
+    }
+    Ok((doc.title, chunks))
+}
+
+/// One page, or a sitemap and its pages (one document; each passage keeps
+/// its page's URL).
+async fn prepare_url(state: &AppState, raw: &str) -> Result<Prepared, KnowledgeError> {
+    let fetcher = &state.knowledge.fetcher;
+    let url = fetcher.check(raw)?;
+    let deadline = Instant::now() + SITEMAP_DEADLINE;
+    let first = fetcher.get(&url, deadline).await?;
+    if !is_sitemap(&first) {
+        return prepare_page(first).await;
+    }
+    let pages = sitemap_pages(&first)?;
+    let mut chunks: Vec<Chunk> = Vec::new();
+    let mut size = first.bytes.len() as u64;
+    let mut texts = Vec::new();
+    for page in pages {
+        let read = match fetcher.get(&page, deadline).await {
+            Ok(fetched) => prepare_page(fetched).await,
+            Err(e) => Err(e),
+        };
+        match read {
+            Ok(p) => {
+                size += p.size;
+                texts.push(format!("# {}\n{}\n", p.title, p.source));
+                for mut c in p.chunks {
+                    c.chunk_id = chunks.len() as u32;
+                    chunks.push(c);
+                }
+            }
+            // One bad page does not lose the others.
+            Err(e) => tracing::info!(page = %page, error = %e, "sitemap page skipped"),
+        }
+        if size as usize > MAX_DOCUMENT_BYTES {
+            return Err(KnowledgeError::TooLarge(format!(
+                "the sitemap's pages pass {MAX_DOCUMENT_BYTES} bytes"
+            )));
+        }
+    }
+    if chunks.is_empty() {
+        return Err(KnowledgeError::NoText(format!(
+            "no page of the sitemap {url} could be read"
+        )));
+    }
+    let host = url.host_str().unwrap_or_default().to_owned();
+    Ok(Prepared {
+        title: format!("{host} ({} pages)", texts.len()),
+        source: url.to_string(),
+        url: Some(url.to_string()),
+        kind: SourceKind::Html,
+        size,
+        chunks,
+        original: first.bytes,
+        content_type: "application/xml".into(),
+    })
+}
+
+/// A fetched page: its kind from its type (HTML unless it says otherwise).
+async fn prepare_page(fetched: Fetched) -> Result<Prepared, KnowledgeError> {
+    let name = fetched
+        .url
+        .path_segments()
+        .and_then(|mut s| s.next_back())
+        .unwrap_or_default()
+        .to_owned();
+    let kind = SourceKind::detect(Some(&name), fetched.content_type.as_deref(), &fetched.bytes)
+        .or_else(|| fetched.content_type.is_none().then_some(SourceKind::Html))
+        .ok_or_else(|| unsupported(fetched.url.as_str(), fetched.content_type.as_deref()))?;
+    let source = fetched.url.to_string();
+    let read = fetched.bytes.clone();
+    let src = source.clone();
+    let (title, chunks) = tokio::task::spawn_blocking(move || read_document(&read, kind, &src))
+        .await
+        .map_err(|e| KnowledgeError::Index(e.to_string()))??;
+    Ok(Prepared {
+        title,
+        url: Some(source.clone()),
+        kind,
+        size: fetched.bytes.len() as u64,
+        chunks,
+        content_type: fetched.content_type.unwrap_or_else(|| mime(kind).into()),
+        original: fetched.bytes,
+        source,
+    })
+}
+
+fn mime(kind: SourceKind) -> &'static str {
+    match kind {
+        SourceKind::Markdown => "text/markdown",
+        SourceKind::Text => "text/plain",
+        SourceKind::Html => "text/html",
+        SourceKind::Pdf => "application/pdf",
+    }
+}
