@@ -47,7 +47,9 @@ pub fn pdf(text: Option<&str>) -> Vec<u8> {
         out.extend_from_slice(format!("{} 0 obj\n{body}\nendobj\n", i + 1).as_bytes());
     }
     let xref = out.len();
-    out.extend_from_slice(format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes());
+    out.extend_from_slice(
+        format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes(),
+    );
     for o in offsets {
         out.extend_from_slice(format!("{o:010} 00000 n \n").as_bytes());
     }
@@ -63,7 +65,13 @@ pub fn pdf(text: Option<&str>) -> Vec<u8> {
 
 impl TestApp {
     /// `POST /api/tenant/knowledge` with a multipart `file`, as `key`.
-    pub async fn add_file_as(&self, key: &str, name: &str, content_type: &str, bytes: &[u8]) -> Reply {
+    pub async fn add_file_as(
+        &self,
+        key: &str,
+        name: &str,
+        content_type: &str,
+        bytes: &[u8],
+    ) -> Reply {
         let boundary = "----kb-test-boundary-7MA4YWxkTrZu0gW";
         let mut body = format!(
             "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\nContent-Type: {content_type}\r\n\r\n"
@@ -105,18 +113,35 @@ impl TestApp {
 fn created(reply: &Reply) -> String {
     assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
     assert_eq!(reply.body["status"], "ready");
-    assert!(reply.body["chunks"].as_u64().unwrap() >= 1, "{}", reply.body);
+    assert!(
+        reply.body["chunks"].as_u64().unwrap() >= 1,
+        "{}",
+        reply.body
+    );
     reply.body["documentId"].as_str().unwrap().to_owned()
 }
 
 #[tokio::test]
 async fn each_format_is_added_listed_searched_and_deleted() {
     let app = spawn_app().await;
-    let md = created(&app.add_file("returns.md", "text/markdown", RETURNS_MD.as_bytes()).await);
-    let txt = created(&app.add_file("shipping.txt", "text/plain", SHIPPING_TXT.as_bytes()).await);
-    let html = created(&app.add_file("warranty.html", "text/html", WARRANTY_HTML.as_bytes()).await);
+    let md = created(
+        &app.add_file("returns.md", "text/markdown", RETURNS_MD.as_bytes())
+            .await,
+    );
+    let txt = created(
+        &app.add_file("shipping.txt", "text/plain", SHIPPING_TXT.as_bytes())
+            .await,
+    );
+    let html = created(
+        &app.add_file("warranty.html", "text/html", WARRANTY_HTML.as_bytes())
+            .await,
+    );
     let pdf_reply = app
-        .add_file("prices.pdf", "application/pdf", &pdf(Some("The espresso machine costs 249 euros")))
+        .add_file(
+            "prices.pdf",
+            "application/pdf",
+            &pdf(Some("The espresso machine costs 249 euros")),
+        )
         .await;
     let pdf_id = created(&pdf_reply);
     assert_eq!(pdf_reply.body["source"], "prices.pdf");
@@ -126,11 +151,23 @@ async fn each_format_is_added_listed_searched_and_deleted() {
     let docs = list.body["documents"].as_array().unwrap();
     assert_eq!(docs.len(), 4);
     for d in docs {
-        for field in ["documentId", "title", "source", "sizeBytes", "chunks", "status", "updatedAt"] {
+        for field in [
+            "documentId",
+            "title",
+            "source",
+            "sizeBytes",
+            "chunks",
+            "status",
+            "updatedAt",
+        ] {
             assert!(!d[field].is_null(), "{field} in {d}");
         }
     }
-    let size = docs.iter().find(|d| d["documentId"] == md.as_str()).unwrap()["sizeBytes"].clone();
+    let size = docs
+        .iter()
+        .find(|d| d["documentId"] == md.as_str())
+        .unwrap()["sizeBytes"]
+        .clone();
     assert_eq!(size, RETURNS_MD.len());
 
     for (query, id) in [
@@ -140,7 +177,11 @@ async fn each_format_is_added_listed_searched_and_deleted() {
         ("espresso machine price", &pdf_id),
     ] {
         let results = app.kb_search_as(&app.key, query).await;
-        assert_eq!(results[0]["documentId"], id.as_str(), "{query}: {results:?}");
+        assert_eq!(
+            results[0]["documentId"],
+            id.as_str(),
+            "{query}: {results:?}"
+        );
         for field in ["title", "chunkId", "text", "score"] {
             assert!(!results[0][field].is_null(), "{field}");
         }
@@ -150,15 +191,28 @@ async fn each_format_is_added_listed_searched_and_deleted() {
         .call(Method::DELETE, &format!("/api/tenant/knowledge/{md}"), None)
         .await;
     assert_eq!(gone.status, StatusCode::OK, "{}", gone.body);
-    let results = app.kb_search_as(&app.key, "return a kettle within 30 days").await;
-    assert!(results.iter().all(|r| r["documentId"] != md.as_str()), "{results:?}");
-    assert_eq!(app.get("/api/tenant/knowledge").await.body["documents"].as_array().unwrap().len(), 3);
+    let results = app
+        .kb_search_as(&app.key, "return a kettle within 30 days")
+        .await;
+    assert!(
+        results.iter().all(|r| r["documentId"] != md.as_str()),
+        "{results:?}"
+    );
+    assert_eq!(
+        app.get("/api/tenant/knowledge").await.body["documents"]
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
     let again = app
         .call(Method::DELETE, &format!("/api/tenant/knowledge/{md}"), None)
         .await;
     assert_eq!(again.status, StatusCode::NOT_FOUND);
     assert_eq!(again.body["error"], "Document not found");
-    let bad = app.call(Method::DELETE, "/api/tenant/knowledge/nope", None).await;
+    let bad = app
+        .call(Method::DELETE, "/api/tenant/knowledge/nope", None)
+        .await;
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
 }
 
@@ -166,34 +220,81 @@ async fn each_format_is_added_listed_searched_and_deleted() {
 async fn refusals_say_why() {
     let app = spawn_app().await;
     let csv = app.add_file("data.csv", "text/csv", b"a,b\n1,2\n").await;
-    assert_eq!(csv.status, StatusCode::UNSUPPORTED_MEDIA_TYPE, "{}", csv.body);
+    assert_eq!(
+        csv.status,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "{}",
+        csv.body
+    );
     assert_eq!(csv.body["error"], "Unsupported document type");
     assert!(csv.body["detail"].as_str().unwrap().contains("PDF"));
 
-    let scan = app.add_file("scan.pdf", "application/pdf", &pdf(None)).await;
-    assert_eq!(scan.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", scan.body);
-    assert!(scan.body["detail"].as_str().unwrap().contains("PDF"), "{}", scan.body);
+    let scan = app
+        .add_file("scan.pdf", "application/pdf", &pdf(None))
+        .await;
+    assert_eq!(
+        scan.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        scan.body
+    );
+    assert!(
+        scan.body["detail"].as_str().unwrap().contains("PDF"),
+        "{}",
+        scan.body
+    );
 
-    let broken = app.add_file("broken.pdf", "application/pdf", b"%PDF-1.4 garbage").await;
-    assert_eq!(broken.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", broken.body);
+    let broken = app
+        .add_file("broken.pdf", "application/pdf", b"%PDF-1.4 garbage")
+        .await;
+    assert_eq!(
+        broken.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        broken.body
+    );
 
     let empty = app.add_file("empty.md", "text/markdown", b"   \n").await;
-    assert_eq!(empty.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", empty.body);
+    assert_eq!(
+        empty.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        empty.body
+    );
 
     let xml = app
-        .call_with(&app.key, Method::POST, "/api/tenant/knowledge", None, &[("content-type", "text/xml")])
+        .call_with(
+            &app.key,
+            Method::POST,
+            "/api/tenant/knowledge",
+            None,
+            &[("content-type", "text/xml")],
+        )
         .await;
     assert_eq!(xml.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
 
-    let no_file = app.post("/api/tenant/knowledge", json!({"link": "x"})).await;
+    let no_file = app
+        .post("/api/tenant/knowledge", json!({"link": "x"}))
+        .await;
     assert_eq!(no_file.status, StatusCode::BAD_REQUEST);
     let private = app
-        .post("/api/tenant/knowledge", json!({"url": "http://127.0.0.1:9/"}))
+        .post(
+            "/api/tenant/knowledge",
+            json!({"url": "http://127.0.0.1:9/"}),
+        )
         .await;
-    assert_eq!(private.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", private.body);
+    assert_eq!(
+        private.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        private.body
+    );
     assert_eq!(private.body["error"], "URL not allowed");
     let metadata = app
-        .post("/api/tenant/knowledge", json!({"url": "http://169.254.169.254/latest/"}))
+        .post(
+            "/api/tenant/knowledge",
+            json!({"url": "http://169.254.169.254/latest/"}),
+        )
         .await;
     assert_eq!(metadata.status, StatusCode::UNPROCESSABLE_ENTITY);
     let search = app
@@ -201,7 +302,10 @@ async fn refusals_say_why() {
         .await;
     assert_eq!(search.status, StatusCode::BAD_REQUEST);
     let k = app
-        .post("/api/tenant/knowledge/search", json!({"query": "x", "k": 0}))
+        .post(
+            "/api/tenant/knowledge/search",
+            json!({"query": "x", "k": 0}),
+        )
         .await;
     assert_eq!(k.status, StatusCode::BAD_REQUEST);
 }
@@ -223,11 +327,34 @@ async fn the_tenants_limits_answer_413() {
         .await;
     assert_eq!(big.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", big.body);
     assert!(big.body["detail"].as_str().unwrap().contains("maxBytes"));
-    created(&app.add_file("a.txt", "text/plain", b"Kettles are blue.").await);
-    let second = app.add_file("b.txt", "text/plain", b"Toasters are red.").await;
-    assert_eq!(second.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", second.body);
+    created(
+        &app.add_file(
+            "a.txt",
+            "text/plain",
+            b"Colours\n\nOur kettles come in blue and in green.",
+        )
+        .await,
+    );
+    let second = app
+        .add_file(
+            "b.txt",
+            "text/plain",
+            b"Colours\n\nOur toasters come in red and in black.",
+        )
+        .await;
+    assert_eq!(
+        second.status,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "{}",
+        second.body
+    );
     assert_eq!(second.body["error"], "Knowledge base full");
-    assert!(second.body["detail"].as_str().unwrap().contains("maxDocuments"));
+    assert!(
+        second.body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("maxDocuments")
+    );
     let bad = app
         .call(
             Method::PATCH,
@@ -267,20 +394,33 @@ async fn publishable_keys_are_refused() {
 async fn a_tenants_documents_never_reach_another() {
     let app = spawn_app().await;
     let other = app.other_tenant_key().await;
-    let id = created(&app.add_file("returns.md", "text/markdown", RETURNS_MD.as_bytes()).await);
+    let id = created(
+        &app.add_file("returns.md", "text/markdown", RETURNS_MD.as_bytes())
+            .await,
+    );
     assert!(app.kb_search_as(&other, "return a kettle").await.is_empty());
     let list = app
         .call_as(Some(&other), Method::GET, "/api/tenant/knowledge", None)
         .await;
     assert_eq!(list.body["documents"], json!([]));
     let delete = app
-        .call_as(Some(&other), Method::DELETE, &format!("/api/tenant/knowledge/{id}"), None)
+        .call_as(
+            Some(&other),
+            Method::DELETE,
+            &format!("/api/tenant/knowledge/{id}"),
+            None,
+        )
         .await;
     assert_eq!(delete.status, StatusCode::NOT_FOUND);
 
     // The other tenant's conversation: no passages, no sources.
     let session = app
-        .call_as(Some(&other), Method::POST, "/api/chat/sessions/create", Some(json!({"config": {}})))
+        .call_as(
+            Some(&other),
+            Method::POST,
+            "/api/chat/sessions/create",
+            Some(json!({"config": {}})),
+        )
         .await;
     let sid = session.body["sessionId"].as_str().unwrap();
     let reply = app
@@ -305,11 +445,21 @@ async fn a_tenants_documents_never_reach_another() {
 #[tokio::test]
 async fn sources_are_in_the_send_the_stream_and_the_history_and_off_turns_them_off() {
     let app = spawn_app().await;
-    let id = created(&app.add_file("returns.md", "text/markdown", RETURNS_MD.as_bytes()).await);
+    let id = created(
+        &app.add_file("returns.md", "text/markdown", RETURNS_MD.as_bytes())
+            .await,
+    );
     let session = app.create_session(json!({"config": {}})).await;
-    let reply = app.send_message(&session, "How do I return a damaged kettle?").await;
-    assert_eq!(reply.body["sources"], json!([{"documentId": id, "title": "Returns policy"}]));
-    let (_, events) = app.stream_message(&session, "return policy for kettles").await;
+    let reply = app
+        .send_message(&session, "How do I return a damaged kettle?")
+        .await;
+    assert_eq!(
+        reply.body["sources"],
+        json!([{"documentId": id, "title": "Returns policy"}])
+    );
+    let (_, events) = app
+        .stream_message(&session, "return policy for kettles")
+        .await;
     let done = events.last().unwrap();
     assert_eq!(done.event, "done");
     assert_eq!(done.data["sources"][0]["documentId"], id.as_str());
@@ -318,10 +468,16 @@ async fn sources_are_in_the_send_the_stream_and_the_history_and_off_turns_them_o
     assert!(history[0].get("sources").is_none());
 
     let off = app
-        .call(Method::PATCH, "/api/tenant/settings", Some(json!({"knowledge": {"enabled": false}})))
+        .call(
+            Method::PATCH,
+            "/api/tenant/settings",
+            Some(json!({"knowledge": {"enabled": false}})),
+        )
         .await;
     assert_eq!(off.status, StatusCode::OK);
-    let reply = app.send_message(&session, "How do I return a damaged kettle?").await;
+    let reply = app
+        .send_message(&session, "How do I return a damaged kettle?")
+        .await;
     assert!(reply.body.get("sources").is_none(), "{}", reply.body);
 }
 
@@ -341,7 +497,9 @@ async fn site() -> (String, tokio::task::JoinHandle<()>) {
         move || async move {
             (
                 [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
-                format!("<html><head><title>{title}</title></head><body><h1>{title}</h1><p>{body}</p></body></html>"),
+                format!(
+                    "<html><head><title>{title}</title></head><body><h1>{title}</h1><p>{body}</p></body></html>"
+                ),
             )
         }
     };
@@ -350,10 +508,16 @@ async fn site() -> (String, tokio::task::JoinHandle<()>) {
             "/sitemap.xml",
             get(move || async move { ([(header::CONTENT_TYPE, "application/xml")], sitemap) }),
         )
-        .route("/help/returns", get(page("Returns", "Returns are accepted for 30 days.")))
+        .route(
+            "/help/returns",
+            get(page("Returns", "Returns are accepted for 30 days.")),
+        )
         .route(
             "/help/opening-hours",
-            get(page("Opening hours", "The Porto shop opens at nine on Saturdays.")),
+            get(page(
+                "Opening hours",
+                "The Porto shop opens at nine on Saturdays.",
+            )),
         );
     let task = tokio::spawn(async move {
         axum::serve(listener, app).await.unwrap();
@@ -366,30 +530,69 @@ async fn a_sitemap_is_fetched_from_a_local_server_with_the_test_switch() {
     let (base, task) = site().await;
     let app = spawn_app_with(config(&[("KNOWLEDGE_ALLOW_PRIVATE_URLS", "true")]), None).await;
     let reply = app
-        .post("/api/tenant/knowledge", json!({"url": format!("{base}/sitemap.xml")}))
+        .post(
+            "/api/tenant/knowledge",
+            json!({"url": format!("{base}/sitemap.xml")}),
+        )
         .await;
-    let id = created(&reply);
-    assert!(reply.body["title"].as_str().unwrap().contains("2 pages"), "{}", reply.body);
-    let results = app.kb_search_as(&app.key, "When does the Porto shop open on Saturday?").await;
-    assert_eq!(results[0]["documentId"], id.as_str());
+    created(&reply);
+    assert!(
+        reply.body["title"].as_str().unwrap().contains("2 pages"),
+        "{}",
+        reply.body
+    );
+    let pages = reply.body["documents"].as_array().unwrap();
+    assert_eq!(pages.len(), 2, "the other host's page is left out");
+    assert_eq!(pages[1]["title"], "Opening hours");
+    assert_eq!(pages[1]["url"], format!("{base}/help/opening-hours"));
+    let results = app
+        .kb_search_as(&app.key, "When does the Porto shop open on Saturday?")
+        .await;
+    assert_eq!(results[0]["documentId"], pages[1]["documentId"]);
     assert_eq!(results[0]["url"], format!("{base}/help/opening-hours"));
+    assert_eq!(
+        app.get("/api/tenant/knowledge").await.body["documents"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
 
     let page = app
-        .post("/api/tenant/knowledge", json!({"url": format!("{base}/help/returns")}))
+        .post(
+            "/api/tenant/knowledge",
+            json!({"url": format!("{base}/help/returns")}),
+        )
         .await;
     created(&page);
     assert_eq!(page.body["title"], "Returns");
     let missing = app
-        .post("/api/tenant/knowledge", json!({"url": format!("{base}/nope")}))
+        .post(
+            "/api/tenant/knowledge",
+            json!({"url": format!("{base}/nope")}),
+        )
         .await;
-    assert_eq!(missing.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", missing.body);
+    assert_eq!(
+        missing.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        missing.body
+    );
 
     // Off by default: the same local URL is refused.
     let strict = spawn_app().await;
     let refused = strict
-        .post("/api/tenant/knowledge", json!({"url": format!("{base}/sitemap.xml")}))
+        .post(
+            "/api/tenant/knowledge",
+            json!({"url": format!("{base}/sitemap.xml")}),
+        )
         .await;
-    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.body);
+    assert_eq!(
+        refused.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        refused.body
+    );
     assert_eq!(refused.body["error"], "URL not allowed");
     task.abort();
 }
@@ -450,22 +653,41 @@ async fn the_passage_is_in_the_request_to_the_model_and_sources_in_the_answer() 
         None,
     )
     .await;
-    let id = created(&app.add_file("returns.md", "text/markdown", RETURNS_MD.as_bytes()).await);
-    created(&app.add_file("shipping.txt", "text/plain", SHIPPING_TXT.as_bytes()).await);
-    let session = app.create_session(json!({"config": {"aiProvider": "openai"}})).await;
-    let reply = app.send_message(&session, "How long do I have to return a kettle?").await;
+    let id = created(
+        &app.add_file("returns.md", "text/markdown", RETURNS_MD.as_bytes())
+            .await,
+    );
+    created(
+        &app.add_file("shipping.txt", "text/plain", SHIPPING_TXT.as_bytes())
+            .await,
+    );
+    let session = app
+        .create_session(json!({"config": {"aiProvider": "openai"}}))
+        .await;
+    let reply = app
+        .send_message(&session, "How long do I have to return a kettle?")
+        .await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
     assert_eq!(reply.body["sources"][0]["documentId"], id.as_str());
 
     let sent = fake.received();
-    let system = sent[0].body["messages"][0]["content"].as_str().unwrap().to_owned();
+    let system = sent[0].body["messages"][0]["content"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     assert_eq!(sent[0].body["messages"][0]["role"], "system");
     assert!(system.contains("## Knowledge base"), "{system}");
-    assert!(system.contains("returned within 30 days of delivery"), "{system}");
+    assert!(
+        system.contains("returned within 30 days of delivery"),
+        "{system}"
+    );
 
     let calls = seen.lock().unwrap().clone();
     assert_eq!(calls.len(), 3, "two documents, one question: {calls:?}");
     assert_eq!(calls[0]["model"], "embed-test");
-    assert_eq!(calls[2]["input"], json!(["How long do I have to return a kettle?"]));
+    assert_eq!(
+        calls[2]["input"],
+        json!(["How long do I have to return a kettle?"])
+    );
     task.abort();
 }

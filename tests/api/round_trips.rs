@@ -188,7 +188,11 @@ async fn knowledge_adds_no_round_trip_to_send() {
     assert_eq!(app.round_trips(), trips(1, 2), "no documents: as before");
 
     let added = app
-        .add_file("returns.md", "text/markdown", b"# Returns\n\nKettles within 30 days.")
+        .add_file(
+            "returns.md",
+            "text/markdown",
+            b"# Returns\n\nKettles within 30 days.",
+        )
         .await;
     assert_eq!(added.status, axum::http::StatusCode::CREATED);
     assert_eq!(
@@ -209,8 +213,12 @@ async fn knowledge_adds_no_round_trip_to_send() {
         .await;
     assert_eq!(app.round_trips(), trips(0, 0), "search: the cached index");
     let doc = added.body["documentId"].as_str().unwrap();
-    app.call(Method::DELETE, &format!("/api/tenant/knowledge/{doc}"), None)
-        .await;
+    app.call(
+        Method::DELETE,
+        &format!("/api/tenant/knowledge/{doc}"),
+        None,
+    )
+    .await;
     assert_eq!(
         app.round_trips(),
         trips(2, 1),

@@ -114,8 +114,7 @@ async fn run_exchange(
     };
 
     // The tenant's passages for this message (nothing read without documents).
-    let (passages, sources) =
-        knowledge::passages_for(state, tenant, &user_message.content).await;
+    let (passages, sources) = knowledge::passages_for(state, tenant, &user_message.content).await;
     let outcome = match state.providers.resolve(requested, tenant) {
         Ok(provider) => {
             let prompt = build_context(&ContextInput {

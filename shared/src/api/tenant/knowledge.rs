@@ -148,8 +148,49 @@ pub struct AddUrlRequest {
     url: String,
 }
 
-/// Adds a document: a multipart `file`, or JSON `{"url"}`. Searchable
-/// (`status: ready`) when the answer comes. 413 over a size or the
+/// What an add made: the document; for a sitemap, a summary (the first
+/// page's id, the pages' chunks and bytes together) and every page in
+/// `documents`.
+#[derive(Serialize, ToSchema)]
+pub struct Added {
+    #[serde(flatten)]
+    document: DocumentBody,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    documents: Vec<DocumentBody>,
+}
+
+impl Added {
+    fn of(docs: &[KnowledgeDocument], sitemap: Option<&str>) -> Result<Self, AppError> {
+        let first = docs
+            .first()
+            .ok_or_else(|| AppError::Internal("nothing added".into()))?;
+        let mut document = DocumentBody::from(first);
+        let Some(sitemap) = sitemap.filter(|_| docs.len() > 1 || first.url.as_deref() != sitemap)
+        else {
+            return Ok(Self {
+                document,
+                documents: Vec::new(),
+            });
+        };
+        let host = url::Url::parse(sitemap)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_owned))
+            .unwrap_or_default();
+        document.title = format!("{host} ({} pages)", docs.len());
+        document.source = sitemap.to_owned();
+        document.url = None;
+        document.chunks = docs.iter().map(|d| d.chunks).sum();
+        document.size_bytes = docs.iter().map(|d| d.size_bytes).sum();
+        Ok(Self {
+            document,
+            documents: docs.iter().map(DocumentBody::from).collect(),
+        })
+    }
+}
+
+/// Adds a document: a multipart `file`, or JSON `{"url"}` (a sitemap's
+/// pages become one document each). Searchable (`status: ready`) when the
+/// answer comes. 413 over a size or the
 /// tenant's limits, 415 for another format, 422 for a document without
 /// text (a PDF of scans) or a URL that cannot be fetched.
 #[utoipa::path(
@@ -158,32 +199,34 @@ pub struct AddUrlRequest {
         (AddFileForm = "multipart/form-data"),
         (AddUrlRequest = "application/json"),
     )),
-    responses((status = 201, description = "The document, searchable", body = DocumentBody), Errors)
+    responses((status = 201, description = "The document, searchable", body = Added), Errors)
 )]
 pub(crate) async fn add_document(
     caller: Caller,
     State(state): State<AppState>,
     request: Request,
-) -> Result<(StatusCode, Json<DocumentBody>), AppError> {
+) -> Result<(StatusCode, Json<Added>), AppError> {
     let content_type = request
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_ascii_lowercase();
+    let mut url = None;
     let input = if content_type.starts_with("multipart/form-data") {
         read_file(request).await?
     } else if content_type.starts_with("application/json") {
         let request = request.map(|body| Body::new(Limited::new(body, MAX_URL_BODY)));
         let ApiJson(body) = ApiJson::<AddUrlRequest>::from_request(request, &()).await?;
+        url = Some(body.url.clone());
         AddDocument::Url(body.url)
     } else {
         return Err(answer(KnowledgeError::Unsupported(
             "send multipart/form-data with a `file`, or application/json with a `url`".into(),
         )));
     };
-    let doc = service::add(&state, caller.tenant_id(), input).await?;
-    Ok((StatusCode::CREATED, Json(DocumentBody::from(&doc))))
+    let docs = service::add(&state, caller.tenant_id(), input).await?;
+    Ok((StatusCode::CREATED, Json(Added::of(&docs, url.as_deref())?)))
 }
 
 /// The form's `file`, refused as soon as it passes the document limit.

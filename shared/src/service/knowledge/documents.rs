@@ -46,58 +46,101 @@ struct Prepared {
     content_type: String,
 }
 
-/// Adds a document: read, cut, embedded, stored and searchable when this
-/// returns (`status: ready`).
+/// Adds a document (a sitemap's pages: one document each): read, cut,
+/// embedded, stored and searchable when this returns (`status: ready`).
 pub async fn add(
     state: &AppState,
     tenant_id: Uuid,
     input: AddDocument,
-) -> ServiceResult<KnowledgeDocument> {
+) -> ServiceResult<Vec<KnowledgeDocument>> {
     let prepared = match input {
         AddDocument::File {
             name,
             content_type,
             bytes,
-        } => prepare_file(name, content_type, bytes).await?,
+        } => vec![prepare_file(name, content_type, bytes).await?],
         AddDocument::Url(raw) => prepare_url(state, &raw).await?,
     };
-    let texts: Vec<String> = prepared.chunks.iter().map(|c| c.text.clone()).collect();
-    let embeddings = state.knowledge.embeddings.embed(&texts).await?;
+    let mut embeddings = Vec::with_capacity(prepared.len());
+    for p in &prepared {
+        let texts: Vec<String> = p.chunks.iter().map(|c| c.text.clone()).collect();
+        embeddings.push(state.knowledge.embeddings.embed(&texts).await?);
+    }
     let now = state.now_ms();
+    let docs: Vec<KnowledgeDocument> = prepared
+        .iter()
+        .map(|p| document(state, tenant_id, p, now))
+        .collect();
+    let stored = store_originals(state, &prepared, &docs).await;
+    let outcome = match stored {
+        Ok(()) => {
+            let edit = |index: &mut KnowledgeIndex| {
+                for ((p, doc), vectors) in prepared.iter().zip(&docs).zip(&embeddings) {
+                    let url = p.url.as_deref();
+                    index.add_document(
+                        doc.document_id,
+                        &p.title,
+                        url,
+                        &p.chunks,
+                        vectors.clone(),
+                    )?;
+                }
+                Ok(())
+            };
+            let size = docs.iter().map(|d| d.size_bytes).sum();
+            let limits = |t: &Tenant| check_limits(t, docs.len() as u32, size);
+            change_index(
+                state,
+                tenant_id,
+                limits,
+                edit,
+                KnowledgeChange::Add(&docs),
+                0,
+            )
+            .await
+        }
+        Err(e) => Err(e),
+    };
+    if outcome.is_err() {
+        for doc in &docs {
+            let _ = state.blobs.delete(&doc.blob_key).await;
+        }
+    }
+    outcome.map(|_| docs)
+}
+
+/// The metadata of a document about to be added.
+fn document(state: &AppState, tenant_id: Uuid, p: &Prepared, now: i64) -> KnowledgeDocument {
     let document_id = state.ids.v7_at(now);
-    let doc = KnowledgeDocument {
+    KnowledgeDocument {
         document_id,
         tenant_id,
-        title: prepared.title.clone(),
-        source: prepared.source.clone(),
-        url: prepared.url.clone(),
-        kind: kind_name(prepared.kind).into(),
-        size_bytes: prepared.size,
-        chunks: prepared.chunks.len() as u32,
+        title: p.title.clone(),
+        source: p.source.clone(),
+        url: p.url.clone(),
+        kind: kind_name(p.kind).into(),
+        size_bytes: p.size,
+        chunks: p.chunks.len() as u32,
         status: STATUS_READY.into(),
         created_at: now,
         updated_at: now,
         blob_key: keys::knowledge_document_blob(tenant_id, document_id),
-    };
-    state
-        .blobs
-        .put(&doc.blob_key, prepared.original.clone(), &prepared.content_type)
-        .await?;
-    let edit = |index: &mut KnowledgeIndex| {
-        index.add_document(
-            document_id,
-            &prepared.title,
-            prepared.url.as_deref(),
-            &prepared.chunks,
-            embeddings.clone(),
-        )
-    };
-    let limits = |t: &Tenant| check_limits(t, prepared.size);
-    let outcome = change_index(state, tenant_id, limits, edit, KnowledgeChange::Add(&doc), 0).await;
-    if outcome.is_err() {
-        let _ = state.blobs.delete(&doc.blob_key).await;
     }
-    outcome.map(|_| doc)
+}
+
+/// The documents' bytes, each under its own key.
+async fn store_originals(
+    state: &AppState,
+    prepared: &[Prepared],
+    docs: &[KnowledgeDocument],
+) -> ServiceResult<()> {
+    for (p, doc) in prepared.iter().zip(docs) {
+        state
+            .blobs
+            .put(&doc.blob_key, p.original.clone(), &p.content_type)
+            .await?;
+    }
+    Ok(())
 }
 
 /// The tenant's documents, oldest first.
@@ -150,17 +193,21 @@ pub async fn erase_all(state: &AppState, tenant_id: Uuid) -> ServiceResult<usize
         state.blobs.delete(&doc.blob_key).await?;
     }
     let ids: Vec<Uuid> = docs.iter().map(|d| d.document_id).collect();
-    state.repo.delete_knowledge_documents(tenant_id, &ids).await?;
+    state
+        .repo
+        .delete_knowledge_documents(tenant_id, &ids)
+        .await?;
     Ok(docs.len())
 }
 
-/// 413 when one more document of `size` bytes passes the tenant's limits.
-fn check_limits(tenant: &Tenant, size: u64) -> Result<(), KnowledgeError> {
+/// 413 when `count` more documents of `size` bytes pass the tenant's limits.
+fn check_limits(tenant: &Tenant, count: u32, size: u64) -> Result<(), KnowledgeError> {
     let ks = &tenant.knowledge_state;
     let max_docs = tenant.knowledge.document_limit();
-    if ks.documents >= max_docs {
+    if ks.documents.saturating_add(count) > max_docs {
         return Err(KnowledgeError::Full(format!(
-            "at most {max_docs} documents (settings.knowledge.maxDocuments); delete one first"
+            "{} documents would pass the limit of {max_docs} (settings.knowledge.maxDocuments); delete some first",
+            ks.documents.saturating_add(count)
         )));
     }
     let max_bytes = tenant.knowledge.byte_limit();
@@ -195,7 +242,10 @@ async fn change_index(
         let mut index = load_for_change(state, &old).await?;
         edit(&mut index).map_err(KnowledgeError::from)?;
         let (docs, bytes) = match &change {
-            KnowledgeChange::Add(doc) => (1, doc.size_bytes as i64),
+            KnowledgeChange::Add(docs) => (
+                docs.len() as i64,
+                docs.iter().map(|d| d.size_bytes as i64).sum(),
+            ),
             KnowledgeChange::Remove(_) => (-1, -removed_bytes),
         };
         let next = next_state(tenant_id, &old, docs, bytes);
@@ -209,7 +259,7 @@ async fn change_index(
         }
         tenant.knowledge_state = next;
         let change = match &change {
-            KnowledgeChange::Add(doc) => KnowledgeChange::Add(doc),
+            KnowledgeChange::Add(docs) => KnowledgeChange::Add(docs),
             KnowledgeChange::Remove(id) => KnowledgeChange::Remove(*id),
         };
         match state.repo.commit_knowledge(&tenant, version, change).await {
@@ -252,18 +302,14 @@ fn next_state(tenant_id: Uuid, old: &KnowledgeState, documents: i64, bytes: i64)
 
 /// The index to change: a fresh copy from its blob (the cached one is
 /// shared with searches), or an empty one.
-async fn load_for_change(
-    state: &AppState,
-    ks: &KnowledgeState,
-) -> ServiceResult<KnowledgeIndex> {
+async fn load_for_change(state: &AppState, ks: &KnowledgeState) -> ServiceResult<KnowledgeIndex> {
     let Some(blob) = &ks.index_blob else {
         return Ok(KnowledgeIndex::new().map_err(KnowledgeError::from)?);
     };
-    let bytes = state
-        .blobs
-        .get(blob)
-        .await?
-        .ok_or_else(|| ServiceError::Internal(format!("knowledge index blob {blob} missing")))?;
+    let bytes =
+        state.blobs.get(blob).await?.ok_or_else(|| {
+            ServiceError::Internal(format!("knowledge index blob {blob} missing"))
+        })?;
     Ok(KnowledgeIndex::from_bytes(&bytes).map_err(KnowledgeError::from)?)
 }
 
@@ -339,59 +385,43 @@ fn read_document(
     Ok((doc.title, chunks))
 }
 
-/// One page, or a sitemap and its pages (one document; each passage keeps
-/// its page's URL).
-async fn prepare_url(state: &AppState, raw: &str) -> Result<Prepared, KnowledgeError> {
+/// One page, or a sitemap's pages (same host, one document each, so each
+/// passage cites its own page).
+async fn prepare_url(state: &AppState, raw: &str) -> Result<Vec<Prepared>, KnowledgeError> {
     let fetcher = &state.knowledge.fetcher;
     let url = fetcher.check(raw)?;
     let deadline = Instant::now() + SITEMAP_DEADLINE;
     let first = fetcher.get(&url, deadline).await?;
     if !is_sitemap(&first) {
-        return prepare_page(first).await;
+        return Ok(vec![prepare_page(first).await?]);
     }
-    let pages = sitemap_pages(&first)?;
-    let mut chunks: Vec<Chunk> = Vec::new();
-    let mut size = first.bytes.len() as u64;
-    let mut texts = Vec::new();
-    for page in pages {
+    let mut pages = Vec::new();
+    let mut size = 0usize;
+    for page in sitemap_pages(&first)? {
         let read = match fetcher.get(&page, deadline).await {
             Ok(fetched) => prepare_page(fetched).await,
             Err(e) => Err(e),
         };
         match read {
             Ok(p) => {
-                size += p.size;
-                texts.push(format!("# {}\n{}\n", p.title, p.source));
-                for mut c in p.chunks {
-                    c.chunk_id = chunks.len() as u32;
-                    chunks.push(c);
-                }
+                size += p.original.len();
+                pages.push(p);
             }
             // One bad page does not lose the others.
             Err(e) => tracing::info!(page = %page, error = %e, "sitemap page skipped"),
         }
-        if size as usize > MAX_DOCUMENT_BYTES {
+        if size > MAX_DOCUMENT_BYTES {
             return Err(KnowledgeError::TooLarge(format!(
                 "the sitemap's pages pass {MAX_DOCUMENT_BYTES} bytes"
             )));
         }
     }
-    if chunks.is_empty() {
+    if pages.is_empty() {
         return Err(KnowledgeError::NoText(format!(
             "no page of the sitemap {url} could be read"
         )));
     }
-    let host = url.host_str().unwrap_or_default().to_owned();
-    Ok(Prepared {
-        title: format!("{host} ({} pages)", texts.len()),
-        source: url.to_string(),
-        url: Some(url.to_string()),
-        kind: SourceKind::Html,
-        size,
-        chunks,
-        original: first.bytes,
-        content_type: "application/xml".into(),
-    })
+    Ok(pages)
 }
 
 /// A fetched page: its kind from its type (HTML unless it says otherwise).

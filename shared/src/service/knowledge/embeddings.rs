@@ -109,7 +109,11 @@ async fn remote(
         )));
     }
     body.data.sort_by_key(|d| d.index.unwrap_or(0));
-    Ok(body.data.into_iter().map(|d| normalized(d.embedding)).collect())
+    Ok(body
+        .data
+        .into_iter()
+        .map(|d| normalized(d.embedding))
+        .collect())
 }
 
 /// L2-normalized, as the index compares by cosine.

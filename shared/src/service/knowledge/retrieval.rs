@@ -40,11 +40,10 @@ pub(super) async fn current_index(
     if let Some(index) = runtime.cached(tenant.tenant_id, ks.version) {
         return Ok(Some(index));
     }
-    let bytes = state
-        .blobs
-        .get(blob)
-        .await?
-        .ok_or_else(|| ServiceError::Internal(format!("knowledge index blob {blob} missing")))?;
+    let bytes =
+        state.blobs.get(blob).await?.ok_or_else(|| {
+            ServiceError::Internal(format!("knowledge index blob {blob} missing"))
+        })?;
     let index = tokio::task::spawn_blocking(move || KnowledgeIndex::from_bytes(&bytes))
         .await
         .map_err(|e| ServiceError::Internal(e.to_string()))?

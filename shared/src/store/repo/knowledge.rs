@@ -13,13 +13,18 @@ use crate::store::{Condition, Query, SortCondition, StoreError, WriteOp, keys};
 
 /// What a knowledge change does to the document items.
 pub enum KnowledgeChange<'a> {
-    Add(&'a KnowledgeDocument),
+    /// New documents (a file, a page, or a sitemap's pages: at most 50, so
+    /// the transaction stays within DynamoDB's 100 items).
+    Add(&'a [KnowledgeDocument]),
     Remove(Uuid),
 }
 
 impl Repository {
     /// The tenant as stored, with the version a knowledge commit must find.
-    pub async fn tenant_for_change(&self, tenant: Uuid) -> Result<Option<(Tenant, i64)>, StoreError> {
+    pub async fn tenant_for_change(
+        &self,
+        tenant: Uuid,
+    ) -> Result<Option<(Tenant, i64)>, StoreError> {
         self.table
             .get(&keys::tenant(tenant))
             .await?
@@ -38,19 +43,20 @@ impl Repository {
     ) -> Result<(), StoreError> {
         let mut item = tenant_item(tenant)?;
         item.insert(attrs::VERSION.into(), (version + 1).into());
-        let doc_op = match change {
-            KnowledgeChange::Add(doc) => WriteOp::put(to_item(
-                &keys::knowledge_document(doc.tenant_id, doc.document_id),
-                doc,
-            )?),
-            KnowledgeChange::Remove(id) => {
-                WriteOp::delete(keys::knowledge_document(tenant.tenant_id, id))
-                    .when(Condition::Exists)
+        let mut ops = vec![WriteOp::put(item).when(at_version(version))];
+        match change {
+            KnowledgeChange::Add(docs) => {
+                for doc in docs {
+                    let key = keys::knowledge_document(tenant.tenant_id, doc.document_id);
+                    ops.push(WriteOp::put(to_item(&key, doc)?));
+                }
             }
-        };
-        self.table
-            .transact(vec![WriteOp::put(item).when(at_version(version)), doc_op])
-            .await
+            KnowledgeChange::Remove(id) => ops.push(
+                WriteOp::delete(keys::knowledge_document(tenant.tenant_id, id))
+                    .when(Condition::Exists),
+            ),
+        }
+        self.table.transact(ops).await
     }
 
     /// Every document of the tenant, oldest id first (ids are v7: by time).
@@ -58,9 +64,8 @@ impl Repository {
         &self,
         tenant: Uuid,
     ) -> Result<Vec<KnowledgeDocument>, StoreError> {
-        let query = Query::partition(keys::tenant_pk(tenant)).sort(SortCondition::BeginsWith(
-            keys::KNOWLEDGE_DOC_PREFIX.into(),
-        ));
+        let query = Query::partition(keys::tenant_pk(tenant))
+            .sort(SortCondition::BeginsWith(keys::KNOWLEDGE_DOC_PREFIX.into()));
         self.query_all(query)
             .await?
             .into_iter()
