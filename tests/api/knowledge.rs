@@ -691,3 +691,129 @@ async fn the_passage_is_in_the_request_to_the_model_and_sources_in_the_answer() 
     );
     task.abort();
 }
+
+#[tokio::test]
+async fn erasing_the_tenants_knowledge_leaves_nothing() {
+    let app = spawn_app().await;
+    let id = created(
+        &app.add_file("returns.md", "text/markdown", RETURNS_MD.as_bytes())
+            .await,
+    );
+    created(
+        &app.add_file("shipping.txt", "text/plain", SHIPPING_TXT.as_bytes())
+            .await,
+    );
+    let tenant = app
+        .state
+        .repo
+        .get_tenant(app.tenant)
+        .await
+        .unwrap()
+        .unwrap();
+    let index_blob = tenant.knowledge_state.index_blob.clone().unwrap();
+    let erased = chat_shared::service::knowledge::erase_all(&app.state, app.tenant)
+        .await
+        .unwrap();
+    assert_eq!(erased, 2);
+    assert_eq!(
+        app.get("/api/tenant/knowledge").await.body["documents"],
+        json!([])
+    );
+    assert!(
+        app.kb_search_as(&app.key, "return a kettle")
+            .await
+            .is_empty()
+    );
+    let tenant = app
+        .state
+        .repo
+        .get_tenant(app.tenant)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        tenant.knowledge_state.is_empty(),
+        "{:?}",
+        tenant.knowledge_state
+    );
+    assert!(app.state.blobs.get(&index_blob).await.unwrap().is_none());
+    let doc_blob = format!("tenants/{}/knowledge/documents/{id}", app.tenant);
+    assert!(app.state.blobs.get(&doc_blob).await.unwrap().is_none());
+    let session = app.create_session(json!({"config": {}})).await;
+    let reply = app.send_message(&session, "Can I return a kettle?").await;
+    assert!(reply.body.get("sources").is_none());
+}
+
+/// `/messages/send` with knowledge on (40 documents) and off (none): the
+/// time the search and the longer prompt add. Not part of the normal run;
+/// see BENCHMARKS.md.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "benchmark: run explicitly, see BENCHMARKS.md"]
+async fn bench_send_with_knowledge_on_and_off() {
+    use std::time::{Duration, Instant};
+    const RUNS: usize = 200;
+    async fn timings(app: &TestApp, session: &str) -> Vec<Duration> {
+        let questions = [
+            "How do I return a kettle?",
+            "When does delivery to Spain arrive?",
+            "Is the toaster under warranty?",
+        ];
+        let mut out = Vec::new();
+        for run in 0..RUNS + 10 {
+            let started = Instant::now();
+            let reply = app.send_message(session, questions[run % 3]).await;
+            assert_eq!(reply.status, StatusCode::OK);
+            if run >= 10 {
+                out.push(started.elapsed());
+            }
+        }
+        out.sort();
+        out
+    }
+    let app = spawn_app_with(config(&[("RATE_LIMIT_MESSAGES_PER_HOUR", "1000000")]), None).await;
+    let off_session = app.create_session(json!({"config": {}})).await;
+    let off = timings(&app, &off_session).await;
+    let topics = [
+        "kettle",
+        "toaster",
+        "espresso machine",
+        "blender",
+        "grinder",
+        "oven",
+        "fridge",
+        "mixer",
+    ];
+    let mut bytes = 0;
+    for i in 0..40 {
+        let topic = topics[i % topics.len()];
+        let mut doc = format!("# {topic} guide {i}\n\n");
+        for section in ["Returns", "Delivery", "Warranty", "Care", "Troubleshooting"] {
+            doc.push_str(&format!(
+                "## {section}\n\nThe {topic} model {i} has its own {section} rules. Customers in Spain, Portugal and France \
+                 get delivery in three to five days; returns are accepted for 30 days; the warranty lasts five years \
+                 and covers the heating element, the motor and the switch. Clean it weekly with warm water.\n\n"
+            ));
+        }
+        bytes += doc.len();
+        created(
+            &app.add_file(&format!("guide-{i}.md"), "text/markdown", doc.as_bytes())
+                .await,
+        );
+    }
+    let on_session = app.create_session(json!({"config": {}})).await;
+    let on = timings(&app, &on_session).await;
+    let p = |v: &[Duration], q: f64| v[((v.len() - 1) as f64 * q).round() as usize];
+    println!("knowledge: 40 documents, {bytes} bytes");
+    for (name, v) in [("off (no documents)", &off), ("on (40 documents)", &on)] {
+        println!(
+            "{name}: median {:?}, p90 {:?}, p99 {:?}",
+            p(v, 0.5),
+            p(v, 0.9),
+            p(v, 0.99)
+        );
+    }
+    println!(
+        "added (median): {:?}",
+        p(&on, 0.5).saturating_sub(p(&off, 0.5))
+    );
+}

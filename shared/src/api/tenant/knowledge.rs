@@ -32,10 +32,10 @@ const MAX_QUERY_CHARS: usize = 1_000;
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        // `add_document` caps its body itself.
-        .routes(routes!(list_documents, add_document).layer(DefaultBodyLimit::disable()))
-        .routes(routes!(delete_document))
-        .routes(routes!(search))
+        // `add_knowledge` caps its body itself.
+        .routes(routes!(list_knowledge, add_knowledge).layer(DefaultBodyLimit::disable()))
+        .routes(routes!(delete_knowledge))
+        .routes(routes!(search_knowledge))
 }
 
 /// The knowledge base's refusals as answers.
@@ -121,7 +121,7 @@ pub struct DocumentList {
     get, path = "/api/tenant/knowledge", tag = "knowledge",
     responses((status = 200, description = "The tenant's documents", body = DocumentList), Errors)
 )]
-pub(crate) async fn list_documents(
+pub(crate) async fn list_knowledge(
     caller: Caller,
     State(state): State<AppState>,
 ) -> Result<Json<DocumentList>, AppError> {
@@ -201,7 +201,7 @@ impl Added {
     )),
     responses((status = 201, description = "The document, searchable", body = Added), Errors)
 )]
-pub(crate) async fn add_document(
+pub(crate) async fn add_knowledge(
     caller: Caller,
     State(state): State<AppState>,
     request: Request,
@@ -290,7 +290,7 @@ pub struct Deleted {
     params(("document_id" = Uuid, Path, description = "The document's id")),
     responses((status = 200, description = "Deleted", body = Deleted), Errors)
 )]
-pub(crate) async fn delete_document(
+pub(crate) async fn delete_knowledge(
     caller: Caller,
     State(state): State<AppState>,
     path: DocumentPath,
@@ -338,7 +338,7 @@ pub struct SearchResults {
     request_body = SearchRequest,
     responses((status = 200, description = "The best passages", body = SearchResults), Errors)
 )]
-pub(crate) async fn search(
+pub(crate) async fn search_knowledge(
     caller: Caller,
     State(state): State<AppState>,
     ApiJson(body): ApiJson<SearchRequest>,
