@@ -223,16 +223,7 @@ impl Config {
                 .get("WIDGET_BASE_URL")
                 .map(|raw| parse_url("WIDGET_BASE_URL", &raw))
                 .transpose()?,
-            knowledge_embeddings: env
-                .get("KNOWLEDGE_EMBEDDINGS_BASE_URL")
-                .map(|raw| -> Result<_, ConfigError> {
-                    Ok(EmbeddingsSettings {
-                        base_url: parse_url("KNOWLEDGE_EMBEDDINGS_BASE_URL", &raw)?,
-                        model: env.or("KNOWLEDGE_EMBEDDINGS_MODEL", "text-embedding-3-small"),
-                        api_key: env.secret("KNOWLEDGE_EMBEDDINGS_API_KEY"),
-                    })
-                })
-                .transpose()?,
+            knowledge_embeddings: knowledge_embeddings(&env)?,
             knowledge_allow_private_urls: env
                 .bool("KNOWLEDGE_ALLOW_PRIVATE_URLS")?
                 .unwrap_or(false),
@@ -263,6 +254,21 @@ fn custom_provider<F: Fn(&str) -> Option<String>>(
             reason: "required when CUSTOM_PROVIDER_MODEL is set".into(),
         }),
     }
+}
+
+/// `KNOWLEDGE_EMBEDDINGS_*`: the knowledge base's embeddings endpoint.
+fn knowledge_embeddings<F: Fn(&str) -> Option<String>>(
+    env: &Env<F>,
+) -> Result<Option<EmbeddingsSettings>, ConfigError> {
+    env.get("KNOWLEDGE_EMBEDDINGS_BASE_URL")
+        .map(|raw| {
+            Ok(EmbeddingsSettings {
+                base_url: parse_url("KNOWLEDGE_EMBEDDINGS_BASE_URL", &raw)?,
+                model: env.or("KNOWLEDGE_EMBEDDINGS_MODEL", "text-embedding-3-small"),
+                api_key: env.secret("KNOWLEDGE_EMBEDDINGS_API_KEY"),
+            })
+        })
+        .transpose()
 }
 
 /// `PROVIDER_*`: timeouts and retries of provider calls.
@@ -440,6 +446,24 @@ mod tests {
                 .find(|(k, _)| *k == name)
                 .map(|(_, v)| (*v).to_owned())
         })
+    }
+
+    #[test]
+    fn knowledge_settings_are_off_by_default() {
+        let c = config(&[]).unwrap();
+        assert!(c.knowledge_embeddings.is_none());
+        assert!(!c.knowledge_allow_private_urls);
+        let c = config(&[
+            ("KNOWLEDGE_EMBEDDINGS_BASE_URL", "http://127.0.0.1:9/v1"),
+            ("KNOWLEDGE_ALLOW_PRIVATE_URLS", "true"),
+        ])
+        .unwrap();
+        let e = c.knowledge_embeddings.unwrap();
+        assert_eq!(e.model, "text-embedding-3-small");
+        assert!(e.api_key.is_none());
+        assert!(c.knowledge_allow_private_urls);
+        let bad = config(&[("KNOWLEDGE_EMBEDDINGS_BASE_URL", "not a url")]).unwrap_err();
+        assert_eq!(bad.name, "KNOWLEDGE_EMBEDDINGS_BASE_URL");
     }
 
     #[test]

@@ -14,6 +14,7 @@
 mod documents;
 mod embeddings;
 mod fetch;
+mod prepare;
 mod retrieval;
 
 use std::collections::HashMap;
