@@ -1,7 +1,7 @@
 """template.yaml as CloudFormation will see it: SAM's own transform
 (aws-sam-translator, installed with cfn-lint by tests/run.sh), then checks
 that every event in tests/events/ is a route of the API, served by the
-function of its group, and that exactly the messages routes stream
+function of its group, and that exactly the messages and tenant routes stream
 (ResponseTransferMode STREAM, InvokeWithResponseStream's URI)."""
 
 import json
@@ -13,6 +13,8 @@ from cfnlint.decode import decode
 from samtranslator.translator.transform import transform
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
+# Groups whose function answers in Lambda's response-streaming mode.
+STREAMING_GROUPS = ("messages", "tenant")
 GROUP_FUNCTION = {
     "sessions": "SessionsFunction",
     "messages": "MessagesFunction",
@@ -59,7 +61,7 @@ def main():
             failures.append(f"{path.name}: served by {uri}, not {GROUP_FUNCTION[group]}")
         streams = integration.get("responseTransferMode") == "STREAM"
         streaming_uri = uri.endswith("/response-streaming-invocations")
-        if (group == "messages") != streams or streams != streaming_uri:
+        if (group in STREAMING_GROUPS) != streams or streams != streaming_uri:
             failures.append(
                 f"{path.name}: responseTransferMode={integration.get('responseTransferMode')}, uri={uri}"
             )
@@ -70,7 +72,7 @@ def main():
         failures.append(f"{m.upper()} {p} has no sample event in tests/events/")
     if failures:
         sys.exit("template check failed:\n  " + "\n  ".join(failures))
-    print(f"template: {len(routes)} routes, one sample event each; the messages routes stream")
+    print(f"template: {len(routes)} routes, one sample event each; the messages and tenant routes stream")
 
 
 if __name__ == "__main__":

@@ -1,7 +1,14 @@
 /*
  * Chat widget loader. Embed with
- *   <script src="https://API-HOST/widget/chatbot.js?apiKey=cb_xxx"></script>
- * Options (script URL query): apiKey (required), userIdentifier, noTracking=true.
+ *   <script src="https://API-HOST/widget/chatbot.js?apiKey=pk_xxx"></script>
+ * or, as the Django system's later widget,
+ *   <script>window.ChatbotConfig = { jsonData: {...}, customInstructions: '...' };</script>
+ *   <script src="https://API-HOST/widget/chatbot.js" data-api-key="pk_xxx"></script>
+ * Options (script URL query, else data-* attribute, else ChatbotConfig):
+ * apiKey (required), userIdentifier, userSignature, noTracking=true.
+ * ChatbotConfig may also carry the session's pageContext, pageData,
+ * jsonData, customInstructions, brandGuidelines and tone, and brand
+ * settings (as set_brand_settings takes them).
  * Adds a launcher button and an iframe (frame.html, served from the API's
  * origin) inside a shadow root, so the host page's CSS and scripts and the
  * widget stay out of each other's way. Events reach the host page through
@@ -23,11 +30,29 @@
   if (!script) return;
   var src = new URL(script.src, location.href);
   var params = src.searchParams;
-  var apiKey = params.get('apiKey') || '';
-  var noTracking = params.get('noTracking') === 'true';
+  var given = window.ChatbotConfig && typeof window.ChatbotConfig === 'object' ? window.ChatbotConfig : {};
+  function option(name, attr) {
+    var v = params.get(name);
+    if (v == null) v = script.getAttribute('data-' + attr);
+    if (v == null && given[name] != null) v = String(given[name]);
+    return v == null || v === '' ? null : v;
+  }
+  function isObject(v) { return v !== null && typeof v === 'object' && !Array.isArray(v); }
+  function copy(into, from) {
+    for (var k in from) if (Object.prototype.hasOwnProperty.call(from, k)) into[k] = from[k];
+    return into;
+  }
+  var apiKey = option('apiKey', 'api-key') || '';
+  var noTracking = option('noTracking', 'no-tracking') === 'true';
+  var userSignature = option('userSignature', 'user-signature');
   var apiOrigin = src.origin;
   var frameUrl = new URL('frame.html', src);
   frameUrl.search = '';
+  // The key goes in the frame's URL: the server then lets only the key's
+  // tenant's allowed origins frame it (CSP frame-ancestors; for a secret
+  // key when its tenant lists origins, as the Django system's whitelisted
+  // domains), and the frame uses no key but this one.
+  if (apiKey) frameUrl.searchParams.set('apiKey', apiKey);
   // The frame learns who its parent is from the fragment; it only ever posts
   // to that origin, so a page lying about it gets nothing.
   frameUrl.hash = 'host=' + encodeURIComponent(location.origin);
@@ -64,7 +89,7 @@
 
   // User tracking, as the reference: explicit identifier, else a UUID kept in
   // localStorage as chatbot_user_id, else (noTracking) none at all.
-  var userId = noTracking ? null : params.get('userIdentifier') || null;
+  var userId = noTracking ? null : option('userIdentifier', 'user-identifier');
   if (!userId && !noTracking) {
     userId = get('localStorage', USER_KEY);
     if (!userId) { userId = uuid(); set('localStorage', USER_KEY, userId); }
@@ -92,7 +117,14 @@
       language: document.documentElement.lang || navigator.language || ''
     };
   }
-  var pageContext = { url: location.href, title: document.title };
+  var pageContext = copy({ url: location.href, title: document.title }, isObject(given.pageContext) ? given.pageContext : {});
+  var BRAND = ['botName', 'botColor', 'botMsgBgColor', 'poweredBy', 'botIcon', 'position', 'theme',
+    'language', 'welcomeMessage', 'starterPrompts'];
+  function pick(from, keys) {
+    var out = {};
+    keys.forEach(function (k) { if (isObject(from) && from[k] !== undefined) out[k] = from[k]; });
+    return out;
+  }
 
   // Events for the host page: posted to this window, readable only by the
   // page's own origin.
@@ -108,8 +140,10 @@
   host.style.setProperty('all', 'initial', 'important');
   host.style.setProperty('display', 'block', 'important');
   var root = host.attachShadow({ mode: 'open' });
-  root.innerHTML =
-    '<style>' +
+  // Styles through the CSS object model (a constructed sheet), not a
+  // <style> element: a host page whose Content-Security-Policy forbids
+  // inline styles still gets a styled widget.
+  var css =
     ':host{all:initial}' +
     '*{box-sizing:border-box}' +
     '.l{position:fixed;right:20px;bottom:20px;z-index:2147483000;width:60px;height:60px;border-radius:50%;border:0;' +
@@ -120,24 +154,55 @@
     '.p{position:fixed;right:20px;bottom:92px;z-index:2147483001;width:380px;height:600px;max-height:calc(100vh - 112px);' +
     'border:0;border-radius:14px;box-shadow:0 8px 32px rgba(0,0,0,.25);background:#fff;display:none;margin:0;padding:0}' +
     '.open .p{display:block}' +
+    '.left .l,.left .p{right:auto;left:20px}.dark .p{background:#1b1e26}' +
     '@media (max-width:480px){.open .p{right:0;bottom:0;left:0;top:0;width:100%;height:100%;max-height:none;border-radius:0}' +
-    '.open .l{display:none}}' +
-    '</style>' +
-    '<div class="w"><button class="l" type="button" aria-haspopup="dialog" aria-expanded="false" aria-label="Open chat">' +
+    '.open .l{display:none}}';
+  try {
+    var sheet = new CSSStyleSheet();
+    sheet.replaceSync(css);
+    root.adoptedStyleSheets = [sheet];
+  } catch (e) {
+    var style = document.createElement('style'); // older browsers
+    style.textContent = css;
+    root.appendChild(style);
+  }
+  var wrap = document.createElement('div');
+  wrap.className = 'w';
+  wrap.innerHTML = '<button class="l" type="button" aria-haspopup="dialog" aria-expanded="false" aria-label="Open chat">' +
     '<svg viewBox="0 0 24 24" aria-hidden="true"><path d="M4 3h16a2 2 0 0 1 2 2v11a2 2 0 0 1-2 2H8l-5 4V5a2 2 0 0 1 1-2z"/></svg>' +
-    '</button></div>';
-  var wrap = root.querySelector('.w');
+    '</button>';
+  root.appendChild(wrap);
   var launcher = root.querySelector('.l');
   var frame = document.createElement('iframe');
   frame.className = 'p';
   frame.title = 'Chat';
+  var labels = { open: 'Open chat', close: 'Close chat' };
   frame.setAttribute('allow', 'clipboard-write');
   frame.src = frameUrl.href;
   wrap.appendChild(frame);
+  // A frame the browser refused (a key that does not verify, or a site
+  // outside the tenant's allowed origins) never says hello: say so to the
+  // page and its developer instead of failing silently.
+  var heard = false;
+  frame.addEventListener('load', function () {
+    setTimeout(function () {
+      if (heard) return;
+      emit('widget_error', { action: 'load', status: null, error: 'The chat could not load', detail: null, userId: userId });
+      if (window.console) console.warn('Chat widget: the chat could not load here. Check the API key and the tenant\'s allowed origins.');
+    }, 3000);
+  });
 
   var isOpen = false;
   var frameReady = false;
   var queue = [];
+  var side = 'right', dark = false;
+
+  // The panel's classes and the launcher's name, from the state and the
+  // frame's latest look (position, theme, words in the visitor's language).
+  function look() {
+    wrap.className = 'w' + (isOpen ? ' open' : '') + (side === 'left' ? ' left' : '') + (dark ? ' dark' : '');
+    launcher.setAttribute('aria-label', isOpen ? labels.close : labels.open);
+  }
 
   function toFrame(type, data) {
     var msg = { ns: TO_FRAME, type: type };
@@ -149,9 +214,8 @@
   function open() {
     if (isOpen) { toFrame('focus', {}); return; }
     isOpen = true;
-    wrap.className = 'w open';
+    look();
     launcher.setAttribute('aria-expanded', 'true');
-    launcher.setAttribute('aria-label', 'Close chat');
     set('sessionStorage', openKey, '1');
     frame.focus();
     toFrame('open', {});
@@ -160,11 +224,12 @@
   function close() {
     if (!isOpen) return;
     isOpen = false;
-    wrap.className = 'w';
+    look();
     launcher.setAttribute('aria-expanded', 'false');
-    launcher.setAttribute('aria-label', 'Open chat');
     set('sessionStorage', openKey, null);
-    launcher.focus();
+    // Focus returns to the launcher when it was in the chat; a page that
+    // minimizes the chat from elsewhere keeps its own focus.
+    if (document.activeElement === host) launcher.focus();
     emit('widget_minimized', { userId: userId });
   }
   launcher.addEventListener('click', function () { if (isOpen) close(); else open(); });
@@ -185,11 +250,33 @@
       toFrame('set_user', { userId: userId });
     },
     updatePageContext: function (ctx) {
-      if (!ctx || typeof ctx !== 'object') return;
-      for (var k in ctx) if (Object.prototype.hasOwnProperty.call(ctx, k)) pageContext[k] = ctx[k];
+      if (!isObject(ctx)) return;
+      copy(pageContext, ctx);
       toFrame('page_context', { pageContext: pageContext });
-    }
+    },
+    // The Django system's commands.
+    configure: function (options) {
+      if (!isObject(options)) return;
+      if (isObject(options.pageContext)) copy(pageContext, options.pageContext);
+      toFrame('configure', { options: options });
+    },
+    set_brand_settings: function (settings) {
+      if (isObject(settings)) toFrame('brand', { settings: pick(settings, BRAND) });
+    },
+    page_data: function (data) {
+      if (isObject(data)) toFrame('page_data', { pageData: data });
+    },
+    send_message: function (text) {
+      if (isObject(text)) text = text.message;
+      if (typeof text !== 'string' || !text.trim()) return;
+      open();
+      toFrame('send', { text: text });
+    },
+    clear_chat: function () { toFrame('clear', {}); },
+    minimize: function () { close(); },
+    maximize: function () { open(); }
   };
+  var DJANGO = ['configure', 'set_brand_settings', 'page_data', 'send_message', 'clear_chat', 'minimize', 'maximize'];
 
   window.addEventListener('message', function (e) {
     var d = e.data;
@@ -199,17 +286,30 @@
       if (e.origin !== apiOrigin || e.source !== frame.contentWindow) return;
       switch (d.type) {
         case 'hello':
+          heard = true;
           frameReady = false;
           toFrame('init', {
-            apiKey: apiKey, userId: userId, sessionId: savedSession(),
-            pageContext: pageContext, pageData: pageData(), open: isOpen
+            apiKey: apiKey, userId: userId, userSignature: userId ? userSignature : null,
+            sessionId: savedSession(), pageContext: pageContext,
+            pageData: copy(pageData(), isObject(given.pageData) ? given.pageData : {}),
+            config: pick(given, ['jsonData', 'customInstructions', 'brandGuidelines', 'tone']),
+            brand: pick(given, BRAND), open: isOpen
           });
           frameReady = true;
           while (queue.length) frame.contentWindow.postMessage(queue.shift(), apiOrigin);
           break;
-        case 'ready':
+        case 'look':
           if (typeof d.color === 'string') launcher.style.setProperty('--c', d.color);
-          if (!d.first) break;
+          side = d.position === 'left' ? 'left' : 'right';
+          dark = d.dark === true;
+          if (isObject(d.labels)) {
+            labels.open = String(d.labels.open || labels.open);
+            labels.close = String(d.labels.close || labels.close);
+            frame.title = String(d.labels.chat || frame.title);
+          }
+          look();
+          break;
+        case 'ready':
           emit('widget_ready', { userId: userId });
           if (get('sessionStorage', openKey)) open();
           break;
@@ -218,7 +318,16 @@
           emit(d.created ? 'session_created' : 'session_restored', { sessionId: d.sessionId, userId: userId });
           break;
         case 'message':
-          emit('message_received', { message: String(d.message), sessionId: d.sessionId, userId: userId });
+          emit('message_received', { message: String(d.message), sessionId: d.sessionId, messageId: d.messageId || null, userId: userId });
+          break;
+        case 'feedback':
+          emit('feedback_submitted', { sessionId: d.sessionId, messageId: d.messageId, rating: d.rating, userId: userId });
+          break;
+        case 'cleared':
+          emit('chat_cleared', { sessionId: d.sessionId || null, userId: userId });
+          break;
+        case 'error':
+          emit('widget_error', { action: d.action, status: d.status, error: d.error, detail: d.detail, userId: userId });
           break;
         case 'close':
           close();
@@ -226,22 +335,26 @@
       }
       return;
     }
-    // Commands from the host page itself: {target: 'chatbot-widget', command, args}.
-    if (d.target === SOURCE && e.source === window && e.origin === hostOrigin &&
-        Object.prototype.hasOwnProperty.call(commands, d.command)) {
+    if (e.source !== window || e.origin !== hostOrigin) return;
+    // Commands from the host page itself: {target: 'chatbot-widget', command, args},
+    // or the Django system's {type: 'set_brand_settings', data: {...}}.
+    if (d.target === SOURCE && Object.prototype.hasOwnProperty.call(commands, d.command)) {
       commands[d.command].apply(null, Array.isArray(d.args) ? d.args : []);
+    } else if (d.source !== SOURCE && DJANGO.indexOf(d.type) >= 0) {
+      var arg = [d.data, d.payload, d.settings, d.config, d.message].filter(function (v) { return v !== undefined; })[0];
+      commands[d.type](arg);
     }
   });
 
   function mount() { (document.body || document.documentElement).appendChild(host); }
   if (document.body) mount(); else document.addEventListener('DOMContentLoaded', mount);
 
-  window.ChatbotWidget = {
-    version: VERSION,
-    open: commands.open,
-    close: commands.close,
-    newConversation: commands.newConversation,
-    setUser: commands.setUser,
-    updatePageContext: commands.updatePageContext
-  };
+  // Every command under its own name, and the Django ones also in camelCase
+  // (ChatbotWidget.setBrandSettings as well as .set_brand_settings).
+  var api = { version: VERSION };
+  Object.keys(commands).forEach(function (name) {
+    api[name] = commands[name];
+    api[name.replace(/_(\w)/g, function (m, c) { return c.toUpperCase(); })] = commands[name];
+  });
+  window.ChatbotWidget = api;
 })();

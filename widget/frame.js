@@ -2,12 +2,20 @@
  * The chat UI inside the widget's iframe. It talks to the API on its own
  * origin and to the loader (chatbot.js) in the host page through
  * postMessage, checking the origin and the window of every message.
+ * Markdown is rendered by frame-markdown.js, the words come from
+ * frame-i18n.js.
  */
 (function () {
   'use strict';
   var FROM_LOADER = 'chatbot-widget-loader';
   var TO_LOADER = 'chatbot-widget-frame';
   var API = location.origin + '/api/chat/';
+  var MAX_CHARS = 10000;
+  var COUNTER_FROM = 9000; // the counter shows from here on
+  // What a publishable key may change on an existing session's config.
+  var PAGE_KEYS = ['pageContext', 'pageData', 'jsonData'];
+  // The host page's instructions for the assistant (window.ChatbotConfig).
+  var INSTRUCTION_KEYS = ['customInstructions', 'brandGuidelines', 'tone'];
 
   var hostOrigin = (function () {
     var m = /(?:^|&)host=([^&]*)/.exec(location.hash.slice(1));
@@ -20,15 +28,23 @@
 
   var $ = function (id) { return document.getElementById(id); };
   var log = $('log'), input = $('input'), form = $('compose'), sendButton = $('send');
-  var typingEl = $('typing'), live = $('live'), fileInput = $('file');
+  var typingEl = $('typing'), live = $('live'), fileInput = $('file'), counter = $('counter');
+  var confirmDialog = $('confirm');
 
-  var apiKey = '', userId = null, savedId = null, sessionId = null;
+  var apiKey = '', userId = null, userSignature = null, savedId = null, sessionId = null;
   var pageContext = {}, pageData = {};
+  var given = {}; // jsonData and the instruction keys, as the host page gave them
+  var extras = {}; // the same as sent when a session is created
+  var sendConfig = null; // instruction keys changed after the session was created
+  var serverBrand = {}, hostBrand = {};
+  var brand = {}; // serverBrand with hostBrand over it
+  var strings = window.ChatbotStrings.en, lang = 'en';
   var botName = 'Assistant';
   var streamAvailable = true;
   var pendingSession = null;
   var busy = 0;
   var readySent = false;
+  var counterBand = 0;
 
   // --- loader link ---------------------------------------------------------
   function post(type, data) {
@@ -38,55 +54,147 @@
     window.parent.postMessage(msg, hostOrigin);
   }
 
+  var handlers = {
+    init: function (d) {
+      apiKey = String(d.apiKey || '');
+      // The page was framed under the CSP of the key in its URL; any other
+      // key would slip past its tenant's allowed origins.
+      if (apiKey && apiKey !== new URLSearchParams(location.search).get('apiKey')) {
+        apiKey = '';
+        showError(null, null, t('notSetUp'));
+        return;
+      }
+      userId = d.userId || null;
+      userSignature = typeof d.userSignature === 'string' && d.userSignature ? d.userSignature : null;
+      savedId = d.sessionId || null;
+      pageContext = isObject(d.pageContext) ? d.pageContext : {};
+      pageData = isObject(d.pageData) ? d.pageData : {};
+      given = {};
+      if (isObject(d.config)) ['jsonData'].concat(INSTRUCTION_KEYS).forEach(function (k) { if (k in d.config) given[k] = d.config[k]; });
+      extras = sessionExtras(given);
+      hostBrand = isObject(d.brand) ? d.brand : {};
+      applyBrand();
+      loadBotConfig();
+    },
+    open: function () { focusInput(); startSession(); },
+    focus: focusInput,
+    new_conversation: function () { reset(); startSession(); },
+    set_user: function (d) { userId = d.userId || null; reset(); },
+    page_context: function (d) {
+      if (isObject(d.pageContext)) pageContext = d.pageContext;
+      updateSessionConfig({ pageContext: pageContext }, 'page_context');
+    },
+    page_data: function (d) {
+      if (!isObject(d.pageData)) return;
+      merge(pageData, d.pageData);
+      updateSessionConfig({ pageData: pageData }, 'page_data');
+    },
+    configure: function (d) { configure(d.options); },
+    brand: function (d) {
+      if (!isObject(d.settings)) return;
+      merge(hostBrand, d.settings);
+      applyBrand();
+    },
+    send: function (d) {
+      var text = typeof d.text === 'string' ? d.text : '';
+      if (text.length > MAX_CHARS) {
+        post('error', { action: 'send_message', status: null, error: 'Message too long', detail: 'at most ' + MAX_CHARS + ' characters' });
+      } else if (text.trim()) {
+        send(text);
+      }
+    },
+    clear: function () { clearConversation(); }
+  };
+
   window.addEventListener('message', function (e) {
     var d = e.data;
     if (e.source !== window.parent || e.origin !== hostOrigin || !d || d.ns !== FROM_LOADER) return;
-    switch (d.type) {
-      case 'init':
-        apiKey = String(d.apiKey || '');
-        userId = d.userId || null;
-        savedId = d.sessionId || null;
-        pageContext = d.pageContext || {};
-        pageData = d.pageData || {};
-        loadBotConfig();
-        break;
-      case 'open':
-        focusInput();
-        startSession();
-        break;
-      case 'focus':
-        focusInput();
-        break;
-      case 'new_conversation':
-        reset();
-        startSession();
-        break;
-      case 'set_user':
-        userId = d.userId || null;
-        reset();
-        break;
-      case 'page_context':
-        pageContext = d.pageContext || {};
-        if (sessionId) {
-          call('PUT', 'sessions/' + sessionId + '/config', { config: { pageContext: pageContext } })
-            .catch(function () { /* best effort: the next session gets it */ });
-        }
-        break;
-    }
+    if (Object.prototype.hasOwnProperty.call(handlers, d.type)) handlers[d.type](d);
   });
 
+  function isObject(v) { return v !== null && typeof v === 'object' && !Array.isArray(v); }
+  function merge(into, from) {
+    for (var k in from) if (Object.prototype.hasOwnProperty.call(from, k)) into[k] = from[k];
+    return into;
+  }
   function focusInput() { input.focus(); }
+  function t(key, values) {
+    var s = strings[key] || window.ChatbotStrings.en[key] || key;
+    return s.replace(/\{(\w+)\}/g, function (m, name) { return values && name in values ? values[name] : m; });
+  }
+
+  // --- the host page's session settings (window.ChatbotConfig, configure) ---
+  // jsonData and the instructions go with the session when it is created.
+  // Brand guidelines and tone reach the assistant inside customInstructions
+  // (the one instruction key the context builder reads) and are also kept
+  // under their own names for the tenant's records.
+  function sessionExtras(config) {
+    var out = {};
+    if (!isObject(config)) return out;
+    if ('jsonData' in config) out.jsonData = config.jsonData;
+    INSTRUCTION_KEYS.forEach(function (k) {
+      if (typeof config[k] === 'string' && config[k].trim()) out[k] = config[k];
+    });
+    var instructions = [out.customInstructions];
+    if (out.brandGuidelines) instructions.push('Brand guidelines: ' + out.brandGuidelines);
+    if (out.tone) instructions.push('Tone: ' + out.tone);
+    instructions = instructions.filter(Boolean).join('\n\n');
+    if (instructions) out.customInstructions = instructions;
+    return out;
+  }
+
+  function configure(options) {
+    if (!isObject(options)) return;
+    if (isObject(options.pageContext)) merge(pageContext, options.pageContext);
+    if (isObject(options.pageData)) merge(pageData, options.pageData);
+    ['jsonData'].concat(INSTRUCTION_KEYS).forEach(function (k) { if (k in options) given[k] = options[k]; });
+    var changed = INSTRUCTION_KEYS.some(function (k) { return k in options; });
+    extras = sessionExtras(given);
+    var brandKeys = Object.keys(options).filter(function (k) { return BRAND_KEYS.indexOf(k) >= 0; });
+    if (brandKeys.length) {
+      brandKeys.forEach(function (k) { hostBrand[k] = options[k]; });
+      applyBrand();
+    }
+    if (!sessionId) return;
+    var update = {};
+    if ('pageContext' in options) update.pageContext = pageContext;
+    if ('pageData' in options) update.pageData = pageData;
+    if ('jsonData' in options) update.jsonData = extras.jsonData;
+    if (Object.keys(update).length) updateSessionConfig(update, 'configure');
+    // A publishable key may not write instructions into the session's
+    // config; they travel with the next messages instead (`config` on
+    // /messages/send, merged into the session's config by the server).
+    if (changed) {
+      sendConfig = {};
+      INSTRUCTION_KEYS.forEach(function (k) { if (k in extras) sendConfig[k] = extras[k]; });
+    }
+  }
+
+  // Only the page keys, which a publishable key may write on its own
+  // sessions; a refusal is shown and reported to the page, never dropped.
+  function updateSessionConfig(update, action) {
+    if (!sessionId) return Promise.resolve(); // the session is created with them
+    var config = {};
+    PAGE_KEYS.forEach(function (k) { if (k in update) config[k] = update[k]; });
+    var id = sessionId;
+    return call('PUT', 'sessions/' + id + '/config', { config: config }).then(function (r) {
+      if (r.ok || id !== sessionId) return;
+      post('error', { action: action, status: r.status, error: r.data.error || null, detail: r.data.detail || null });
+      showError(failure(r), function () { return updateSessionConfig(update, action); }, t('contextFailed'));
+    });
+  }
 
   // --- API -----------------------------------------------------------------
   function headers(json) {
     var h = { 'X-API-Key': apiKey };
+    if (userSignature) h['X-User-Signature'] = userSignature;
     if (json) h['Content-Type'] = 'application/json';
     return h;
   }
   function readJson(r) {
-    return r.text().then(function (t) {
+    return r.text().then(function (text) {
       var data = null;
-      try { data = t ? JSON.parse(t) : null; } catch (e) { /* not JSON */ }
+      try { data = text ? JSON.parse(text) : null; } catch (e) { /* not JSON */ }
       return { status: r.status, ok: r.ok, data: data && typeof data === 'object' ? data : {} };
     });
   }
@@ -104,46 +212,186 @@
 
   function loadBotConfig() {
     call('GET', 'sessions/bot-config').then(function (r) {
-      if (!r.ok) { showError(failure(r), loadBotConfig); ready(null); return; }
-      var c = r.data;
-      botName = c.botName || botName;
-      $('bot-name').textContent = botName;
-      document.title = botName;
-      $('powered-by').textContent = c.poweredBy ? 'Powered by ' + c.poweredBy : '';
-      var root = document.documentElement.style;
-      var color = validColor(c.botColor), bubble = validColor(c.botMsgBgColor) || color;
-      if (color) root.setProperty('--bot', color);
-      if (bubble) root.setProperty('--bot-msg', bubble);
-      var icon = $('bot-icon');
-      icon.textContent = '';
-      if (typeof c.botIcon === 'string' && /^(https?:\/\/|\/|data:image\/(png|gif|jpeg|webp);)/i.test(c.botIcon)) {
-        var img = document.createElement('img');
-        img.alt = '';
-        img.src = c.botIcon;
-        icon.appendChild(img);
-      } else {
-        icon.textContent = typeof c.botIcon === 'string' && c.botIcon ? Array.from(c.botIcon).slice(0, 2).join('') : botName.charAt(0).toUpperCase();
-      }
-      ready(color);
+      if (!r.ok) { showError(failure(r), loadBotConfig); ready(); return; }
+      serverBrand = r.data;
+      applyBrand();
+      ready();
     });
   }
-  // The loader hears `ready` once, with the bot colour when it is known.
-  function ready(color) {
-    if (readySent && !color) return;
-    post('ready', { color: color, first: !readySent });
+  // The loader hears `ready` once.
+  function ready() {
+    if (readySent) return;
+    post('ready', { first: true });
     readySent = true;
   }
+
+  // --- appearance: bot-config, then the host page's brand settings -------
+  var BRAND_KEYS = ['botName', 'botColor', 'botMsgBgColor', 'poweredBy', 'botIcon', 'position',
+    'theme', 'language', 'welcomeMessage', 'starterPrompts'];
+  var darkQuery = window.matchMedia ? window.matchMedia('(prefers-color-scheme: dark)') : null;
+
+  function applyBrand() {
+    brand = {};
+    BRAND_KEYS.forEach(function (k) {
+      if (hostBrand[k] !== undefined) brand[k] = hostBrand[k];
+      else if (serverBrand[k] !== undefined) brand[k] = serverBrand[k];
+    });
+    applyLanguage(brand.language);
+    botName = typeof brand.botName === 'string' && brand.botName ? brand.botName : 'Assistant';
+    $('bot-name').textContent = botName;
+    document.title = botName;
+    $('powered-by').textContent = brand.poweredBy ? t('poweredBy', { name: brand.poweredBy }) : '';
+    var color = validColor(brand.botColor), bubble = validColor(brand.botMsgBgColor) || color;
+    setSurface('--bot', '--on-bot', color || '#667eea');
+    setSurface('--bot-msg', '--on-bot-msg', bubble || color || '#667eea');
+    applyIcon();
+    var theme = brand.theme === 'dark' || brand.theme === 'auto' ? brand.theme : 'light';
+    document.documentElement.setAttribute('data-theme', theme);
+    renderIntro();
+    postLook(color);
+  }
+
+  function postLook(color) {
+    var theme = document.documentElement.getAttribute('data-theme');
+    post('look', {
+      color: color,
+      position: brand.position === 'left' ? 'left' : 'right',
+      dark: theme === 'dark' || (theme === 'auto' && !!darkQuery && darkQuery.matches),
+      labels: { open: t('openChat'), close: t('closeChat'), chat: t('chat') }
+    });
+  }
+  if (darkQuery && darkQuery.addEventListener) {
+    darkQuery.addEventListener('change', function () { postLook(validColor(brand.botColor)); });
+  }
+
+  function applyIcon() {
+    var icon = $('bot-icon');
+    icon.textContent = '';
+    var src = brand.botIcon;
+    if (typeof src === 'string' && /^(https?:\/\/|\/|data:image\/(png|gif|jpeg|webp);)/i.test(src)) {
+      var img = document.createElement('img');
+      img.alt = '';
+      img.src = src;
+      icon.appendChild(img);
+    } else {
+      icon.textContent = typeof src === 'string' && src ? Array.from(src).slice(0, 2).join('') : botName.charAt(0).toUpperCase();
+    }
+  }
+
   function validColor(c) {
     return typeof c === 'string' && window.CSS && CSS.supports('color', c) ? c : null;
   }
 
+  // A brand colour with white text on it, darkened where white would be
+  // hard to read (WCAG AA, 4.5:1), so any colour a tenant picks stays legible.
+  function setSurface(name, onName, color) {
+    var rgb = toRgb(color);
+    var root = document.documentElement.style;
+    if (!rgb) { root.setProperty(name, color); root.setProperty(onName, '#fff'); return; }
+    for (var i = 0; i < 20 && contrastWithWhite(rgb) < 4.5; i++) {
+      rgb = rgb.map(function (c) { return Math.round(c * 0.9); });
+    }
+    root.setProperty(name, 'rgb(' + rgb.join(',') + ')');
+    root.setProperty(onName, '#fff');
+  }
+  function toRgb(color) {
+    var probe = document.createElement('span');
+    probe.style.color = color;
+    document.body.appendChild(probe);
+    var m = /rgba?\((\d+),\s*(\d+),\s*(\d+)/.exec(getComputedStyle(probe).color);
+    probe.remove();
+    return m ? [+m[1], +m[2], +m[3]] : null;
+  }
+  function contrastWithWhite(rgb) {
+    var l = rgb.map(function (c) {
+      c /= 255;
+      return c <= 0.03928 ? c / 12.92 : Math.pow((c + 0.055) / 1.055, 2.4);
+    });
+    return 1.05 / (0.2126 * l[0] + 0.7152 * l[1] + 0.0722 * l[2] + 0.05);
+  }
+
+  // The tenant's (or host page's) language, else the browser's; English
+  // where neither has words here.
+  function applyLanguage(preferred) {
+    var wanted = [preferred].concat(navigator.languages || [navigator.language]);
+    lang = 'en';
+    for (var i = 0; i < wanted.length; i++) {
+      var code = typeof wanted[i] === 'string' ? wanted[i].toLowerCase().split(/[-_]/)[0] : '';
+      if (code && window.ChatbotStrings[code]) { lang = code; break; }
+    }
+    strings = window.ChatbotStrings[lang];
+    document.documentElement.lang = lang;
+    label($('clear'), 'clear'); label($('attach'), 'attach'); label($('send'), 'send');
+    var close = $('close');
+    close.setAttribute('aria-label', t('closeChat'));
+    close.title = t('closeTitle');
+    $('input-label').textContent = t('message');
+    input.placeholder = t('placeholder');
+    log.setAttribute('aria-label', t('conversation'));
+    $('typing-text').textContent = t('typing');
+    $('confirm-text').textContent = t('clearConfirm');
+    $('confirm-yes').textContent = t('clearYes');
+    $('confirm-no').textContent = t('cancel');
+    Array.prototype.forEach.call(log.querySelectorAll('.msg.assistant'), labelActions);
+    updateCounter(false);
+  }
+  function label(el, key) {
+    el.setAttribute('aria-label', t(key));
+    el.title = t(key);
+  }
+
+  // --- welcome message and starter prompts --------------------------------
+  function renderIntro() {
+    var old = log.querySelector('.intro');
+    if (old) old.remove();
+    var welcome = typeof brand.welcomeMessage === 'string' ? brand.welcomeMessage.trim() : '';
+    var prompts = Array.isArray(brand.starterPrompts)
+      ? brand.starterPrompts.filter(function (p) { return typeof p === 'string' && p.trim(); }).slice(0, 6) : [];
+    var started = !!log.querySelector('.msg.user');
+    if (!welcome && (started || !prompts.length)) return;
+    var intro = document.createElement('div');
+    intro.className = 'intro';
+    if (welcome) {
+      var bubble = document.createElement('div');
+      bubble.className = 'msg assistant welcome';
+      var body = document.createElement('div');
+      body.className = 'body';
+      window.ChatbotMarkdown.render(welcome, body, { table: t('table') });
+      bubble.appendChild(body);
+      intro.appendChild(bubble);
+    }
+    if (!started && prompts.length) {
+      var group = document.createElement('div');
+      group.className = 'starters';
+      group.setAttribute('role', 'group');
+      group.setAttribute('aria-label', t('suggestions'));
+      prompts.forEach(function (p) {
+        var b = document.createElement('button');
+        b.type = 'button';
+        b.textContent = p;
+        b.addEventListener('click', function () { send(p); focusInput(); });
+        group.appendChild(b);
+      });
+      intro.appendChild(group);
+    }
+    log.insertBefore(intro, log.firstChild);
+  }
+  function dropStarters() {
+    var s = log.querySelector('.starters');
+    if (s) s.remove();
+  }
+
+  // --- sessions ------------------------------------------------------------
   function createSession() {
-    var body = { config: { pageContext: pageContext, pageData: pageData } };
+    var config = merge({ pageContext: pageContext, pageData: pageData }, extras);
+    var body = { config: config };
     if (userId) body.user_identifier = userId;
+    if (userId && userSignature) body.userSignature = userSignature;
     return call('POST', 'sessions/create', body).then(function (r) {
       if (r.status !== 201) throw failure(r);
       sessionId = r.data.sessionId;
       savedId = null;
+      sendConfig = null;
       post('session', { sessionId: sessionId, created: true });
       return sessionId;
     });
@@ -155,14 +403,28 @@
       if (r.status === 404 || r.status === 400) return createSession();
       if (!r.ok) throw failure(r);
       sessionId = id;
-      log.textContent = '';
+      clearLog();
       (r.data.messages || []).forEach(function (m) {
         if (m.role === 'user') addMessage('user', m.content).classList.toggle('failed', m.status === 'failed');
-        else if (m.role === 'assistant') addMessage('assistant', m.content);
+        else if (m.role === 'assistant') addMessage('assistant', m.content, m.messageId, ratingOf(m) || remembered(m.messageId));
       });
+      renderIntro();
       post('session', { sessionId: id, created: false });
       return id;
     });
+  }
+  // History does not say how the visitor rated a reply, so this tab
+  // remembers it (the frame's own storage, partitioned by the host site).
+  function remember(messageId, rating) {
+    try { sessionStorage.setItem('chatbot_rating_' + messageId, rating); } catch (e) { /* storage blocked */ }
+  }
+  function remembered(messageId) {
+    try { return messageId ? sessionStorage.getItem('chatbot_rating_' + messageId) : null; } catch (e) { return null; }
+  }
+  function ratingOf(m) {
+    var f = m.feedback;
+    var rating = isObject(f) ? f.rating : typeof f === 'string' ? f : m.rating;
+    return rating === 'up' || rating === 'down' ? rating : null;
   }
 
   function ensureSession() {
@@ -186,11 +448,59 @@
     ensureSession().catch(function (err) { showError(err, startSession); });
   }
 
+  function clearLog() {
+    log.textContent = '';
+  }
   function reset() {
     sessionId = null;
     savedId = null;
-    log.textContent = '';
+    sendConfig = null;
+    clearLog();
+    renderIntro();
   }
+
+  // --- clearing the conversation ------------------------------------------
+  // A secret key (the Django system's embeds) deletes the session's
+  // messages on the server, as that widget did; a publishable key may not,
+  // so the visitor gets a fresh session and the old one stays in the
+  // tenant's records until its retention ends.
+  function clearConversation() {
+    var id = sessionId;
+    var done = function () {
+      reset();
+      live.textContent = t('cleared');
+      post('cleared', { sessionId: id });
+      return ensureSession();
+    };
+    if (!id || apiKey.indexOf('pk_') === 0) return done().catch(function (err) { showError(err, startSession); });
+    return call('DELETE', 'messages/clear/' + encodeURIComponent(id)).then(function (r) {
+      if (!r.ok && r.status !== 404 && r.status !== 403) throw failure(r);
+      if (r.ok) {
+        clearLog();
+        renderIntro();
+        live.textContent = t('cleared');
+        post('cleared', { sessionId: id });
+        return id;
+      }
+      return done();
+    }).catch(function (err) { showError(err, clearConversation); });
+  }
+
+  $('clear').addEventListener('click', function () {
+    if (typeof confirmDialog.showModal === 'function') confirmDialog.showModal();
+    else if (window.confirm(t('clearConfirm'))) clearConversation();
+    $('confirm-no').focus();
+  });
+  $('confirm-no').addEventListener('click', function () { confirmDialog.close(); });
+  $('confirm-yes').addEventListener('click', function () {
+    confirmDialog.close('yes');
+    clearConversation();
+    focusInput();
+  });
+  confirmDialog.addEventListener('close', function () {
+    if (confirmDialog.returnValue !== 'yes') $('clear').focus();
+    confirmDialog.returnValue = '';
+  });
 
   // --- sending -------------------------------------------------------------
   function gone(r) {
@@ -200,8 +510,10 @@
   // One exchange: the streaming endpoint when the server has it, else
   // /messages/send. Resolves to {status, ok, data} where data is /send's body.
   function exchange(text, view) {
-    var body = JSON.stringify({ sessionId: sessionId, message: text });
-    if (!streamAvailable) return call('POST', 'messages/send', JSON.parse(body));
+    var payload = { sessionId: sessionId, message: text };
+    if (sendConfig) payload.config = sendConfig;
+    var body = JSON.stringify(payload);
+    if (!streamAvailable) return call('POST', 'messages/send', payload);
     var h = headers(true);
     h.Accept = 'text/event-stream';
     return fetch(API + 'messages/stream', { method: 'POST', headers: h, body: body }).then(function (r) {
@@ -210,7 +522,7 @@
       return readJson(r).then(function (j) {
         if (r.status === 405 || (r.status === 404 && j.data.error !== 'Session not found')) {
           streamAvailable = false; // no such endpoint here: plain send from now on
-          return call('POST', 'messages/send', JSON.parse(body));
+          return call('POST', 'messages/send', payload);
         }
         return j;
       });
@@ -240,11 +552,7 @@
     }
     function pump() {
       return reader.read().then(function (chunk) {
-        if (chunk.done) {
-          buffer += decoder.decode();
-        } else {
-          buffer += decoder.decode(chunk.value, { stream: true });
-        }
+        buffer += chunk.done ? decoder.decode() : decoder.decode(chunk.value, { stream: true });
         buffer = buffer.replace(/\r\n?/g, '\n');
         var at;
         while (!result && (at = buffer.indexOf('\n\n')) >= 0) {
@@ -254,23 +562,22 @@
         if (result) { reader.cancel().catch(function () {}); return result; }
         if (chunk.done) {
           if (buffer.trim()) handle(buffer);
-          return result || { status: 0, ok: false, data: { error: 'The reply was cut off' } };
+          return result || { status: 0, ok: false, data: { error: t('cutOff') } };
         }
         return pump();
       });
     }
-    return pump().catch(function () { return { status: 0, ok: false, data: { error: 'The reply was cut off' } }; });
+    return pump().catch(function () { return { status: 0, ok: false, data: { error: t('cutOff') } }; });
   }
 
-  // A reply bubble that fills in as deltas arrive.
+  // A reply bubble that fills in as deltas arrive (announced once, when done).
   function replyView() {
     var el = null;
     return {
       update: function (text) {
         typing(false);
         if (!el) el = addMessage('assistant', '');
-        el.textContent = '';
-        renderMarkdown(text, el);
+        renderReply(el, text);
         scroll();
       },
       remove: function () { if (el) el.remove(); el = null; },
@@ -279,6 +586,7 @@
   }
 
   function send(text, bubble) {
+    dropStarters();
     if (!bubble) bubble = addMessage('user', text);
     bubble.classList.remove('failed');
     setBusy(1);
@@ -290,17 +598,19 @@
         if (!gone(r)) return r;
         // Expired or removed session: a new one, and the same message again.
         view.remove();
-        note(r.status === 410 ? 'That conversation had expired, so a new one was started.' : 'A new conversation was started.');
+        note(r.status === 410 ? t('expired') : t('restarted'));
         sessionId = null;
         return createSession().then(function () { return exchange(text, view); });
       })
       .then(function (r) {
         if (!r.ok) throw failure(r);
         var reply = String(r.data.response || '');
+        var messageId = typeof r.data.messageId === 'string' ? r.data.messageId : null;
         var el = view.element();
-        if (el) { el.textContent = ''; renderMarkdown(reply, el); } else addMessage('assistant', reply);
+        if (el) finishReply(el, reply, messageId, null);
+        else addMessage('assistant', reply, messageId);
         live.textContent = botName + ': ' + reply;
-        post('message', { message: reply, sessionId: sessionId });
+        post('message', { message: reply, sessionId: sessionId, messageId: messageId });
       })
       .catch(function (err) {
         view.remove();
@@ -320,6 +630,7 @@
     if (!text.trim()) return;
     input.value = '';
     grow();
+    updateCounter(false);
     send(text);
   });
   input.addEventListener('keydown', function (e) {
@@ -332,16 +643,26 @@
     input.style.height = 'auto';
     input.style.height = Math.min(input.scrollHeight + 2, 120) + 'px';
   }
-  input.addEventListener('input', grow);
+  input.addEventListener('input', function () { grow(); updateCounter(true); });
+
+  // The count shows near the limit; crossing into the last thousand and
+  // reaching the limit are announced once each, not every keystroke.
+  function updateCounter(announce) {
+    var n = input.value.length;
+    counter.hidden = n < COUNTER_FROM;
+    counter.classList.toggle('full', n >= MAX_CHARS);
+    counter.textContent = t('counter', { count: n.toLocaleString(lang), max: MAX_CHARS.toLocaleString(lang) });
+    var band = n >= MAX_CHARS ? 2 : n >= COUNTER_FROM ? 1 : 0;
+    if (announce && band > counterBand) {
+      live.textContent = band === 2 ? t('limit') : t('charsLeft', { count: (MAX_CHARS - n).toLocaleString(lang) });
+    }
+    counterBand = band;
+  }
+
   document.addEventListener('keydown', function (e) {
-    if (e.key === 'Escape') { e.preventDefault(); post('close', {}); }
+    if (e.key === 'Escape' && !confirmDialog.open) { e.preventDefault(); post('close', {}); }
   });
   $('close').addEventListener('click', function () { post('close', {}); });
-  $('new-chat').addEventListener('click', function () {
-    reset();
-    startSession();
-    focusInput();
-  });
 
   // --- files ---------------------------------------------------------------
   $('attach').addEventListener('click', function () { fileInput.click(); });
@@ -352,13 +673,13 @@
   });
 
   function upload(file) {
-    var progress = note('Uploading ' + file.name + '…');
+    var progress = note(t('uploading', { name: file.name }));
     setBusy(1);
     function attempt() {
-      var form = new FormData();
-      form.append('sessionId', sessionId);
-      form.append('file', file, file.name);
-      return call('POST', 'files/upload', form);
+      var body = new FormData();
+      body.append('sessionId', sessionId);
+      body.append('file', file, file.name);
+      return call('POST', 'files/upload', body);
     }
     return ensureSession()
       .then(attempt)
@@ -373,7 +694,7 @@
         var f = r.data.file || {};
         var el = note('', 'file');
         var title = document.createElement('strong');
-        title.textContent = (f.name || file.name) + ' uploaded';
+        title.textContent = t('uploaded', { name: f.name || file.name });
         el.appendChild(title);
         el.appendChild(document.createTextNode('\n' + (f.summary || '')));
         live.textContent = title.textContent + '. ' + (f.summary || '');
@@ -386,15 +707,127 @@
   }
 
   // --- view ----------------------------------------------------------------
-  function addMessage(role, text) {
+  function addMessage(role, text, messageId, rating) {
     var el = document.createElement('div');
     el.className = 'msg ' + role;
-    if (role === 'assistant') renderMarkdown(text, el);
+    if (role === 'assistant') finishReply(el, text, messageId, rating);
     else el.textContent = text;
     log.appendChild(el);
     scroll();
     return el;
   }
+  function renderReply(el, text) {
+    var body = el.querySelector('.body');
+    if (!body) {
+      body = document.createElement('div');
+      body.className = 'body';
+      el.insertBefore(body, el.firstChild);
+    }
+    window.ChatbotMarkdown.render(text, body, { table: t('table') });
+  }
+  // The reply's text, then its copy button and (with a message id to rate)
+  // its thumbs.
+  function finishReply(el, text, messageId, rating) {
+    renderReply(el, text);
+    el.raw = text;
+    var old = el.querySelector('.actions');
+    if (old) old.remove();
+    if (!text) return;
+    var actions = document.createElement('div');
+    actions.className = 'actions';
+    actions.appendChild(actionButton('copy', COPY_ICON, function (b) { copyReply(el, b); }));
+    if (messageId) {
+      el.messageId = messageId;
+      actions.appendChild(actionButton('up', THUMB_UP, function () { rate(el, 'up'); }));
+      actions.appendChild(actionButton('down', THUMB_DOWN, function () { rate(el, 'down'); }));
+    }
+    el.appendChild(actions);
+    labelActions(el);
+    showRating(el, rating || null);
+  }
+  var COPY_ICON = 'M8 3h10a2 2 0 0 1 2 2v12h-2V5H8zM5 7h10a2 2 0 0 1 2 2v11a2 2 0 0 1-2 2H5a2 2 0 0 1-2-2V9a2 2 0 0 1 2-2zm0 2v11h10V9z';
+  var CHECK_ICON = 'M9.5 16.2 5.3 12l-1.4 1.4 5.6 5.6L20.1 8.4 18.7 7z';
+  var THUMB_UP = 'M2 10h4v11H2zm6 11h9.2a2 2 0 0 0 1.9-1.4l2.3-7A2 2 0 0 0 19.5 10H14l.9-4.4a1.6 1.6 0 0 0-2.9-1.2L8 10z';
+  var THUMB_DOWN = 'M22 14h-4V3h4zm-6-11H6.8a2 2 0 0 0-1.9 1.4l-2.3 7A2 2 0 0 0 4.5 14H10l-.9 4.4a1.6 1.6 0 0 0 2.9 1.2L16 14z';
+  function svg(path) {
+    var ns = 'http://www.w3.org/2000/svg';
+    var s = document.createElementNS(ns, 'svg');
+    s.setAttribute('viewBox', '0 0 24 24');
+    s.setAttribute('aria-hidden', 'true');
+    var p = document.createElementNS(ns, 'path');
+    p.setAttribute('d', path);
+    s.appendChild(p);
+    return s;
+  }
+  function actionButton(kind, icon, onClick) {
+    var b = document.createElement('button');
+    b.type = 'button';
+    b.className = 'act ' + kind;
+    b.appendChild(svg(icon));
+    b.addEventListener('click', function () { onClick(b); });
+    return b;
+  }
+  function labelActions(el) {
+    var labels = { copy: 'copy', up: 'helpful', down: 'notHelpful' };
+    Array.prototype.forEach.call(el.querySelectorAll('.act'), function (b) {
+      var kind = b.classList.contains('copy') ? 'copy' : b.classList.contains('up') ? 'up' : 'down';
+      b.setAttribute('aria-label', t(labels[kind]));
+      b.title = t(labels[kind]);
+    });
+  }
+
+  function copyReply(el, button) {
+    var text = el.raw || '';
+    var copied = navigator.clipboard && navigator.clipboard.writeText
+      ? navigator.clipboard.writeText(text) : Promise.reject(new Error('no clipboard'));
+    copied.catch(function () {
+      // Older browsers, or a page that did not grant clipboard-write.
+      var area = document.createElement('textarea');
+      area.value = text;
+      area.setAttribute('readonly', '');
+      area.className = 'sr';
+      document.body.appendChild(area);
+      area.select();
+      var ok = document.execCommand && document.execCommand('copy');
+      area.remove();
+      button.focus();
+      if (!ok) throw new Error('copy failed');
+    }).then(function () {
+      live.textContent = t('copied');
+      button.classList.add('done');
+      button.replaceChild(svg(CHECK_ICON), button.firstChild);
+      setTimeout(function () {
+        button.classList.remove('done');
+        button.replaceChild(svg(COPY_ICON), button.firstChild);
+      }, 2000);
+    }, function () {
+      showError(null, null, t('copyFailed'));
+    });
+  }
+
+  function showRating(el, rating) {
+    el.rating = rating;
+    Array.prototype.forEach.call(el.querySelectorAll('.act.up, .act.down'), function (b) {
+      b.setAttribute('aria-pressed', String(b.classList.contains(rating || 'none')));
+    });
+  }
+  // A second rating replaces the first (the server keeps one per reply).
+  function rate(el, rating) {
+    if (el.rating === rating || !sessionId) return;
+    var before = el.rating;
+    showRating(el, rating);
+    var body = { sessionId: sessionId, messageId: el.messageId, rating: rating };
+    call('POST', 'messages/feedback', body).then(function (r) {
+      if (!r.ok) throw failure(r);
+      live.textContent = t('thanks');
+      remember(body.messageId, rating);
+      post('feedback', { sessionId: body.sessionId, messageId: body.messageId, rating: rating });
+    }).catch(function (err) {
+      showRating(el, before);
+      showError(err, function () { rate(el, rating); }, t('ratingFailed'));
+    });
+  }
+
   function note(text, kind) {
     var el = document.createElement('div');
     el.className = 'note' + (kind ? ' ' + kind : '');
@@ -410,118 +843,29 @@
   function describe(err) {
     var r = err && err.response;
     if (!r || r.status === 0) {
-      return (r && r.data.error ? r.data.error + '. ' : '') + 'Could not reach the chat service. Check your connection and try again.';
+      return (r && r.data.error ? r.data.error + '. ' : '') + t('unreachable');
     }
-    var text = r.data.error || 'Something went wrong (HTTP ' + r.status + ')';
+    var text = r.data.error || t('httpError', { status: r.status });
     if (r.data.detail) text += ': ' + r.data.detail;
-    if (r.status === 401) text += '. This chat is not set up correctly.';
-    else if (r.status >= 500) text += '. Please try again.';
+    if (r.status === 401) text += '. ' + t('notSetUp');
+    else if (r.status >= 500) text += '. ' + t('tryAgain');
     return text;
   }
-  function showError(err, retry) {
-    var el = note(describe(err), 'error');
+  // An error in the conversation, announced (role=alert), with Retry when
+  // the action can be tried again; `what` says what failed.
+  function showError(err, retry, what) {
+    var el = note(what ? what + (err ? ': ' + describe(err) : '') : describe(err), 'error');
     el.setAttribute('role', 'alert');
     if (retry) {
       var b = document.createElement('button');
       b.type = 'button';
-      b.textContent = 'Retry';
+      b.textContent = t('retry');
       b.addEventListener('click', function () { el.remove(); retry(); });
       el.appendChild(b);
     }
   }
 
-  // --- Markdown, safely: DOM nodes and textContent only ---------------------
-  function h(tag) { return document.createElement(tag); }
-  var LIST = /^\s*([-*+]|\d{1,9}[.)])\s+(.*)$/;
-  var FENCE = /^\s*```/;
-  function renderMarkdown(src, el) {
-    var lines = String(src).replace(/\r\n?/g, '\n').split('\n');
-    var para = [], i = 0, m;
-    function flush() {
-      if (!para.length) return;
-      var p = h('p');
-      inline(para.join('\n'), p, 0);
-      el.appendChild(p);
-      para = [];
-    }
-    while (i < lines.length) {
-      var line = lines[i];
-      if (FENCE.test(line)) {
-        flush();
-        var code = [];
-        i++;
-        while (i < lines.length && !FENCE.test(lines[i])) code.push(lines[i++]);
-        i++;
-        var pre = h('pre'), c = h('code');
-        c.textContent = code.join('\n');
-        pre.appendChild(c);
-        el.appendChild(pre);
-      } else if ((m = LIST.exec(line))) {
-        flush();
-        var ordered = /\d/.test(m[1]);
-        var list = h(ordered ? 'ol' : 'ul');
-        while (i < lines.length && (m = LIST.exec(lines[i])) && /\d/.test(m[1]) === ordered) {
-          var li = h('li');
-          inline(m[2], li, 0);
-          list.appendChild(li);
-          i++;
-        }
-        el.appendChild(list);
-      } else if (!line.trim()) {
-        flush();
-        i++;
-      } else {
-        para.push(line);
-        i++;
-      }
-    }
-    flush();
-  }
-  var INLINE = /`([^`\n]+)`|\*\*(\S(?:[^\n]*?\S)?)\*\*|\*(\S(?:[^*\n]*?\S)?)\*|\[([^\]\n]+)\]\(([^()\s]+)\)/g;
-  function inline(text, el, depth) {
-    var last = 0, m;
-    INLINE.lastIndex = 0;
-    var parts = [];
-    while ((m = INLINE.exec(text))) {
-      parts.push([m.index, INLINE.lastIndex, m]);
-    }
-    parts.forEach(function (p) {
-      var m = p[2], node;
-      plain(text.slice(last, p[0]), el);
-      last = p[1];
-      if (m[1] !== undefined) {
-        node = h('code');
-        node.textContent = m[1];
-      } else if (m[2] !== undefined || m[3] !== undefined) {
-        node = h(m[2] !== undefined ? 'strong' : 'em');
-        if (depth < 3) inline(m[2] !== undefined ? m[2] : m[3], node, depth + 1);
-        else plain(m[2] !== undefined ? m[2] : m[3], node);
-      } else {
-        var href = safeUrl(m[5]);
-        if (!href) { plain(m[0], el); return; }
-        node = h('a');
-        node.href = href;
-        node.target = '_blank';
-        node.rel = 'noopener noreferrer';
-        node.textContent = m[4];
-      }
-      el.appendChild(node);
-    });
-    plain(text.slice(last), el);
-  }
-  function plain(text, el) {
-    text.split('\n').forEach(function (part, i) {
-      if (i) el.appendChild(h('br'));
-      if (part) el.appendChild(document.createTextNode(part));
-    });
-  }
-  function safeUrl(u) {
-    try {
-      var url = new URL(u);
-      return url.protocol === 'http:' || url.protocol === 'https:' ? url.href : null;
-    } catch (e) { return null; }
-  }
-
+  applyLanguage(null);
   if (!hostOrigin || window.parent === window) {
     note('This page is the chat widget\'s frame: embed /widget/chatbot.js in a page to use it.');
     return;

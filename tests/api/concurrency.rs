@@ -1,6 +1,6 @@
 //! 50 clients send 20 messages each at once, to sessions of their own and
 //! to sessions they share: afterwards every message is stored exactly once
-//! and every count is exact. Runs on both drivers with the API suite.
+//! and every count is exact (the day's analytics counters too). Runs on both drivers with the API suite.
 
 use std::collections::HashMap;
 
@@ -58,6 +58,7 @@ async fn fifty_clients_twenty_messages_each_nothing_lost_nothing_doubled() {
     // Every user message exactly once, each with one reply, in its session.
     let mut seen: HashMap<String, usize> = HashMap::new();
     let mut total = 0;
+    let mut tokens = (0, 0);
     for (index, session) in sessions.iter().enumerate() {
         let senders = (0..CLIENTS).filter(|c| session_of(*c) == index).count();
         let history = app.history(session).await;
@@ -68,6 +69,10 @@ async fn fifty_clients_twenty_messages_each_nothing_lost_nothing_doubled() {
             json!(history.len()),
             "session {index}: counter equals what is stored"
         );
+        for m in &history {
+            tokens.0 += m["inputTokens"].as_i64().unwrap_or(0);
+            tokens.1 += m["outputTokens"].as_i64().unwrap_or(0);
+        }
         let users: Vec<&Value> = history.iter().filter(|m| m["role"] == "user").collect();
         let replies = history.iter().filter(|m| m["role"] == "assistant").count();
         assert_eq!(users.len(), replies);
@@ -82,6 +87,18 @@ async fn fifty_clients_twenty_messages_each_nothing_lost_nothing_doubled() {
     assert_eq!(total, CLIENTS * MESSAGES * 2);
     assert_eq!(seen.len(), CLIENTS * MESSAGES);
     assert!(seen.values().all(|n| *n == 1), "no message stored twice");
+
+    // The day's counters, moved inside each exchange's transaction.
+    let analytics = app.get("/api/tenant/analytics?days=1").await;
+    let day = &analytics.body["totals"];
+    assert_eq!(day["sessions"], OWN + SHARED);
+    assert_eq!(day["newUsers"], OWN + SHARED);
+    assert_eq!(day["messages"], CLIENTS * MESSAGES * 2);
+    assert_eq!(day["providerErrors"], 0);
+    assert_eq!(
+        (day["inputTokens"].as_i64(), day["outputTokens"].as_i64()),
+        (Some(tokens.0), Some(tokens.1))
+    );
 
     // Tenant and user counters.
     let stats = app.get("/api/chat/sessions/stats/by-user").await;

@@ -4,15 +4,18 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod analytics;
 mod bench;
 #[cfg(feature = "cloud")]
 mod cloud;
 mod concurrency;
 mod conformance;
 mod fake;
+mod feedback;
 mod files;
 mod helpers;
 mod identity;
+mod import;
 mod integrations;
 mod keys;
 mod knowledge;
@@ -27,4 +30,5 @@ mod round_trips;
 mod sessions;
 mod streaming;
 mod tenant;
+mod tenant_sessions;
 mod tenants;

@@ -87,6 +87,43 @@ async fn each_operation_stays_within_its_budget() {
         "config merge: read, conditional write"
     );
 
+    let reply = app.send_message(&id, "rate me").await;
+    app.round_trips();
+    let feedback = json!({"sessionId": id, "messageId": reply.body["messageId"], "rating": "up"});
+    app.post("/api/chat/messages/feedback", feedback).await;
+    assert_eq!(
+        app.round_trips(),
+        trips(2, 1),
+        "feedback: read session and message, one atomic write with its counters"
+    );
+    app.get("/api/tenant/sessions?limit=5").await;
+    assert_eq!(
+        app.round_trips(),
+        trips(1, 0),
+        "session list: one index query"
+    );
+    app.get("/api/tenant/sessions?user=u@example.com").await;
+    assert_eq!(app.round_trips(), trips(1, 0), "by user: one query of GSI2");
+    app.get("/api/tenant/analytics?days=365").await;
+    assert_eq!(
+        app.round_trips(),
+        trips(1, 0),
+        "analytics: one query of the day counters"
+    );
+    app.get(&format!("/api/tenant/sessions/{id}")).await;
+    assert_eq!(
+        app.round_trips(),
+        trips(1, 0),
+        "transcript: one partition query"
+    );
+    app.create_session(json!({"config": {}, "user_identifier": "u@example.com"}))
+        .await;
+    assert_eq!(
+        app.round_trips(),
+        trips(0, 2),
+        "a returning user's session: the new-user guess fails once"
+    );
+
     app.upload(Some(&id), Some(("d.csv", "text/csv", b"a\n1\n")))
         .await;
     assert_eq!(
@@ -109,7 +146,7 @@ async fn each_operation_stays_within_its_budget() {
     assert_eq!(
         app.round_trips(),
         trips(2, 1),
-        "clear 6 messages: read session, list keys, one transaction of deletes and the counter"
+        "clear 8 messages: read session, list keys, one transaction of deletes and the counter"
     );
 }
 

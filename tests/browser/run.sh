@@ -26,6 +26,17 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# A second tenant, "Widget Shop", with a publishable key (the key kind a
+# page should embed) and its secret key for checking from the server side.
+SHOP=$("$CHATCTL" tenant create --name "Widget Shop" --email shop@example.com --data-dir "$WORK/data")
+SHOP_TENANT=$(sed -n 's/^tenant: //p' <<<"$SHOP")
+CHAT_SHOP_KEY=$(tail -n 1 <<<"$SHOP")
+CHAT_SHOP_PK=$("$CHATCTL" key create --tenant "$SHOP_TENANT" --kind publishable --data-dir "$WORK/data" | tail -n 1)
+# Its allowed origin is the tests' host page, on a port chosen here.
+CHAT_HOST_PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+"$CHATCTL" tenant set-origins --tenant "$SHOP_TENANT" "http://127.0.0.1:$CHAT_HOST_PORT" --data-dir "$WORK/data" >/dev/null
+export CHAT_SHOP_KEY CHAT_SHOP_PK CHAT_HOST_PORT
+
 RUST_LOG=warn "$CHATCTL" serve --addr 127.0.0.1:0 --data-dir "$WORK/data" >"$WORK/serve.out" 2>"$WORK/serve.err" &
 SERVER=$!
 for _ in $(seq 1 200); do
@@ -46,3 +57,4 @@ fi
 echo "chatctl serve at $CHAT_API"
 export CHAT_API CHAT_KEY CHATBOT_SCREENSHOTS="$ROOT/target/widget-screenshots"
 node --test --test-concurrency=1 widget.test.mjs
+CONSOLE_SCREENSHOTS="$ROOT/target/console-screenshots" node --test --test-concurrency=1 console.test.mjs

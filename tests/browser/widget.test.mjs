@@ -17,6 +17,10 @@ const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const SHOTS = process.env.CHATBOT_SCREENSHOTS || path.join(HERE, '..', '..', 'target', 'widget-screenshots');
 const API = process.env.CHAT_API; // http://127.0.0.1:PORT/api/chat/
 const KEY = process.env.CHAT_KEY;
+// The "Widget Shop" tenant: a publishable key for pages, its secret key for
+// checking from the server side (tests/browser/run.sh makes both).
+const SHOP_PK = process.env.CHAT_SHOP_PK;
+const SHOP_KEY = process.env.CHAT_SHOP_KEY;
 const LOADER_BUDGET = 15 * 1024;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
@@ -26,11 +30,11 @@ let HOST; // the tenant's site
 let OTHER; // a third origin: a stranger's frame inside the tenant's page
 const servers = [];
 
-function listen(handler) {
+function listen(handler, port = 0) {
   return new Promise((resolve, reject) => {
     const server = http.createServer(handler);
     server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
+    server.listen(port, '127.0.0.1', () => {
       servers.push(server);
       resolve(`http://127.0.0.1:${server.address().port}`);
     });
@@ -44,7 +48,17 @@ function hostPage(url) {
     ? '<style>iframe, button { display: none !important; } div { color: red !important; }</style>'
     : '';
   const stranger = url.searchParams.has('stranger') ? `<iframe title="ad" src="${OTHER}/stranger"></iframe>` : '';
-  return `<!doctype html><html lang="en-GB"><head><meta charset="utf-8">
+  const config = url.searchParams.get('config');
+  // The Django system's embed: window.ChatbotConfig, then the script with data-* attributes.
+  const attrs = JSON.parse(url.searchParams.get('attrs') || '{}');
+  const script = url.searchParams.has('attrs')
+    ? `<script src="${ORIGIN}/widget/chatbot.js"${Object.entries(attrs).map(([k, v]) => ` data-${k}="${v}"`).join('')}></script>`
+    : `<script src="${ORIGIN}/widget/chatbot.js?${query}"></script>`;
+  // A tenant's strict policy: no inline styles at all, scripts from itself and the API only.
+  const csp = url.searchParams.has('csp')
+    ? `<meta http-equiv="Content-Security-Policy" content="default-src 'none'; script-src 'unsafe-inline' ${ORIGIN}; style-src 'none'; frame-src ${ORIGIN}; img-src 'none'">`
+    : '';
+  return `<!doctype html><html lang="en-GB"><head><meta charset="utf-8">${csp}
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Acme Store - Widgets</title>${hostile}
 <script>
@@ -53,9 +67,9 @@ function hostPage(url) {
     if (e.data && e.data.source === 'chatbot-widget') window.__events.push({ origin: e.origin, data: e.data });
     if (e.data === 'stranger-done') window.__strangerDone = true;
   });
-</script></head>
+</script>${config ? `<script>window.ChatbotConfig = ${config};</script>` : ''}</head>
 <body><h1>Acme Store</h1><p>Our blue widgets ship in two days.</p>${stranger}
-<script src="${ORIGIN}/widget/chatbot.js?${query}"></script>
+${script}
 </body></html>`;
 }
 
@@ -69,6 +83,20 @@ const STRANGER = `<!doctype html><script>
   p.postMessage('stranger-done', '*');
 </script>`;
 
+// A page that frames the chat frame itself, without the key in its URL (so
+// with no tenant's frame-ancestors), and hands it a publishable key.
+const FORGED = `<!doctype html><body><script>
+  const q = new URLSearchParams(location.search);
+  const f = document.createElement('iframe');
+  f.src = q.get('frame') + '#host=' + encodeURIComponent(location.origin);
+  window.addEventListener('message', (e) => {
+    if (e.source === f.contentWindow && e.data && e.data.type === 'hello') {
+      f.contentWindow.postMessage({ ns: 'chatbot-widget-loader', type: 'init', apiKey: q.get('key'), userId: null }, '*');
+    }
+  });
+  document.body.appendChild(f);
+</script>`;
+
 before(async () => {
   assert.ok(API && KEY, 'CHAT_API and CHAT_KEY must name a running chatctl serve: run tests/browser/run.sh');
   assert.ok(fs.existsSync(CHROMIUM), `${CHROMIUM} is missing: run tests/browser/run.sh, which installs it`);
@@ -76,16 +104,22 @@ before(async () => {
   const health = await fetch(`${API}sessions/bot-config`, { headers: { 'X-API-Key': KEY } });
   assert.equal(health.status, 200, 'the chat server answers with the demo key');
   await health.arrayBuffer(); // an unread body would hold its connection open
+  // Another site: a stranger's frame, and pages trying to use the Widget
+  // Shop's publishable key outside its allowed origin.
   OTHER = await listen((req, res) => {
+    const url = new URL(req.url, 'http://other');
     res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' });
-    res.end(STRANGER);
+    if (url.pathname === '/embed') res.end(hostPage(url));
+    else if (url.pathname === '/forge') res.end(FORGED);
+    else res.end(STRANGER);
   });
+  // The tenant's site: on the port run.sh listed as the Widget Shop's allowed origin.
   HOST = await listen((req, res) => {
     const url = new URL(req.url, 'http://host');
     if (url.pathname !== '/embed') { res.writeHead(404); res.end(); return; }
     res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' });
     res.end(hostPage(url));
-  });
+  }, Number(process.env.CHAT_HOST_PORT || 0));
   browser = await chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
@@ -509,9 +543,13 @@ describe('streaming and failures', () => {
     await page.context().close();
   });
 
-  test('a bad API key is reported in the chat, and widget_ready is posted once', async () => {
+  test('a key the API refuses is reported in the chat, and widget_ready is posted once', async () => {
     const page = await newPage();
-    await page.goto(`${HOST}/embed?q=${encodeURIComponent('apiKey=cb_wrong')}`);
+    // The frame is served (the key in its URL verifies); the API then refuses the visitor's calls.
+    await page.route(`${ORIGIN}/api/chat/**`, (route) => route.fulfill({
+      status: 401, contentType: 'application/json', body: '{"error":"Invalid API key"}',
+    }));
+    await page.goto(embedUrl({ userIdentifier: 'refused@example.com' }));
     await waitEvent(page, 'widget_ready');
     await openChat(page);
     const error = chat(page).locator('.note.error').first();
@@ -521,6 +559,17 @@ describe('streaming and failures', () => {
     await chat(page).locator('.note.error', { hasText: 'Invalid API key' }).first().waitFor();
     await flushMessages(page);
     assert.equal((await events(page)).filter((e) => e.type === 'widget_ready').length, 1);
+    await page.context().close();
+  });
+
+  test('a key that does not verify: the browser refuses the frame and the page hears widget_error', async () => {
+    const page = await newPage();
+    await page.goto(`${HOST}/embed?q=${encodeURIComponent('apiKey=cb_wrong')}`);
+    const failed = await waitEvent(page, 'widget_error');
+    assert.equal(failed.action, 'load');
+    assert.equal(failed.error, 'The chat could not load');
+    assert.ok(page.errors.some((e) => /frame-ancestors/.test(e)), page.errors.join('\n'));
+    assert.equal((await events(page)).filter((e) => e.type === 'widget_ready').length, 0);
     await page.context().close();
   });
 });
@@ -648,4 +697,601 @@ describe('layout', () => {
     assert.ok(fs.statSync(path.join(SHOTS, 'desktop-open.png')).size > 10000);
     await page.context().close();
   });
+});
+
+// --- issue 14: the widget the Django system's tenants are used to -----------
+
+async function apiAs(key, pathname, init = {}) {
+  const res = await fetch(API + pathname, { ...init, headers: { 'X-API-Key': key, 'Content-Type': 'application/json', ...(init.headers || {}) } });
+  const text = await res.text();
+  let body = null;
+  try { body = JSON.parse(text); } catch { body = text; }
+  return { status: res.status, body };
+}
+
+// The Django-style embed: window.ChatbotConfig and data-* attributes.
+function djangoUrl(attrs, config) {
+  const q = new URLSearchParams({ attrs: JSON.stringify(attrs) });
+  if (config) q.set('config', JSON.stringify(config));
+  return `${HOST}/embed?${q}`;
+}
+
+async function shopSession(id) {
+  const { status, body } = await apiAs(SHOP_KEY, `sessions/${id}`);
+  assert.equal(status, 200, JSON.stringify(body));
+  return body;
+}
+
+async function poll(check, what, ms = 5000) {
+  const until = Date.now() + ms;
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    assert.ok(Date.now() < until, `timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+function lastReply(page) {
+  return chat(page).locator('.msg.assistant:not(.welcome)').last();
+}
+
+async function shot(page, name) {
+  await page.screenshot({ path: path.join(SHOTS, `${name}.png`) });
+}
+
+test('the vendored Markdown parser and sanitiser are the pinned npm releases, byte for byte, with their licences', () => {
+  const lock = JSON.parse(fs.readFileSync(path.join(HERE, 'package-lock.json'), 'utf8'));
+  for (const [pkg, file, vendored, licences] of [
+    ['marked', 'lib/marked.umd.js', 'marked.umd.js', ['marked.LICENSE.md']],
+    ['dompurify', 'dist/purify.min.js', 'purify.min.js', ['dompurify.LICENSE', 'dompurify.LICENSE-MPL']],
+  ]) {
+    const pinned = lock.packages[`node_modules/${pkg}`].version;
+    const installed = JSON.parse(fs.readFileSync(path.join(HERE, 'node_modules', pkg, 'package.json'), 'utf8')).version;
+    assert.equal(installed, pinned, pkg);
+    assert.deepEqual(fs.readFileSync(path.join(WIDGET, 'vendor', vendored)),
+      fs.readFileSync(path.join(HERE, 'node_modules', pkg, file)), `${vendored} is ${pkg}@${pinned}'s ${file}`);
+    for (const l of licences) assert.ok(fs.statSync(path.join(WIDGET, 'vendor', l)).size > 1000, l);
+  }
+  // Only the frame loads them: the loader stays small.
+  const loader = fs.readFileSync(path.join(WIDGET, 'chatbot.js'), 'utf8');
+  assert.ok(!/marked|purify/i.test(loader));
+});
+
+describe('the Django system\'s embed and host commands', () => {
+  test('data-api-key with window.ChatbotConfig: jsonData, instructions, brand guidelines and tone reach the session', async () => {
+    const page = await newPage();
+    const requests = [];
+    page.on('request', (r) => { if (r.url().endsWith('/sessions/create')) requests.push(r.postDataJSON()); });
+    const config = {
+      jsonData: { products: [{ sku: 'W-1', name: 'Blue widget', price: 12 }] },
+      customInstructions: 'Answer in one sentence.',
+      brandGuidelines: 'Call the product "widget", never "gadget".',
+      tone: 'friendly',
+      pageContext: { section: 'catalogue' },
+      botName: 'Shop Helper',
+    };
+    await load(page, djangoUrl({ 'api-key': SHOP_PK, 'user-identifier': 'django@example.com' }, config));
+    await openChat(page);
+    await chat(page).locator('#bot-name', { hasText: 'Shop Helper' }).waitFor();
+    const created = await waitEvent(page, 'session_created');
+    assert.equal(created.userId, 'django@example.com');
+    const sent = requests[0].config;
+    assert.deepEqual(sent.jsonData, config.jsonData);
+    assert.match(sent.customInstructions, /^Answer in one sentence\.\n\nBrand guidelines: Call the product "widget", never "gadget"\.\n\nTone: friendly$/);
+    assert.equal(sent.brandGuidelines, config.brandGuidelines);
+    assert.equal(sent.tone, 'friendly');
+    assert.equal(sent.pageContext.section, 'catalogue');
+    assert.equal(sent.pageContext.url, page.url());
+    const details = await shopSession(created.sessionId);
+    assert.equal(details.userIdentifier, 'django@example.com');
+    assert.deepEqual(details.config.jsonData, config.jsonData);
+    const reply = await send(page, 'What do you sell?');
+    assert.match(reply.message, /custom instructions: yes/);
+    assert.match(reply.message, /json data: yes/);
+    assert.deepEqual(page.errors, []);
+    await page.context().close();
+  });
+
+  test('set_brand_settings applies live: name, colours, position, theme, language, welcome and starters', async () => {
+    const page = await newPage();
+    await load(page, embedUrl({ userIdentifier: 'brand@example.com' }));
+    await openChat(page);
+    const before = await launcher(page).boundingBox();
+    assert.ok(before.x > 1000, 'right by default');
+    await page.evaluate(() => window.postMessage({
+      type: 'set_brand_settings',
+      data: {
+        botName: 'Kettle Helper', botColor: '#0f766e', botMsgBgColor: '#115e59', poweredBy: 'Kettle AI', botIcon: 'K',
+        position: 'left', theme: 'dark', language: 'fr',
+        welcomeMessage: 'Bonjour ! **Bienvenue** chez Kettle.', starterPrompts: ['Quelle bouilloire ?', 'Livraison ?'],
+      },
+    }, location.origin));
+    const c = chat(page);
+    await c.locator('#bot-name', { hasText: 'Kettle Helper' }).waitFor();
+    assert.equal(await c.locator('#powered-by').textContent(), 'Propulsé par Kettle AI');
+    assert.equal(await c.locator('#bot-icon').textContent(), 'K');
+    assert.equal(await c.locator('#input').getAttribute('placeholder'), 'Écrivez un message…');
+    assert.equal(await c.locator('html').getAttribute('lang'), 'fr');
+    assert.equal(await c.locator('html').getAttribute('data-theme'), 'dark');
+    await c.locator('.welcome strong', { hasText: 'Bienvenue' }).waitFor();
+    assert.deepEqual(await c.locator('.starters button').allTextContents(), ['Quelle bouilloire ?', 'Livraison ?']);
+    assert.equal(await c.locator('.starters').getAttribute('aria-label'), 'Questions suggérées');
+    const frame = chatFrame(page);
+    const colors = await frame.evaluate(() => ({
+      head: getComputedStyle(document.querySelector('.head')).backgroundColor,
+      body: getComputedStyle(document.body).backgroundColor,
+    }));
+    assert.equal(colors.head, 'rgb(15, 118, 110)');
+    assert.notEqual(colors.body, 'rgb(255, 255, 255)');
+    await poll(async () => (await launcher(page).boundingBox()).x < 100, 'the launcher to move left');
+    assert.equal(await launcher(page).getAttribute('aria-label'), 'Fermer le chat');
+    const panel = await page.locator('#chatbot-widget iframe').boundingBox();
+    assert.ok(panel.x <= 21, `panel on the left: ${panel.x}`);
+    await shot(page, 'brand-settings-dark-left-fr');
+    // The same through the method, camelCase or as named.
+    await page.evaluate(() => window.ChatbotWidget.setBrandSettings({ botName: 'Renamed', theme: 'light', position: 'right' }));
+    await c.locator('#bot-name', { hasText: 'Renamed' }).waitFor();
+    assert.equal(await c.locator('html').getAttribute('data-theme'), 'light');
+    await poll(async () => (await launcher(page).boundingBox()).x > 1000, 'the launcher to move back right');
+    await page.evaluate(() => window.ChatbotWidget.set_brand_settings({ botName: 'Again' }));
+    await c.locator('#bot-name', { hasText: 'Again' }).waitFor();
+    assert.deepEqual(page.errors, []);
+    await page.context().close();
+  });
+
+  test('send_message, clear_chat, minimize and maximize, by postMessage and as methods', async () => {
+    const page = await newPage();
+    await load(page, embedUrl({ userIdentifier: 'django-commands@example.com' }));
+    await page.evaluate(() => window.postMessage({ type: 'maximize' }, location.origin));
+    await waitEvent(page, 'widget_opened');
+    const created = await waitEvent(page, 'session_created');
+    await page.evaluate(() => window.postMessage({ type: 'send_message', data: { message: 'sent by the page' } }, location.origin));
+    const reply = await waitEvent(page, 'message_received');
+    assert.match(reply.message, /You said: "sent by the page"/);
+    await chat(page).locator('.msg.user', { hasText: 'sent by the page' }).waitFor();
+    await page.evaluate(() => window.postMessage({ type: 'minimize' }, location.origin));
+    await waitEvent(page, 'widget_minimized');
+    // send_message opens the chat so the visitor sees the exchange.
+    await page.evaluate(() => window.ChatbotWidget.sendMessage('and by the method'));
+    await waitEvent(page, 'widget_opened', 2);
+    await waitEvent(page, 'message_received', 2);
+    assert.equal((await api(`messages/history/${created.sessionId}`)).body.messages.length, 4);
+    await page.evaluate(() => window.ChatbotWidget.send_message('x'.repeat(10001)));
+    const tooLong = await waitEvent(page, 'widget_error');
+    assert.equal(tooLong.action, 'send_message');
+    assert.equal(tooLong.error, 'Message too long');
+    // A secret key (the Django embeds' kind) clears the messages on the server, as that widget did.
+    await page.evaluate(() => window.postMessage({ type: 'clear_chat' }, location.origin));
+    const cleared = await waitEvent(page, 'chat_cleared');
+    assert.equal(cleared.sessionId, created.sessionId);
+    assert.equal(await chat(page).locator('.msg').count(), 0);
+    assert.equal((await api(`messages/history/${created.sessionId}`)).body.messages.length, 0);
+    await page.evaluate(() => window.ChatbotWidget.minimize());
+    await waitEvent(page, 'widget_minimized', 2);
+    await page.evaluate(() => window.ChatbotWidget.maximize());
+    await waitEvent(page, 'widget_opened', 3);
+    assert.equal(await launcher(page).getAttribute('aria-expanded'), 'true');
+    assert.deepEqual(page.errors, []);
+    await page.context().close();
+  });
+
+  test('configure and page_data: page keys are written to the session, instructions ride with the next message', async () => {
+    const page = await newPage();
+    await load(page, embedUrl({ userIdentifier: 'configure@example.com' }));
+    await openChat(page);
+    const created = await waitEvent(page, 'session_created');
+    const puts = [];
+    const sends = [];
+    page.on('request', (r) => {
+      if (r.method() === 'PUT' && r.url().endsWith('/config')) puts.push(r.postDataJSON());
+      if (/\/messages\/(send|stream)$/.test(r.url())) sends.push(r.postDataJSON());
+    });
+    await page.evaluate(() => window.postMessage({
+      type: 'configure',
+      data: { jsonData: { stock: [{ sku: 'W-1', qty: 4 }] }, customInstructions: 'Mention the stock.', pageContext: { title: 'Stock page' } },
+    }, location.origin));
+    await page.evaluate(() => window.ChatbotWidget.page_data({ pageContent: 'Stock: 4 blue widgets' }));
+    const details = await poll(async () => {
+      const d = await sessionDetails(created.sessionId);
+      return d.config.pageData.pageContent === 'Stock: 4 blue widgets' && d.config.jsonData ? d : null;
+    }, 'the page keys to reach the session');
+    assert.deepEqual(details.config.jsonData, { stock: [{ sku: 'W-1', qty: 4 }] });
+    assert.equal(details.config.pageContext.title, 'Stock page');
+    assert.equal(details.config.pageData.hostname, '127.0.0.1', 'page_data is merged, not replaced');
+    for (const body of puts) {
+      assert.deepEqual(Object.keys(body.config).filter((k) => !['pageContext', 'pageData', 'jsonData'].includes(k)), []);
+    }
+    const reply = await send(page, 'How many are left?');
+    assert.equal(sends.at(-1).config.customInstructions, 'Mention the stock.');
+    assert.match(reply.message, /custom instructions: yes/);
+    assert.match(reply.message, /json data: yes/);
+    // A later configure adds to what the page gave, without repeating it.
+    await page.evaluate(() => window.ChatbotWidget.configure({ tone: 'warm' }));
+    await page.evaluate(() => window.ChatbotWidget.configure({ brandGuidelines: 'Say widget.' }));
+    await send(page, 'And now?');
+    assert.deepEqual(sends.at(-1).config, {
+      customInstructions: 'Mention the stock.\n\nBrand guidelines: Say widget.\n\nTone: warm',
+      brandGuidelines: 'Say widget.', tone: 'warm',
+    });
+    assert.ok(puts.length >= 2);
+    assert.deepEqual(page.errors, []);
+    await page.context().close();
+  });
+
+  test('with a pk_ key, a page-context update reaches the session; a refused one is shown and reported', async () => {
+    const page = await newPage();
+    await load(page, embedUrl({ apiKey: SHOP_PK, userIdentifier: 'pk-context@example.com' }));
+    await openChat(page);
+    const created = await waitEvent(page, 'session_created');
+    await page.evaluate(() => window.ChatbotWidget.updatePageContext({ title: 'Checkout', content: 'Cart: 3 blue widgets' }));
+    const details = await poll(async () => {
+      const d = await shopSession(created.sessionId);
+      return d.config.pageContext.title === 'Checkout' ? d : null;
+    }, 'the pk_ page-context update (PUT /sessions/{id}/config with a publishable key)');
+    assert.equal(details.config.pageContext.content, 'Cart: 3 blue widgets');
+    assert.equal(await chat(page).locator('.note.error').count(), 0);
+    // A refusal is not dropped silently: the visitor sees it, the page hears it.
+    await page.route(`${ORIGIN}/api/chat/sessions/*/config`, (route) => route.fulfill({
+      status: 403, contentType: 'application/json', body: '{"error":"Forbidden","detail":"config key not allowed"}',
+    }), { times: 1 });
+    await page.evaluate(() => window.ChatbotWidget.updatePageContext({ title: 'Refused' }));
+    const failed = await waitEvent(page, 'widget_error');
+    assert.equal(failed.action, 'page_context');
+    assert.equal(failed.status, 403);
+    const error = chat(page).locator('.note.error');
+    await error.waitFor();
+    assert.match(await error.textContent(), /The page details could not be sent to the assistant: Forbidden: config key not allowed/);
+    assert.equal(await error.getAttribute('role'), 'alert');
+    await error.getByRole('button', { name: 'Retry' }).click();
+    await poll(async () => (await shopSession(created.sessionId)).config.pageContext.title === 'Refused', 'the retried update');
+    await page.context().close();
+  });
+});
+
+describe('replies', () => {
+  test('a Markdown table renders as a table, in a focusable scroll region', async () => {
+    const page = await newPage();
+    await load(page, embedUrl({ userIdentifier: 'table@example.com' }));
+    await openChat(page);
+    await send(page, 'Prices:\nall in EUR\n\n| Product | Colour | Price |\n|:--|:-:|--:|\n| Widget | blue | 12.00 |\n| Gadget | ~~red~~ green | 9.50 |\n\nAll in **EUR**.');
+    const bubble = lastReply(page);
+    const table = bubble.locator('.table[role="region"] table');
+    await table.waitFor();
+    assert.equal(await bubble.locator('.table').getAttribute('tabindex'), '0');
+    assert.equal(await bubble.locator('.table').getAttribute('aria-label'), 'Table');
+    assert.deepEqual(await table.locator('th').allTextContents(), ['Product', 'Colour', 'Price']);
+    assert.deepEqual(await table.locator('tbody tr').first().locator('td').allTextContents(), ['Widget', 'blue', '12.00']);
+    assert.equal(await table.locator('td del').textContent(), 'red');
+    assert.equal(await table.locator('th').nth(2).getAttribute('align'), 'right');
+    assert.equal(await bubble.locator('strong', { hasText: 'EUR' }).count(), 1);
+    assert.equal(await bubble.locator('p').first().locator('br').count(), 1, 'a line break stays a line break');
+    await shot(page, 'markdown-table');
+    await page.context().close();
+  });
+
+  test('copy puts the reply\'s Markdown on the clipboard and says so', async () => {
+    const page = await newPage();
+    await page.context().grantPermissions(['clipboard-read', 'clipboard-write'], { origin: ORIGIN });
+    await page.context().grantPermissions(['clipboard-read', 'clipboard-write'], { origin: HOST });
+    await load(page, embedUrl({ userIdentifier: 'copy@example.com' }));
+    await openChat(page);
+    const reply = await send(page, 'copy **this**');
+    const copy = lastReply(page).getByRole('button', { name: 'Copy reply' });
+    await copy.focus();
+    await page.keyboard.press('Enter');
+    await chat(page).locator('#live', { hasText: 'Copied' }).waitFor();
+    // The frame may only write the clipboard (allow="clipboard-write"): read it from the page.
+    const copied = await page.evaluate(() => navigator.clipboard.readText());
+    assert.equal(copied, reply.message);
+    await page.context().close();
+  });
+
+  test('clear asks first; Cancel keeps the conversation, Clear starts afresh (pk_: a new session)', async () => {
+    const page = await newPage();
+    await load(page, embedUrl({ apiKey: SHOP_PK, userIdentifier: 'clear@example.com' }));
+    await openChat(page);
+    const first = await waitEvent(page, 'session_created');
+    await send(page, 'keep me for a moment');
+    const c = chat(page);
+    await c.getByRole('button', { name: 'Clear conversation' }).click();
+    const dialog = c.locator('dialog#confirm');
+    await dialog.waitFor();
+    assert.equal(await chatFrame(page).evaluate(() => document.activeElement.id), 'confirm-no');
+    await shot(page, 'clear-confirmation');
+    await page.keyboard.press('Escape'); // cancels the dialog, does not close the chat
+    await dialog.waitFor({ state: 'hidden' });
+    assert.equal(await launcher(page).getAttribute('aria-expanded'), 'true');
+    assert.equal(await chatFrame(page).evaluate(() => document.activeElement.id), 'clear');
+    assert.equal(await c.locator('.msg').count(), 2);
+    await c.getByRole('button', { name: 'Clear conversation' }).click();
+    await c.getByRole('button', { name: 'Cancel' }).click();
+    assert.equal(await c.locator('.msg').count(), 2);
+    await c.getByRole('button', { name: 'Clear conversation' }).click();
+    await c.locator('#confirm-yes').click();
+    await waitEvent(page, 'chat_cleared');
+    const second = await waitEvent(page, 'session_created', 2);
+    assert.notEqual(second.sessionId, first.sessionId);
+    assert.equal(await c.locator('.msg').count(), 0);
+    await c.locator('#live', { hasText: 'The conversation was cleared.' }).waitFor();
+    // The old conversation stays in the tenant's records.
+    assert.equal((await apiAs(SHOP_KEY, `messages/history/${first.sessionId}`)).body.messages.length, 2);
+    await page.reload();
+    await waitEvent(page, 'widget_ready');
+    assert.equal((await waitEvent(page, 'session_restored')).sessionId, second.sessionId);
+    await page.context().close();
+  });
+
+  test('the character counter appears near the 10,000-character limit', async () => {
+    const page = await newPage();
+    await load(page, embedUrl({ userIdentifier: 'counter@example.com' }));
+    await openChat(page);
+    const c = chat(page);
+    const counter = c.locator('#counter');
+    await c.locator('#input').fill('x'.repeat(100));
+    assert.equal(await counter.isVisible(), false);
+    await c.locator('#input').fill('x'.repeat(9500));
+    await counter.waitFor();
+    assert.equal(await counter.textContent(), '9,500 / 10,000');
+    await c.locator('#live', { hasText: '500 characters left' }).waitFor();
+    await c.locator('#input').fill('x'.repeat(10000));
+    assert.equal(await counter.textContent(), '10,000 / 10,000');
+    assert.match(await counter.getAttribute('class'), /full/);
+    await c.locator('#live', { hasText: 'Character limit reached' }).waitFor();
+    assert.equal(await c.locator('#input').getAttribute('aria-describedby'), 'counter');
+    await shot(page, 'character-counter');
+    await page.context().close();
+  });
+
+  test('thumbs up and down on a reply: pressed state, keyboard, and POST /messages/feedback with its messageId', async () => {
+    const page = await newPage();
+    await load(page, embedUrl({ apiKey: SHOP_PK, userIdentifier: 'thumbs@example.com' }));
+    const posted = [];
+    page.on('request', (r) => { if (r.url().endsWith('/messages/feedback')) posted.push(r.postDataJSON()); });
+    await openChat(page);
+    const created = await waitEvent(page, 'session_created');
+    const reply = await send(page, 'rate me');
+    assert.match(reply.messageId || '', /^[0-9a-f-]{36}$/, 'the stream\'s done event carries messageId (contract 1)');
+    const up = lastReply(page).getByRole('button', { name: 'Helpful', exact: true });
+    const down = lastReply(page).getByRole('button', { name: 'Not helpful' });
+    assert.equal(await up.getAttribute('aria-pressed'), 'false');
+    await up.focus();
+    await page.keyboard.press('Enter');
+    const rated = await waitEvent(page, 'feedback_submitted');
+    assert.deepEqual(rated, { ...rated, sessionId: created.sessionId, messageId: reply.messageId, rating: 'up' });
+    assert.equal(await up.getAttribute('aria-pressed'), 'true');
+    await chat(page).locator('#live', { hasText: 'Thanks for your feedback.' }).waitFor();
+    await down.focus();
+    await page.keyboard.press('Space');
+    await waitEvent(page, 'feedback_submitted', 2);
+    assert.equal(await up.getAttribute('aria-pressed'), 'false');
+    assert.equal(await down.getAttribute('aria-pressed'), 'true');
+    assert.deepEqual(posted, [
+      { sessionId: created.sessionId, messageId: reply.messageId, rating: 'up' },
+      { sessionId: created.sessionId, messageId: reply.messageId, rating: 'down' },
+    ]);
+    // After a reload the restored reply can still be rated (history carries
+    // messageId), and this tab remembers the rating.
+    await page.reload();
+    await waitEvent(page, 'session_restored');
+    await lastReply(page).getByRole('button', { name: 'Helpful', exact: true }).waitFor();
+    assert.equal(await lastReply(page).getByRole('button', { name: 'Not helpful' }).getAttribute('aria-pressed'), 'true');
+    // A failure puts the button back and says so.
+    await page.route(`${ORIGIN}/api/chat/messages/feedback`, (route) => route.fulfill({
+      status: 503, contentType: 'application/json', body: '{"error":"Storage unavailable"}',
+    }), { times: 1 });
+    const upAgain = lastReply(page).getByRole('button', { name: 'Helpful', exact: true });
+    await upAgain.click();
+    const error = chat(page).locator('.note.error');
+    await error.waitFor();
+    assert.match(await error.textContent(), /Your rating could not be saved: Storage unavailable/);
+    assert.equal(await upAgain.getAttribute('aria-pressed'), 'false');
+    assert.equal(await lastReply(page).getByRole('button', { name: 'Not helpful' }).getAttribute('aria-pressed'), 'true');
+    await shot(page, 'feedback');
+    await page.context().close();
+  });
+
+  test('thumbs are not offered for a reply without a messageId', async () => {
+    const page = await newPage();
+    await load(page, embedUrl({ userIdentifier: 'no-id@example.com' }));
+    await page.route(`${ORIGIN}/api/chat/messages/stream`, (route) => route.fulfill({
+      status: 200, headers: { 'Content-Type': 'text/event-stream' },
+      body: `event: done\ndata: ${JSON.stringify({ response: 'no id here', sessionId: 'x', messageCount: 2 })}\n\n`,
+    }));
+    await openChat(page);
+    await send(page, 'hi');
+    assert.equal(await lastReply(page).locator('.act.up').count(), 0);
+    assert.equal(await lastReply(page).locator('.act.copy').count(), 1);
+    await page.context().close();
+  });
+});
+
+describe('the visitor\'s language and theme; the tenant\'s welcome and starters', () => {
+  test('the browser\'s language: Spanish words throughout, the launcher included', async () => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, locale: 'es-ES' });
+    const page = await context.newPage();
+    await load(page, embedUrl({ userIdentifier: 'es@example.com' }));
+    await poll(async () => (await launcher(page).getAttribute('aria-label')) === 'Abrir el chat', 'the Spanish launcher label');
+    await openChat(page);
+    const c = chat(page);
+    assert.equal(await c.locator('html').getAttribute('lang'), 'es');
+    assert.equal(await c.locator('#input').getAttribute('placeholder'), 'Escribe un mensaje…');
+    assert.equal(await c.locator('#clear').getAttribute('aria-label'), 'Borrar la conversación');
+    assert.equal(await c.locator('#send').getAttribute('aria-label'), 'Enviar');
+    assert.equal(await page.locator('#chatbot-widget iframe').getAttribute('title'), 'Chat');
+    await send(page, 'Hola');
+    assert.equal(await lastReply(page).locator('.act.copy').getAttribute('aria-label'), 'Copiar la respuesta');
+    await shot(page, 'language-es');
+    await context.close();
+  });
+
+  test('Hindi, German and Portuguese from the settings', async () => {
+    const page = await newPage();
+    await load(page, embedUrl({ userIdentifier: 'hi@example.com' }));
+    await openChat(page);
+    const c = chat(page);
+    for (const [language, placeholder] of [['hi', 'संदेश लिखें…'], ['de-AT', 'Nachricht eingeben…'], ['pt-BR', 'Digite uma mensagem…'], ['xx', 'Type a message…']]) {
+      await page.evaluate((l) => window.ChatbotWidget.setBrandSettings({ language: l }), language);
+      await poll(async () => (await c.locator('#input').getAttribute('placeholder')) === placeholder, `${language}: ${placeholder}`);
+    }
+    await page.evaluate(() => window.ChatbotWidget.setBrandSettings({ language: 'hi' }));
+    await c.locator('html[lang="hi"]').waitFor();
+    await send(page, 'नमस्ते');
+    await shot(page, 'language-hi');
+    await page.context().close();
+  });
+
+  test('dark theme, and auto following the visitor\'s system', async () => {
+    const page = await newPage({ width: 1280, height: 800 });
+    await load(page, djangoUrl({ 'api-key': KEY, 'user-identifier': 'dark@example.com' }, { theme: 'dark' }));
+    await openChat(page);
+    await send(page, 'Dark mode:\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\n```\ncode\n```');
+    const frame = chatFrame(page);
+    const dark = await frame.evaluate(() => ({
+      body: getComputedStyle(document.body).backgroundColor,
+      ink: getComputedStyle(document.body).color,
+      scheme: getComputedStyle(document.documentElement).colorScheme,
+    }));
+    assert.equal(dark.body, 'rgb(27, 30, 38)');
+    assert.equal(dark.ink, 'rgb(232, 234, 240)');
+    assert.equal(dark.scheme, 'dark');
+    await shot(page, 'theme-dark');
+    await page.evaluate(() => window.ChatbotWidget.setBrandSettings({ theme: 'auto' }));
+    await page.emulateMedia({ colorScheme: 'light' });
+    await poll(async () => (await frame.evaluate(() => getComputedStyle(document.body).backgroundColor)) === 'rgb(255, 255, 255)', 'auto: light');
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await poll(async () => (await frame.evaluate(() => getComputedStyle(document.body).backgroundColor)) === 'rgb(27, 30, 38)', 'auto: dark');
+    await page.context().close();
+  });
+
+  test('prefers-reduced-motion stops the typing animation', async () => {
+    const page = await newPage();
+    await page.emulateMedia({ reducedMotion: 'reduce' });
+    await load(page, embedUrl({ userIdentifier: 'motion@example.com' }));
+    const name = await chatFrame(page).evaluate(() => {
+      document.getElementById('typing').hidden = false;
+      return getComputedStyle(document.querySelector('#typing span')).animationName;
+    });
+    assert.equal(name, 'none');
+    await page.context().close();
+  });
+
+  test('the tenant\'s welcome message and starter prompts (bot-config); a starter sends itself', async () => {
+    const settings = await apiAs(SHOP_KEY, '../tenant/settings', {
+      method: 'PATCH',
+      body: JSON.stringify({ bot: { welcomeMessage: 'Hi! I can help with **widgets**.', starterPrompts: ['Which widget?', 'Shipping times?'], position: 'left', language: 'de' } }),
+    });
+    assert.equal(settings.status, 200, `PATCH /api/tenant/settings (contract 6): ${JSON.stringify(settings.body)}`);
+    const config = await apiAs(SHOP_PK, 'sessions/bot-config');
+    assert.equal(config.body.welcomeMessage, 'Hi! I can help with **widgets**.', 'bot-config carries welcomeMessage (contract 3)');
+    const page = await newPage();
+    await load(page, embedUrl({ apiKey: SHOP_PK, userIdentifier: 'starters@example.com' }));
+    await openChat(page);
+    const c = chat(page);
+    await c.locator('.welcome strong', { hasText: 'widgets' }).waitFor();
+    assert.equal(await c.locator('#input').getAttribute('placeholder'), 'Nachricht eingeben…');
+    await poll(async () => (await launcher(page).boundingBox()).x < 100, 'position: left from the settings');
+    const starters = c.getByRole('group', { name: 'Vorgeschlagene Fragen' }).getByRole('button');
+    assert.deepEqual(await starters.allTextContents(), ['Which widget?', 'Shipping times?']);
+    await shot(page, 'welcome-starters');
+    await starters.nth(1).click();
+    const reply = await waitEvent(page, 'message_received');
+    assert.match(reply.message, /You said: "Shipping times\?"/);
+    assert.equal(await c.locator('.starters').count(), 0, 'the starters go once the conversation starts');
+    assert.equal(await c.locator('.welcome').count(), 1, 'the welcome stays');
+    await page.context().close();
+    const reset = await apiAs(SHOP_KEY, '../tenant/settings', {
+      method: 'PATCH', body: JSON.stringify({ bot: { welcomeMessage: null, starterPrompts: [], position: 'right', language: null } }),
+    });
+    assert.equal(reset.status, 200);
+  });
+});
+
+test('a streamed reply is announced once, whole; the chat is a non-modal dialog', async () => {
+  const page = await newPage();
+  await load(page, embedUrl({ userIdentifier: 'announce@example.com' }));
+  await page.route(`${ORIGIN}/api/chat/messages/stream`, async (route) => {
+    const { sessionId } = route.request().postDataJSON();
+    const done = { response: 'One two three.', sessionId, messageCount: 2 };
+    await route.fulfill({
+      status: 200, headers: { 'Content-Type': 'text/event-stream' },
+      body: ['One ', 'two ', 'three.'].map((t) => `event: delta\ndata: ${JSON.stringify({ text: t })}\n\n`).join('') +
+        `event: done\ndata: ${JSON.stringify(done)}\n\n`,
+    });
+  });
+  await openChat(page);
+  await waitEvent(page, 'session_created');
+  await chatFrame(page).evaluate(() => {
+    window.__announced = [];
+    new MutationObserver(() => window.__announced.push(document.getElementById('live').textContent))
+      .observe(document.getElementById('live'), { childList: true, characterData: true, subtree: true });
+  });
+  await send(page, 'count');
+  assert.deepEqual(await chatFrame(page).evaluate(() => window.__announced), ['Claude Assistant: One two three.']);
+  const dialog = chat(page).getByRole('dialog');
+  assert.equal(await dialog.getAttribute('aria-modal'), null, 'the page stays usable beside the chat');
+  assert.equal(await dialog.getAttribute('aria-labelledby'), 'bot-name');
+  await page.context().close();
+});
+
+describe('a publishable key works only where its tenant allows', () => {
+  test('on a site outside the allowed origins the frame is refused (CSP frame-ancestors), for either kind of key', async () => {
+    for (const key of [SHOP_PK, SHOP_KEY]) {
+      const page = await newPage();
+      const api = [];
+      page.on('request', (r) => { if (r.url().startsWith(`${ORIGIN}/api/`)) api.push(r.url()); });
+      await page.goto(`${OTHER}/embed?q=${encodeURIComponent(`apiKey=${key}`)}`);
+      const src = await page.locator('#chatbot-widget iframe').getAttribute('src');
+      assert.equal(new URL(src).searchParams.get('apiKey'), key, 'the key rides in the frame URL');
+      const failed = await waitEvent(page, 'widget_error');
+      assert.equal(failed.action, 'load');
+      assert.deepEqual((await events(page)).map((e) => e.type), ['widget_error'], 'no widget_ready: the frame never ran');
+      assert.deepEqual(api, []);
+      assert.ok(page.errors.some((e) => /frame-ancestors/.test(e)), page.errors.join('\n'));
+      await page.context().close();
+    }
+  });
+
+  test('a frame loaded without the key in its URL will not use a key it is handed', async () => {
+    const page = await newPage();
+    const api = [];
+    page.on('request', (r) => { if (r.url().startsWith(`${ORIGIN}/api/`)) api.push(r.url()); });
+    const q = new URLSearchParams({ frame: `${ORIGIN}/widget/frame.html`, key: SHOP_PK });
+    await page.goto(`${OTHER}/forge?${q}`);
+    const frame = page.frameLocator('iframe');
+    const error = frame.locator('.note.error');
+    await error.waitFor();
+    assert.match(await error.textContent(), /This chat is not set up correctly/);
+    assert.deepEqual(api, [], 'nothing asked of the API');
+    await page.context().close();
+  });
+});
+
+test('userSignature (URL or data-user-signature) goes with the session and every later request', async () => {
+  const page = await newPage();
+  const seen = [];
+  page.on('request', (r) => {
+    if (r.url().startsWith(`${ORIGIN}/api/chat/`)) seen.push({ url: r.url(), signature: r.headers()['x-user-signature'], body: r.postData() });
+  });
+  await load(page, djangoUrl({ 'api-key': KEY, 'user-identifier': 'signed@example.com', 'user-signature': 'ab12cd' }));
+  await openChat(page);
+  await waitEvent(page, 'session_created');
+  await send(page, 'signed');
+  const create = seen.find((r) => r.url.endsWith('/sessions/create'));
+  assert.equal(JSON.parse(create.body).userSignature, 'ab12cd');
+  for (const r of seen) assert.equal(r.signature, 'ab12cd', r.url);
+  assert.ok(seen.some((r) => /\/messages\/(send|stream)$/.test(r.url)));
+  await page.context().close();
+});
+
+test('a host page whose CSP forbids inline styles still gets a styled, working widget', async () => {
+  const page = await newPage();
+  await load(page, embedUrl({ userIdentifier: 'strict-csp@example.com' }, '&csp=1'));
+  const box = await launcher(page).boundingBox();
+  assert.deepEqual([box.x, box.y, box.width, box.height], [1280 - 20 - 60, 800 - 20 - 60, 60, 60]);
+  await openChat(page);
+  const reply = await send(page, 'strict page');
+  assert.match(reply.message, /You said: "strict page"/);
+  assert.deepEqual(page.errors, [], 'nothing blocked by the page\'s policy');
+  await page.context().close();
 });

@@ -364,6 +364,10 @@ async fn every_route_through_the_real_binaries() {
         .filter_map(|m| m["role"].as_str())
         .collect();
     assert_eq!(roles, ["user", "assistant", "user", "assistant"]);
+    // The sample names a reply this store does not have: routed and refused.
+    let feedback = calls.call(&messages, "messages-feedback").await;
+    assert_eq!(feedback.status, 404, "{}", feedback.body);
+    assert_eq!(feedback.json()["error"], "Message not found");
 
     // ---- files (buffered; multipart arrives base64-encoded) ----
     let uploaded = calls.expect(&files, "files-upload", 200).await;
@@ -397,6 +401,13 @@ async fn every_route_through_the_real_binaries() {
     // ---- tenant (last: regenerate-key revokes the key the others use) ----
     let me = calls.expect(&tenant, "tenant-get", 200).await;
     assert!(me["tenantId"].is_string(), "{me}");
+    // The export streams (the tenant function answers in streaming mode):
+    // a CSV header, then a row per message of the session above.
+    let export = calls.call(&tenant, "tenant-export").await;
+    assert!(export.streamed, "the tenant function streams");
+    assert_eq!(export.status, 200, "{}", export.body);
+    assert!(export.body.starts_with("session_id,"), "{}", export.body);
+    assert!(export.body.contains(&calls.session), "{}", export.body);
     let patched = calls.expect(&tenant, "tenant-settings", 200).await;
     assert_eq!(patched["settings"]["bot"]["name"], "Shop Assistant");
     let created = calls.expect(&tenant, "tenant-keys-create", 201).await;

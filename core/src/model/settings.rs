@@ -428,7 +428,8 @@ impl Tenant {
     ) -> Applied {
         let mut applied = Applied::default();
         let id = settings.identity;
-        self.identity = match (id.enabled, self.identity.take()) {
+        // Rotating turns identity on, as the field's documentation says.
+        self.identity = match (id.enabled || id.rotate_secret, self.identity.take()) {
             (false, _) => None,
             (true, Some(mut current)) if !id.rotate_secret => {
                 current.required = id.required;
@@ -634,6 +635,15 @@ mod tests {
                 .as_deref(),
             Some("s2")
         );
+        // A rotation alone (identity off) turns it on.
+        let mut fresh = Tenant::default();
+        let rotate_only = fresh
+            .settings()
+            .patched(&json!({"identity": {"rotateSecret": true}}))
+            .unwrap();
+        let applied = fresh.apply_settings(rotate_only, || Secret::new("s3"));
+        assert!(applied.new_identity_secret.is_some());
+        assert!(fresh.identity.is_some());
         let off = tenant
             .settings()
             .patched(&json!({"identity": {"enabled": false}}))

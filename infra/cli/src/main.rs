@@ -49,6 +49,28 @@ enum Command {
     /// Manage API keys.
     #[command(subcommand)]
     Key(KeyCommand),
+    /// Import another system's data.
+    #[command(subcommand)]
+    Import(ImportCommand),
+}
+
+#[derive(Subcommand)]
+enum ImportCommand {
+    /// A Django chat app's `python manage.py dumpdata clients chat`: clients
+    /// become tenants (their keys keep working), sessions, messages and each
+    /// session's latest upload come along. Safe to run again: only what is
+    /// missing is written.
+    Django {
+        /// The dump (a JSON array of records).
+        dump: PathBuf,
+        /// The Django MEDIA_ROOT: original uploads are read from its
+        /// `uploads/` (otherwise rebuilt from the dump's processed_data).
+        #[arg(long)]
+        media_root: Option<PathBuf>,
+        /// Read the dump and print what would be imported; write nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -252,6 +274,11 @@ async fn run(command: Command, data_dir: &Path) -> anyhow::Result<()> {
         Command::Tenant(TenantCommand::Keys(command)) | Command::Key(command) => {
             key_command(command, data_dir).await
         }
+        Command::Import(ImportCommand::Django {
+            dump,
+            media_root,
+            dry_run,
+        }) => import_django(data_dir, dump, media_root, dry_run).await,
     }
 }
 
@@ -271,4 +298,30 @@ async fn key_command(command: KeyCommand, data_dir: &Path) -> anyhow::Result<()>
         KeyCommand::Revoke { tenant, key_id } => tenant::revoke_key(data_dir, tenant, key_id).await,
         KeyCommand::List { tenant } => tenant::list_keys(data_dir, tenant).await,
     }
+}
+
+/// Runs the import, prints its report; fails when a write failed (a re-run
+/// retries it).
+async fn import_django(
+    data_dir: &Path,
+    dump: PathBuf,
+    media_root: Option<PathBuf>,
+    dry_run: bool,
+) -> anyhow::Result<()> {
+    let state = admin::open(data_dir).await?;
+    let options = chatctl::import::Options {
+        dump,
+        media_root,
+        dry_run,
+        progress: true,
+    };
+    let report = chatctl::import::django(&state, &options).await?;
+    print!("{report}");
+    if !report.failed.is_empty() {
+        anyhow::bail!(
+            "{} writes failed; run the import again",
+            report.failed.len()
+        );
+    }
+    Ok(())
 }

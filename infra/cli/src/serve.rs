@@ -8,7 +8,7 @@ use anyhow::{Context, Result};
 use axum::Router;
 use axum::routing::get;
 use chat_shared::AppState;
-use chat_shared::api::widget;
+use chat_shared::api::{console, widget};
 use chat_shared::auth;
 use chat_shared::store::repo::Repository;
 use tokio::net::TcpListener;
@@ -35,6 +35,7 @@ pub async fn run(data_dir: &Path, addr: &str) -> Result<()> {
     let banner = format!(
         "Chat API: http://{local}/api/chat/\n\
          Widget demo: http://{local}/\n\
+         Console: http://{local}/console/\n\
          Data directory: {}\n\
          Demo API key: {demo_key}\n\
          Try: curl -X POST http://{local}/api/chat/sessions/create -H 'X-API-Key: {demo_key}' -d '{{\"config\":{{\"aiProvider\":\"dummy\"}}}}'\n",
@@ -50,13 +51,15 @@ pub async fn run(data_dir: &Path, addr: &str) -> Result<()> {
         .context("server failed")
 }
 
-/// The API, the widget's files under `/widget/`, and a demo host page at `/`
-/// embedding the widget with the demo key (rendered in, never stored).
+/// The API, the widget's files under `/widget/`, the console under
+/// `/console/`, and a demo host page at `/` embedding the widget with the
+/// demo key (rendered in, never stored).
 fn app(state: AppState, demo_key: &str) -> Router {
     let key = demo_key.to_owned();
     Router::new()
         .route("/", get(move || async move { widget::demo_response(&key) }))
         .merge(widget::router())
+        .merge(console::router())
         .merge(chat_shared::api::app(state))
 }
 

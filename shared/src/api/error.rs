@@ -19,6 +19,11 @@ impl From<ServiceError> for AppError {
             S::UploadNotFound => AppError::UploadNotFound,
             S::UploadNotReceived => AppError::UploadNotReceived,
             S::UserNotFound => AppError::UserNotFound,
+            S::MessageNotFound => AppError::MessageNotFound,
+            S::NotAReply => AppError::bad_request_detail(
+                "Not an assistant reply",
+                "only the assistant's replies can be rated",
+            ),
             S::ConfigTooLarge { limit } => AppError::bad_request_detail(
                 "config too large",
                 format!("the merged config would pass {limit} bytes of JSON"),

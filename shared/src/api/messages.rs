@@ -23,7 +23,9 @@ use crate::http::extract::{SessionPath, body_session_id};
 use crate::http::{ApiJson, AppError, check_config};
 use crate::model::{Message, Role, SessionId};
 use crate::service::exchange::{self, Exchange, ExchangeEvent, SendRequest};
+use crate::service::feedback::{self as rating, FeedbackRequest};
 use crate::service::history::{self, HistoryRequest};
+use crate::store::repo::Rating;
 
 /// The reference's limit on one message.
 pub const MAX_MESSAGE_CHARS: usize = 10_000;
@@ -37,6 +39,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(providers))
         .routes(routes!(history))
         .routes(routes!(clear))
+        .routes(routes!(feedback))
 }
 
 /// The messages group on its own, as its Lambda function serves it.
@@ -106,6 +109,10 @@ pub struct SendResponse {
     provider: &'static str,
     model: String,
     timestamp: String,
+    /// The assistant reply's id (what feedback names).
+    message_id: Uuid,
+    /// The id of the user's message.
+    user_message_id: Uuid,
     /// The knowledge-base documents the reply drew on (only when there were
     /// passages): `[{documentId, title, url?}]`.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -116,6 +123,8 @@ pub struct SendResponse {
 impl From<Exchange> for SendResponse {
     fn from(done: Exchange) -> Self {
         Self {
+            message_id: done.reply.message_id,
+            user_message_id: done.user_message_id,
             sources: done.reply.metadata.get("sources").cloned(),
             timestamp: iso8601(done.reply.timestamp),
             response: done.reply.content,
@@ -232,6 +241,8 @@ pub(crate) async fn providers(
 /// `status`...) at the top level.
 #[derive(Serialize, ToSchema)]
 pub struct MessageDict {
+    #[serde(rename = "messageId")]
+    message_id: Uuid,
     /// `user`, `assistant` or `system`
     #[schema(value_type = String)]
     role: Role,
@@ -246,10 +257,11 @@ impl From<Message> for MessageDict {
     fn from(m: Message) -> Self {
         let mut metadata = m.metadata;
         // The message's own fields win over metadata of the same name.
-        for own in ["role", "content", "timestamp"] {
+        for own in ["messageId", "role", "content", "timestamp"] {
             metadata.remove(own);
         }
         Self {
+            message_id: m.message_id,
             role: m.role,
             content: m.content,
             timestamp: m.timestamp,
@@ -370,6 +382,100 @@ pub(crate) async fn clear(
         status: "cleared",
         messages_cleared: cleared,
         timestamp: iso8601(state.now_ms()),
+    }))
+}
+
+/// Longest feedback comment, in characters.
+pub const MAX_FEEDBACK_COMMENT_CHARS: usize = 2_000;
+
+// Fields are matched by hand, as in `send`: each bad field has its own 400.
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct FeedbackBody {
+    #[serde(default, alias = "session_id")]
+    #[schema(value_type = Uuid, required = true)]
+    session_id: Option<Value>,
+    /// The assistant reply's `messageId`.
+    #[serde(default, alias = "message_id")]
+    #[schema(value_type = Uuid, required = true)]
+    message_id: Option<Value>,
+    /// `up` or `down`
+    #[serde(default)]
+    #[schema(value_type = String, required = true)]
+    rating: Option<Value>,
+    /// At most 2,000 characters.
+    #[serde(default)]
+    #[schema(value_type = Option<String>, max_length = 2000)]
+    comment: Option<Value>,
+}
+
+fn validate_feedback(body: FeedbackBody) -> Result<FeedbackRequest, AppError> {
+    let session_id = body_session_id(body.session_id)?;
+    let message_id = match body.message_id {
+        None | Some(Value::Null) => return Err(AppError::bad_request("messageId is required")),
+        Some(Value::String(s)) => {
+            Uuid::try_parse(&s).map_err(|_| AppError::bad_request("Invalid message ID"))?
+        }
+        Some(_) => return Err(AppError::bad_request("Invalid message ID")),
+    };
+    let rating = match &body.rating {
+        Some(Value::String(s)) => Rating::parse(s),
+        _ => None,
+    }
+    .ok_or_else(|| AppError::bad_request_detail("Invalid rating", "rating must be up or down"))?;
+    let comment = match body.comment {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) if s.chars().count() <= MAX_FEEDBACK_COMMENT_CHARS => {
+            Some(s).filter(|s| !s.trim().is_empty())
+        }
+        Some(Value::String(_)) => {
+            return Err(AppError::bad_request_detail(
+                "Comment too long",
+                format!("at most {MAX_FEEDBACK_COMMENT_CHARS} characters"),
+            ));
+        }
+        Some(_) => return Err(AppError::bad_request("comment must be a string")),
+    };
+    Ok(FeedbackRequest {
+        session_id,
+        message_id,
+        rating,
+        comment,
+    })
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct FeedbackResponse {
+    #[schema(value_type = Uuid)]
+    session_id: SessionId,
+    message_id: Uuid,
+    /// `up` or `down`
+    rating: &'static str,
+    comment: Option<String>,
+}
+
+/// Rates an assistant reply. Rating the same reply again replaces the
+/// earlier rating (and its comment); the session's and the day's feedback
+/// counts move exactly once per change.
+#[utoipa::path(
+    post, path = "/api/chat/messages/feedback", tag = "messages",
+    params(("X-User-Signature" = Option<String>, Header, description = "The visitor's identity signature (publishable keys)")),
+    request_body = FeedbackBody,
+    responses((status = 200, description = "The rating as stored", body = FeedbackResponse), Errors)
+)]
+pub(crate) async fn feedback(
+    WidgetCaller(caller): WidgetCaller,
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<FeedbackBody>,
+) -> Result<Json<FeedbackResponse>, AppError> {
+    let request = validate_feedback(body)?;
+    rating::rate(&state, &caller, &request).await?;
+    Ok(Json(FeedbackResponse {
+        session_id: request.session_id,
+        message_id: request.message_id,
+        rating: request.rating.as_str(),
+        comment: request.comment,
     }))
 }
 

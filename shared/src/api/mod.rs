@@ -6,6 +6,7 @@
 //! OpenAPI document, so adding an endpoint is one handler (with its
 //! `#[utoipa::path]`) plus one line there.
 
+pub mod console;
 pub mod error;
 pub mod files;
 pub mod health;

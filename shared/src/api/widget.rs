@@ -29,7 +29,8 @@ pub struct Asset {
 /// 304. The frame page is always revalidated.
 const SHORT: &str = "public, max-age=300";
 
-/// Everything under `/widget/`.
+/// Everything under `/widget/`, matched by exact name (a name may hold
+/// one `/`, never `..`: nothing else on disk is reachable).
 pub const ASSETS: &[Asset] = &[
     Asset {
         name: "chatbot.js",
@@ -55,6 +56,34 @@ pub const ASSETS: &[Asset] = &[
         cache_control: SHORT,
         body: include_bytes!("../../../widget/frame.css"),
     },
+    Asset {
+        name: "frame-i18n.js",
+        content_type: "text/javascript; charset=utf-8",
+        cache_control: SHORT,
+        body: include_bytes!("../../../widget/frame-i18n.js"),
+    },
+    Asset {
+        name: "frame-markdown.js",
+        content_type: "text/javascript; charset=utf-8",
+        cache_control: SHORT,
+        body: include_bytes!("../../../widget/frame-markdown.js"),
+    },
+    // Loaded by the frame only, so the loader stays small: the Markdown
+    // parser and the sanitiser, pinned npm releases copied byte for byte
+    // (licences beside them in widget/vendor/; tests/browser checks them
+    // against the packages in its package-lock.json).
+    Asset {
+        name: "vendor/marked.umd.js",
+        content_type: "text/javascript; charset=utf-8",
+        cache_control: SHORT,
+        body: include_bytes!("../../../widget/vendor/marked.umd.js"),
+    },
+    Asset {
+        name: "vendor/purify.min.js",
+        content_type: "text/javascript; charset=utf-8",
+        cache_control: SHORT,
+        body: include_bytes!("../../../widget/vendor/purify.min.js"),
+    },
 ];
 
 /// The demo host page; `{{API_KEY}}` is filled in per request by [`demo_page`].
@@ -70,7 +99,7 @@ static ETAGS: LazyLock<Vec<String>> = LazyLock::new(|| {
 /// The widget's files under `/widget/`. No fallback: it is merged beside the
 /// API routers, whose fallback answers unknown paths.
 pub fn router() -> Router {
-    Router::new().route("/widget/{file}", get(asset))
+    Router::new().route("/widget/{*file}", get(asset))
 }
 
 async fn asset(Path(file): Path<String>, headers: HeaderMap) -> Response {
@@ -182,11 +211,16 @@ mod tests {
 
     #[tokio::test]
     async fn every_file_is_served_with_its_type_and_cache_headers() {
+        const JS: &str = "text/javascript; charset=utf-8";
         for (path, ty) in [
-            ("/widget/chatbot.js", "text/javascript; charset=utf-8"),
+            ("/widget/chatbot.js", JS),
             ("/widget/frame.html", "text/html; charset=utf-8"),
-            ("/widget/frame.js", "text/javascript; charset=utf-8"),
+            ("/widget/frame.js", JS),
             ("/widget/frame.css", "text/css; charset=utf-8"),
+            ("/widget/frame-i18n.js", JS),
+            ("/widget/frame-markdown.js", JS),
+            ("/widget/vendor/marked.umd.js", JS),
+            ("/widget/vendor/purify.min.js", JS),
         ] {
             let (status, headers, body) = get(path, None).await;
             assert_eq!(status, StatusCode::OK, "{path}");
@@ -217,7 +251,14 @@ mod tests {
 
     #[tokio::test]
     async fn unknown_files_are_404_and_paths_cannot_escape() {
-        for path in ["/widget/nope.js", "/widget/..%2FCargo.toml", "/widget/"] {
+        for path in [
+            "/widget/nope.js",
+            "/widget/..%2FCargo.toml",
+            "/widget/",
+            "/widget/vendor/../frame.js",
+            "/widget/vendor/",
+            "/widget/vendor/marked.LICENSE.md",
+        ] {
             let (status, _, _) = get(path, None).await;
             assert_eq!(status, StatusCode::NOT_FOUND, "{path}");
         }

@@ -57,6 +57,8 @@ pub enum AppError {
     RateLimited(RateLimit),
     #[error("user not found")]
     UserNotFound,
+    #[error("message not found")]
+    MessageNotFound,
     #[error("route not found")]
     RouteNotFound,
     #[error("method not allowed")]
@@ -208,6 +210,7 @@ impl AppError {
             UploadNotFound => UPLOAD_NOT_FOUND,
             UploadNotReceived => UPLOAD_NOT_RECEIVED,
             UserNotFound => USER_NOT_FOUND,
+            MessageNotFound => MESSAGE_NOT_FOUND,
             RouteNotFound => ROUTE_NOT_FOUND,
             MethodNotAllowed => METHOD_NOT_ALLOWED,
             Store(e) => store_answer(e),
@@ -339,6 +342,7 @@ const UPLOAD_NOT_RECEIVED: Answer = answer(
     "Upload not received",
     Some("PUT the file to the upload URL before completing it"),
 );
+const MESSAGE_NOT_FOUND: Answer = answer(StatusCode::NOT_FOUND, "Message not found", None);
 const USER_NOT_FOUND: Answer = answer(
     StatusCode::NOT_FOUND,
     "User not found",

@@ -29,6 +29,11 @@ pub enum ServiceError {
     UploadNotReceived,
     #[error("user not found")]
     UserNotFound,
+    #[error("message not found")]
+    MessageNotFound,
+    /// Feedback names a message that is not an assistant reply.
+    #[error("not an assistant reply")]
+    NotAReply,
     /// A config merge that would pass this many bytes of JSON.
     #[error("config too large")]
     ConfigTooLarge { limit: usize },

@@ -31,6 +31,8 @@ pub struct SendRequest {
 pub struct Exchange {
     pub session: Session,
     pub reply: Message,
+    /// The id of the user's message stored with the reply.
+    pub user_message_id: uuid::Uuid,
     pub message_count: i64,
     pub provider: &'static str,
     pub model: String,
@@ -150,6 +152,7 @@ async fn run_exchange(
         );
     }
     let replied_at = reply.timestamp;
+    let user_message_id = user_message.message_id;
     state
         .repo
         .append_exchange(
@@ -166,6 +169,7 @@ async fn run_exchange(
         provider,
         session,
         reply,
+        user_message_id,
     })
 }
 

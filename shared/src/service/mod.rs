@@ -2,8 +2,11 @@
 //! one function here and map its result to a response. Services know
 //! nothing of HTTP bodies; they return [`ServiceError`].
 
+pub mod analytics;
 pub mod error;
 pub mod exchange;
+pub mod export;
+pub mod feedback;
 pub mod files;
 pub mod history;
 pub mod knowledge;
@@ -12,6 +15,7 @@ pub mod provider_choice;
 pub mod sessions;
 pub mod stats;
 pub mod tenant;
+pub mod tenant_sessions;
 
 pub use error::{ServiceError, ServiceResult};
 

@@ -12,6 +12,7 @@ use crate::AppState;
 use crate::model::{FileRecord, Message, Session, UserIdentifier};
 use crate::store::Item;
 use crate::store::keys;
+use crate::store::repo::SessionContents;
 
 /// File contents an export carries at most, in total; larger files are
 /// listed without content (a Lambda response is at most 6 MB).
@@ -45,31 +46,47 @@ pub async fn erase(state: &AppState, tenant: Uuid, user: &UserIdentifier) -> Ser
         {
             continue;
         }
-        // Bytes first: once the records are gone nothing points at them.
-        for file in &contents.files {
-            state.blobs.delete(&file.blob_key).await?;
-        }
-        for upload in &contents.uploads {
-            // The bytes PUT to the presigned URL, and the file a completion
-            // that did not finish may have written.
-            state
-                .blobs
-                .delete(&keys::upload_blob(tenant, sid, upload.file_id))
-                .await?;
-            state
-                .blobs
-                .delete(&keys::file_blob(tenant, sid, upload.file_id))
-                .await?;
-        }
         erased.messages += contents.messages.len();
         erased.files += contents.files.len();
-        state
-            .repo
-            .erase_user_session(tenant, user.as_str(), sid)
-            .await?;
+        erase_session(state, tenant, sid, &contents, Some(user.as_str()), false).await?;
     }
     state.repo.delete_user_stat(tenant, user.as_str()).await?;
     Ok(erased)
+}
+
+/// Erases one session given its contents: the file bytes first (once the
+/// records are gone nothing points at them), then the records
+/// ([`crate::store::repo::Repository::erase_session`]: safe to repeat).
+/// With `uncount_user` the user's session count drops by one (erasing a
+/// user deletes the user's counters instead).
+pub async fn erase_session(
+    state: &AppState,
+    tenant: Uuid,
+    sid: Uuid,
+    contents: &SessionContents,
+    user: Option<&str>,
+    uncount_user: bool,
+) -> ServiceResult<()> {
+    for file in &contents.files {
+        state.blobs.delete(&file.blob_key).await?;
+    }
+    for upload in &contents.uploads {
+        // The bytes PUT to the presigned URL, and the file a completion
+        // that did not finish may have written.
+        state
+            .blobs
+            .delete(&keys::upload_blob(tenant, sid, upload.file_id))
+            .await?;
+        state
+            .blobs
+            .delete(&keys::file_blob(tenant, sid, upload.file_id))
+            .await?;
+    }
+    state
+        .repo
+        .erase_session(tenant, sid, user, uncount_user)
+        .await?;
+    Ok(())
 }
 
 /// The user's counters, as stored.

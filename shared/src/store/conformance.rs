@@ -23,8 +23,8 @@ use futures::future::join_all;
 use serde_json::{Value, json};
 
 use super::{
-    Condition, GSI1PK, GSI1SK, Item, Key, MAX_TRANSACT_ITEMS, PK, Query, SK, SortCondition,
-    StoreError, Table, Update, WriteOp,
+    Condition, GSI1PK, GSI1SK, GSI2PK, GSI2SK, Item, Key, MAX_TRANSACT_ITEMS, PK, Query, SK,
+    SortCondition, StoreError, Table, Update, WriteOp,
 };
 
 /// Prints which check failed when it panics, since the panic message of an
@@ -90,12 +90,100 @@ checks!(
     malformed_queries_are_invalid,
     gsi_membership_follows_attributes,
     gsi_pagination_visits_each_item_once,
+    gsi2_is_an_index_of_its_own,
     page_is_capped_at_one_megabyte,
     batch_delete_many_keys,
     concurrent_adds_are_not_lost,
     concurrent_conditional_puts_have_one_winner,
     relaxed_writes_behave_as_writes,
 );
+
+/// Every page of a GSI2 partition, its sort keys in order.
+async fn gsi2_sort_keys(table: &dyn Table, query: Query) -> Vec<String> {
+    all_pages(table, &query)
+        .await
+        .iter()
+        .map(|i| i[GSI2SK].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// GSI2 keeps its own entries beside GSI1's: an item may be in both, in
+/// either, or in neither; updates move it; cursors carry its keys.
+pub async fn gsi2_is_an_index_of_its_own(table: &dyn Table) {
+    put(
+        table,
+        item(
+            "A",
+            "1",
+            json!({GSI1PK: "G", GSI1SK: "1", GSI2PK: "U", GSI2SK: "3"}),
+        ),
+    )
+    .await;
+    put(table, item("A", "2", json!({GSI2PK: "U", GSI2SK: "1"}))).await;
+    put(table, item("A", "3", json!({GSI2PK: "U", GSI2SK: "2"}))).await;
+    put(table, item("A", "4", json!({GSI2PK: "V", GSI2SK: "1"}))).await;
+    put(table, item("A", "5", json!({GSI2PK: "U"}))).await;
+    gsi_settles(table, "G", &["1"]).await;
+    for _ in 0..50 {
+        if gsi2_sort_keys(table, Query::partition("U").on_gsi2())
+            .await
+            .len()
+            == 3
+        {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let descending = Query::partition("U").on_gsi2().descending();
+    assert_eq!(
+        gsi2_sort_keys(table, descending.clone()).await,
+        ["3", "2", "1"]
+    );
+    let first = table.query(&descending.clone().limit(1)).await.unwrap();
+    let cursor = first.last_key.expect("more follow");
+    assert_eq!(cursor.index_key, Some(("U".into(), "3".into())));
+    let rest = table
+        .query(&descending.clone().start_after(Some(cursor)))
+        .await
+        .unwrap();
+    assert_eq!(sks(&rest.items), ["3", "2"]);
+    let ranged = Query::partition("U")
+        .on_gsi2()
+        .sort(SortCondition::Between("2".into(), "3".into()));
+    assert_eq!(gsi2_sort_keys(table, ranged).await, ["2", "3"]);
+    // Moving an item's GSI2SK moves it in GSI2 only; GSI1 is untouched.
+    table
+        .write(WriteOp::update(
+            Key::new("A", "1"),
+            Update::new().set(GSI2SK, "0"),
+        ))
+        .await
+        .unwrap();
+    table
+        .write(WriteOp::delete(Key::new("A", "3")))
+        .await
+        .unwrap();
+    for _ in 0..50 {
+        if gsi2_sort_keys(table, Query::partition("U").on_gsi2()).await == ["0", "1"] {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        gsi2_sort_keys(table, Query::partition("U").on_gsi2()).await,
+        ["0", "1"]
+    );
+    gsi_settles(table, "G", &["1"]).await;
+    assert!(is_invalid(
+        table
+            .write(WriteOp::put(item(
+                "A",
+                "6",
+                json!({GSI2PK: "U", GSI2SK: ""})
+            )))
+            .await
+    ));
+}
 
 /// An item with key `pk`/`sk` and the attributes of the JSON object `attrs`.
 pub fn item(pk: &str, sk: &str, attrs: Value) -> Item {

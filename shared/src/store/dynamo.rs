@@ -31,12 +31,26 @@ use aws_smithy_types::config_bag::ConfigBag;
 use serde_json::Value;
 
 use super::{
-    BATCH_DELETE_CHUNK, Condition, Cursor, GSI1PK, GSI1SK, Index, Item, Key, MAX_TRANSACT_ITEMS,
-    PK, Page, Query, SK, SortCondition, StoreError, TTL, Table, Update, WriteOp,
+    BATCH_DELETE_CHUNK, Condition, Cursor, GSI1PK, GSI1SK, GSI2PK, GSI2SK, Index, Item, Key,
+    MAX_TRANSACT_ITEMS, PK, Page, Query, SK, SortCondition, StoreError, TTL, Table, Update,
+    WriteOp,
 };
 
-/// The name of the one global secondary index.
+/// The names of the global secondary indexes.
 pub const GSI1_NAME: &str = "GSI1";
+pub const GSI2_NAME: &str = "GSI2";
+
+/// Attributes that are index keys: non-empty strings wherever they are set.
+const INDEX_KEYS: [&str; 4] = [GSI1PK, GSI1SK, GSI2PK, GSI2SK];
+
+/// The DynamoDB index a query reads (`None`: the table).
+fn index_name(index: Index) -> Option<String> {
+    match index {
+        Index::Primary => None,
+        Index::Gsi1 => Some(GSI1_NAME.to_owned()),
+        Index::Gsi2 => Some(GSI2_NAME.to_owned()),
+    }
+}
 
 /// One global secondary index of [`TableDefinition`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,18 +78,26 @@ pub struct TableDefinition {
     pub billing_mode: &'static str,
 }
 
-/// The one table: (`PK`, `SK`), GSI1 on (`GSI1PK`, `GSI1SK`) projecting
-/// everything, TTL on `ttl`, on-demand billing.
+/// The one table: (`PK`, `SK`), GSI1 on (`GSI1PK`, `GSI1SK`) and GSI2 on
+/// (`GSI2PK`, `GSI2SK`) projecting everything, TTL on `ttl`, on-demand billing.
 pub const TABLE_DEFINITION: TableDefinition = TableDefinition {
     hash_key: PK,
     range_key: SK,
-    string_attributes: &[PK, SK, GSI1PK, GSI1SK],
-    indexes: &[IndexDefinition {
-        name: GSI1_NAME,
-        hash_key: GSI1PK,
-        range_key: GSI1SK,
-        projection: "ALL",
-    }],
+    string_attributes: &[PK, SK, GSI1PK, GSI1SK, GSI2PK, GSI2SK],
+    indexes: &[
+        IndexDefinition {
+            name: GSI1_NAME,
+            hash_key: GSI1PK,
+            range_key: GSI1SK,
+            projection: "ALL",
+        },
+        IndexDefinition {
+            name: GSI2_NAME,
+            hash_key: GSI2PK,
+            range_key: GSI2SK,
+            projection: "ALL",
+        },
+    ],
     ttl_attribute: TTL,
     billing_mode: "PAY_PER_REQUEST",
 };
@@ -263,7 +285,7 @@ impl Expr {
         // Index keys must stay non-empty strings (DynamoDB validates this
         // against the index definition; checked here for every server).
         let index_key = |name: &str, value: Option<&Value>| {
-            let is_index = name == GSI1PK || name == GSI1SK;
+            let is_index = INDEX_KEYS.contains(&name);
             if is_index && value.and_then(Value::as_str).is_none_or(str::is_empty) {
                 return Err(StoreError::Invalid(format!(
                     "{name} must be a non-empty string"
@@ -335,7 +357,7 @@ fn validate_put(item: &Item) -> Result<Key, StoreError> {
     if key.pk.is_empty() || key.sk.is_empty() {
         return Err(StoreError::Invalid("empty key attribute".into()));
     }
-    for name in [GSI1PK, GSI1SK] {
+    for name in INDEX_KEYS {
         if item
             .get(name)
             .is_some_and(|v| v.as_str().is_none_or(str::is_empty))
@@ -551,10 +573,7 @@ impl DynamoTable {
 
 /// A query's key condition expression, its names and values bound in `expr`.
 fn key_condition(query: &Query, expr: &mut Expr) -> Result<String, StoreError> {
-    let (pk_name, sk_name) = match query.index {
-        Index::Primary => (PK, SK),
-        Index::Gsi1 => (GSI1PK, GSI1SK),
-    };
+    let (pk_name, sk_name) = query.index.key_attributes();
     let pk = expr.name(pk_name);
     let pv = expr.value(AttributeValue::S(query.partition.clone()));
     let mut key_condition = format!("{pk} = {pv}");
@@ -589,14 +608,15 @@ fn key_condition(query: &Query, expr: &mut Expr) -> Result<String, StoreError> {
     Ok(key_condition)
 }
 
-/// A query's cursor as DynamoDB's `ExclusiveStartKey` (on GSI1 it carries
-/// the index key too); a cursor from another partition is refused.
+/// A query's cursor as DynamoDB's `ExclusiveStartKey` (on an index it
+/// carries the index key too); a cursor from another partition is refused.
 fn exclusive_start_key(query: &Query) -> Result<Option<AttributeMap>, StoreError> {
     let Some(cursor) = &query.start_after else {
         return Ok(None);
     };
     let mut map = key_map(&cursor.key);
-    if query.index == Index::Gsi1 {
+    if query.index != Index::Primary {
+        let (ipk_name, isk_name) = query.index.key_attributes();
         let (ipk, isk) = cursor
             .index_key
             .clone()
@@ -604,8 +624,8 @@ fn exclusive_start_key(query: &Query) -> Result<Option<AttributeMap>, StoreError
         if ipk != query.partition {
             return Err(StoreError::Invalid("cursor from another partition".into()));
         }
-        map.insert(GSI1PK.into(), AttributeValue::S(ipk));
-        map.insert(GSI1SK.into(), AttributeValue::S(isk));
+        map.insert(ipk_name.into(), AttributeValue::S(ipk));
+        map.insert(isk_name.into(), AttributeValue::S(isk));
     } else if cursor.key.pk != query.partition {
         return Err(StoreError::Invalid("cursor from another partition".into()));
     }
@@ -618,7 +638,10 @@ fn cursor_of(index: Index, map: &AttributeMap) -> Option<Cursor> {
         key: Key::new(string_attr(map, PK)?, string_attr(map, SK)?),
         index_key: match index {
             Index::Primary => None,
-            Index::Gsi1 => Some((string_attr(map, GSI1PK)?, string_attr(map, GSI1SK)?)),
+            Index::Gsi1 | Index::Gsi2 => {
+                let (ipk, isk) = index.key_attributes();
+                Some((string_attr(map, ipk)?, string_attr(map, isk)?))
+            }
         },
     })
 }
@@ -683,7 +706,7 @@ impl Table for DynamoTable {
             .client
             .query()
             .table_name(&self.table)
-            .set_index_name((query.index == Index::Gsi1).then(|| GSI1_NAME.to_owned()))
+            .set_index_name(index_name(query.index))
             .key_condition_expression(key_condition)
             .set_expression_attribute_names(expr.names())
             .set_expression_attribute_values(expr.values())

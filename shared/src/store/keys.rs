@@ -19,6 +19,7 @@ pub const UPLOAD_PREFIX: &str = "UPLOAD#";
 pub const USER_PREFIX: &str = "USER#";
 pub const KEY_PREFIX: &str = "KEY#";
 pub const RATE_SK: &str = "RATE";
+pub const DAY_PREFIX: &str = "DAY#";
 /// A knowledge-base document's metadata, in the tenant's partition.
 pub const KNOWLEDGE_DOC_PREFIX: &str = "KDOC#";
 /// GSI1 partition listing every tenant.
@@ -34,6 +35,20 @@ pub fn tenant(tenant: Uuid) -> Key {
 
 pub fn stats(tenant: Uuid) -> Key {
     Key::new(tenant_pk(tenant), STATS_SK)
+}
+
+/// The tenant's counters of one UTC day (`yyyy-mm-dd`).
+pub fn day(tenant: Uuid, date: &str) -> Key {
+    Key::new(tenant_pk(tenant), format!("{DAY_PREFIX}{date}"))
+}
+
+/// The UTC date (`yyyy-mm-dd`) of an instant: the day counters' key part,
+/// which sorts by time.
+pub fn date_of(epoch_ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(epoch_ms)
+        .unwrap_or_default()
+        .format("%Y-%m-%d")
+        .to_string()
 }
 
 pub fn user(tenant: Uuid, user_identifier: &str) -> Key {
@@ -120,6 +135,13 @@ pub fn session_activity_gsi1sk(last_activity_ms: i64, session: Uuid) -> String {
     format!("{}#{session}", activity_bound(last_activity_ms))
 }
 
+/// GSI2 partition of a user's sessions (sorted by the same activity key
+/// as GSI1): the tenant's session list filtered by user. The same string
+/// as the user's session-list partition, in another index.
+pub fn user_activity_gsi2pk(tenant: Uuid, user_identifier: &str) -> String {
+    user_sessions_pk(tenant, user_identifier)
+}
+
 /// The GSI1 sort-key prefix for "active at or after this time".
 pub fn activity_bound(epoch_ms: i64) -> String {
     format!("{:013}", epoch_ms.max(0))
@@ -156,6 +178,14 @@ mod tests {
             "one descending query reads the session, then its newest messages"
         );
         assert!(f.sk < m.sk);
+    }
+
+    #[test]
+    fn day_keys_are_utc_dates() {
+        assert_eq!(date_of(0), "1970-01-01");
+        assert_eq!(date_of(1_764_633_599_999), "2025-12-01");
+        assert_eq!(date_of(1_764_633_600_000), "2025-12-02");
+        assert_eq!(day(Uuid::nil(), "2025-12-02").sk, "DAY#2025-12-02");
     }
 
     #[test]

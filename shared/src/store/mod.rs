@@ -24,9 +24,12 @@ use serde_json::Value;
 pub const PK: &str = "PK";
 /// Attribute name of the sort key.
 pub const SK: &str = "SK";
-/// Attribute names of the one global secondary index.
+/// Attribute names of the first global secondary index.
 pub const GSI1PK: &str = "GSI1PK";
 pub const GSI1SK: &str = "GSI1SK";
+/// Attribute names of the second global secondary index.
+pub const GSI2PK: &str = "GSI2PK";
+pub const GSI2SK: &str = "GSI2SK";
 /// Attribute holding the expiry time in epoch seconds (DynamoDB TTL).
 pub const TTL: &str = "ttl";
 /// Most keys one `batch_delete` call sends in one request (DynamoDB's limit).
@@ -65,6 +68,22 @@ pub enum Index {
     Primary,
     /// GSI1, by (`GSI1PK`, `GSI1SK`); only items carrying both attributes appear.
     Gsi1,
+    /// GSI2, by (`GSI2PK`, `GSI2SK`); only items carrying both attributes appear.
+    Gsi2,
+}
+
+impl Index {
+    /// The (partition, sort) key attributes of this index.
+    pub fn key_attributes(self) -> (&'static str, &'static str) {
+        match self {
+            Index::Primary => (PK, SK),
+            Index::Gsi1 => (GSI1PK, GSI1SK),
+            Index::Gsi2 => (GSI2PK, GSI2SK),
+        }
+    }
+
+    /// The secondary indexes, each with its key attributes.
+    pub const SECONDARY: [Index; 2] = [Index::Gsi1, Index::Gsi2];
 }
 
 /// A condition on the sort key of a query.
@@ -98,7 +117,7 @@ impl SortCondition {
 #[derive(Debug, Clone)]
 pub struct Query {
     pub index: Index,
-    /// The partition key value (of `PK`, or of `GSI1PK` for `Index::Gsi1`).
+    /// The partition key value (of `PK`, or of the index's partition key).
     pub partition: String,
     pub sort: SortCondition,
     /// `true`: ascending sort key order; `false`: descending.
@@ -124,6 +143,11 @@ impl Query {
 
     pub fn on_gsi1(mut self) -> Self {
         self.index = Index::Gsi1;
+        self
+    }
+
+    pub fn on_gsi2(mut self) -> Self {
+        self.index = Index::Gsi2;
         self
     }
 
@@ -153,7 +177,8 @@ impl Query {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Cursor {
     pub key: Key,
-    /// (`GSI1PK`, `GSI1SK`) of the last item, for `Index::Gsi1` queries.
+    /// The index keys (e.g. `GSI1PK`, `GSI1SK`) of the last item, for
+    /// queries of a secondary index.
     pub index_key: Option<(String, String)>,
 }
 

@@ -6,9 +6,12 @@
 //! Each idea is a file with its own `routes()`; adding one is a
 //! `.merge(x::routes())` line below.
 
+pub mod analytics;
 pub mod clients_me;
+pub mod export;
 pub mod keys;
 pub mod knowledge;
+pub mod sessions;
 pub mod settings;
 pub mod widget_code;
 
@@ -22,6 +25,9 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(keys::routes())
         .merge(widget_code::routes())
         .merge(clients_me::routes())
+        .merge(sessions::routes())
+        .merge(analytics::routes())
+        .merge(export::routes())
         .merge(knowledge::routes())
 }
 

@@ -7,7 +7,9 @@ use std::collections::HashSet;
 use serde_json::Value;
 
 use super::invalid;
-use crate::store::{GSI1PK, GSI1SK, Item, Key, PK, SK, StoreError, Update, WriteOp};
+use crate::store::{
+    GSI1PK, GSI1SK, GSI2PK, GSI2SK, Item, Key, PK, SK, StoreError, Update, WriteOp,
+};
 
 /// Most bytes of stored items (their JSON) one query page carries, like
 /// DynamoDB's 1 MB page, so callers that forget to paginate break in tests,
@@ -31,7 +33,7 @@ pub(super) fn check_item(item: &Item) -> Result<(), StoreError> {
     if item.keys().any(String::is_empty) {
         return Err(invalid("attribute names must be non-empty"));
     }
-    for name in [GSI1PK, GSI1SK] {
+    for name in [GSI1PK, GSI1SK, GSI2PK, GSI2SK] {
         match item.get(name) {
             None => {}
             Some(Value::String(s)) if !s.is_empty() => {}

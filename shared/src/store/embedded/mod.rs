@@ -11,6 +11,7 @@
 //!   the same order DynamoDB gives string sort keys.
 //! - `gsi1`: (`GSI1PK`, `GSI1SK`, `PK`, `SK`) -> (). The primary key in the
 //!   index key keeps entries unique and gives ties a deterministic order.
+//! - `gsi2`: the same for (`GSI2PK`, `GSI2SK`).
 //! - `expiry`: (`ttl`, `PK`, `SK`) -> (), so the TTL sweeper reads only the
 //!   expired entries instead of scanning the whole table.
 //!
@@ -39,7 +40,7 @@ use redb::{Database, ReadableDatabase, ReadableTable};
 pub use limits::{MAX_ITEM_BYTES, MAX_PAGE_BYTES};
 use limits::{check_key, prepare};
 use query::Plan;
-use tables::{EXPIRY, ExpiryKey, GSI1, ITEMS, WriteTables, expiry, read_item};
+use tables::{EXPIRY, ExpiryKey, GSI1, GSI2, ITEMS, WriteTables, expiry, read_item};
 use writer::{Job, Outcome, Work, write_loop};
 
 use super::{Item, Key, MAX_TRANSACT_ITEMS, Page, Query, StoreError, Table, WriteOp};
@@ -100,11 +101,12 @@ impl EmbeddedTable {
 
     fn with_database(db: Database) -> Result<Self, StoreError> {
         // Read transactions cannot open a table that was never created, so
-        // create all three up front.
+        // create them all up front.
         let txn = db.begin_write().map_err(unavailable)?;
         {
             txn.open_table(ITEMS).map_err(unavailable)?;
             txn.open_table(GSI1).map_err(unavailable)?;
+            txn.open_table(GSI2).map_err(unavailable)?;
             txn.open_table(EXPIRY).map_err(unavailable)?;
         }
         txn.commit().map_err(unavailable)?;

@@ -7,7 +7,7 @@ use std::ops::Bound;
 use redb::{ReadTransaction, ReadableTable};
 
 use super::limits::{MAX_PAGE_BYTES, check_key};
-use super::tables::{GSI1, ITEMS, IndexKey, ItemKey, decode};
+use super::tables::{ITEMS, IndexKey, ItemKey, decode, index_table};
 use super::{invalid, unavailable};
 use crate::store::{Cursor, Index, Item, Key, Page, Query, SortCondition, StoreError};
 
@@ -62,7 +62,7 @@ impl Plan {
             check_key(&cursor.key)?;
             let partition = match query.index {
                 Index::Primary => Some(&cursor.key.pk),
-                Index::Gsi1 => cursor.index_key.as_ref().map(|(gpk, _)| gpk),
+                Index::Gsi1 | Index::Gsi2 => cursor.index_key.as_ref().map(|(gpk, _)| gpk),
             };
             if partition != Some(&query.partition) {
                 return Err(invalid("the cursor does not belong to this query"));
@@ -83,9 +83,9 @@ impl Plan {
         let items = txn.open_table(ITEMS).map_err(unavailable)?;
         match self.index {
             Index::Primary => self.run_primary(&items),
-            Index::Gsi1 => {
-                let gsi1 = txn.open_table(GSI1).map_err(unavailable)?;
-                self.run_gsi1(&items, &gsi1)
+            index @ (Index::Gsi1 | Index::Gsi2) => {
+                let entries = txn.open_table(index_table(index)).map_err(unavailable)?;
+                self.run_index(&items, &entries)
             }
         }
     }
@@ -144,10 +144,11 @@ impl Plan {
         Ok(pager.finish())
     }
 
-    fn run_gsi1(
+    /// A query of a secondary index (GSI1 or GSI2: one layout).
+    fn run_index(
         &self,
         items: &impl ReadableTable<ItemKey, &'static [u8]>,
-        gsi1: &impl ReadableTable<IndexKey, ()>,
+        entries: &impl ReadableTable<IndexKey, ()>,
     ) -> Result<Page, StoreError> {
         let gpk = self.partition.as_str();
         let end = format!("{gpk}\0");
@@ -168,7 +169,7 @@ impl Plan {
                 .index_key
                 .as_ref()
                 .map(|(_, gsk)| gsk.as_str())
-                .ok_or_else(|| invalid("a GSI1 cursor needs its index key"))?;
+                .ok_or_else(|| invalid("an index cursor needs its index key"))?;
             let at = Bound::Excluded((gpk, gsk, cursor.key.pk.as_str(), cursor.key.sk.as_str()));
             if self.forward {
                 lower = tighter_lower(lower, at);
@@ -179,7 +180,7 @@ impl Plan {
         if is_empty(&lower, &upper) {
             return Ok(Page::default());
         }
-        let range = gsi1
+        let range = entries
             .range::<(&str, &str, &str, &str)>((lower, upper))
             .map_err(unavailable)?;
         let entries: Box<dyn Iterator<Item = _>> = if self.forward {
@@ -196,7 +197,7 @@ impl Plan {
             let (gpk, gsk, pk, sk) = k.value();
             let key = Key::new(pk, sk);
             let stored = items.get((pk, sk)).map_err(unavailable)?.ok_or_else(|| {
-                StoreError::Unavailable(format!("GSI1 entry without item {pk:?}/{sk:?}"))
+                StoreError::Unavailable(format!("index entry without item {pk:?}/{sk:?}"))
             })?;
             let bytes = stored.value();
             if !pager.fits(bytes.len()) {

@@ -1,11 +1,11 @@
-//! The three redb tables of the embedded store and how one item is kept in
-//! them: the item itself, its GSI1 entry and its expiry entry always move
-//! together.
+//! The redb tables of the embedded store and how one item is kept in them:
+//! the item itself, its GSI1 and GSI2 entries and its expiry entry always
+//! move together.
 
 use redb::{ReadableTable, TableDefinition, WriteTransaction};
 
 use super::{invalid, unavailable};
-use crate::store::{GSI1PK, GSI1SK, Item, Key, StoreError, TTL};
+use crate::store::{Index, Item, Key, StoreError, TTL};
 
 pub(super) type ItemKey = (&'static str, &'static str);
 pub(super) type IndexKey = (&'static str, &'static str, &'static str, &'static str);
@@ -13,11 +13,21 @@ pub(super) type ExpiryKey = (i64, &'static str, &'static str);
 
 pub(super) const ITEMS: TableDefinition<ItemKey, &[u8]> = TableDefinition::new("items");
 pub(super) const GSI1: TableDefinition<IndexKey, ()> = TableDefinition::new("gsi1");
+pub(super) const GSI2: TableDefinition<IndexKey, ()> = TableDefinition::new("gsi2");
 pub(super) const EXPIRY: TableDefinition<ExpiryKey, ()> = TableDefinition::new("expiry");
 
-/// The GSI1 keys of a stored item, when it is in the index.
-pub(super) fn gsi1_key(item: &Item) -> Option<(&str, &str)> {
-    Some((item.get(GSI1PK)?.as_str()?, item.get(GSI1SK)?.as_str()?))
+/// The redb table of a secondary index.
+pub(super) fn index_table(index: Index) -> TableDefinition<'static, IndexKey, ()> {
+    match index {
+        Index::Gsi2 => GSI2,
+        Index::Primary | Index::Gsi1 => GSI1,
+    }
+}
+
+/// An item's keys in a secondary index, when it is in the index.
+pub(super) fn index_key(item: &Item, index: Index) -> Option<(&str, &str)> {
+    let (pk, sk) = index.key_attributes();
+    Some((item.get(pk)?.as_str()?, item.get(sk)?.as_str()?))
 }
 
 /// The expiry of an item, when it has one TTL can act on.
@@ -42,10 +52,11 @@ pub(super) fn read_item(
         .transpose()
 }
 
-/// The three tables inside one write transaction.
+/// The tables inside one write transaction.
 pub(super) struct WriteTables<'t> {
     pub(super) items: redb::Table<'t, ItemKey, &'static [u8]>,
     pub(super) gsi1: redb::Table<'t, IndexKey, ()>,
+    pub(super) gsi2: redb::Table<'t, IndexKey, ()>,
     pub(super) expiry: redb::Table<'t, ExpiryKey, ()>,
 }
 
@@ -54,6 +65,7 @@ impl<'t> WriteTables<'t> {
         Ok(Self {
             items: txn.open_table(ITEMS).map_err(unavailable)?,
             gsi1: txn.open_table(GSI1).map_err(unavailable)?,
+            gsi2: txn.open_table(GSI2).map_err(unavailable)?,
             expiry: txn.open_table(EXPIRY).map_err(unavailable)?,
         })
     }
@@ -76,10 +88,12 @@ impl<'t> WriteTables<'t> {
         if let Some(old) = old {
             self.unindex(key, old)?;
         }
-        if let Some((gpk, gsk)) = gsi1_key(new) {
-            self.gsi1
-                .insert((gpk, gsk, key.pk.as_str(), key.sk.as_str()), ())
-                .map_err(unavailable)?;
+        for index in Index::SECONDARY {
+            if let Some((gpk, gsk)) = index_key(new, index) {
+                self.index_mut(index)
+                    .insert((gpk, gsk, key.pk.as_str(), key.sk.as_str()), ())
+                    .map_err(unavailable)?;
+            }
         }
         if let Some(at) = expiry(new) {
             self.expiry
@@ -96,11 +110,20 @@ impl<'t> WriteTables<'t> {
         self.unindex(key, old)
     }
 
+    fn index_mut(&mut self, index: Index) -> &mut redb::Table<'t, IndexKey, ()> {
+        match index {
+            Index::Gsi2 => &mut self.gsi2,
+            Index::Primary | Index::Gsi1 => &mut self.gsi1,
+        }
+    }
+
     fn unindex(&mut self, key: &Key, old: &Item) -> Result<(), StoreError> {
-        if let Some((gpk, gsk)) = gsi1_key(old) {
-            self.gsi1
-                .remove((gpk, gsk, key.pk.as_str(), key.sk.as_str()))
-                .map_err(unavailable)?;
+        for index in Index::SECONDARY {
+            if let Some((gpk, gsk)) = index_key(old, index) {
+                self.index_mut(index)
+                    .remove((gpk, gsk, key.pk.as_str(), key.sk.as_str()))
+                    .map_err(unavailable)?;
+            }
         }
         if let Some(at) = expiry(old) {
             self.expiry

@@ -56,7 +56,7 @@ pub enum Revocation {
 }
 
 /// The lookup item (by hash) and the listing item of a key.
-fn key_items(listing: &KeyListing) -> Result<(Item, Item), StoreError> {
+pub(super) fn key_items(listing: &KeyListing) -> Result<(Item, Item), StoreError> {
     let record = &listing.record;
     let lookup = to_item(&keys::api_key(&record.key_hash), record)?;
     let listed = to_item(

@@ -11,6 +11,29 @@ pub const ACTIVE_FILE: &str = "active_file";
 /// The active file's id beside the active file, so a condition can compare it.
 pub const ACTIVE_FILE_ID: &str = "active_file_id";
 
+/// Feedback counts of a session's replies, and its first user message
+/// (cut short): what a tenant's session list shows without another read.
+pub const FEEDBACK_UP: &str = "feedback_up";
+pub const FEEDBACK_DOWN: &str = "feedback_down";
+pub const PREVIEW: &str = "preview";
+
+// A message's feedback (`MSG#`), beside the `Message` fields.
+pub const FEEDBACK_RATING: &str = "feedback_rating";
+pub const FEEDBACK_COMMENT: &str = "feedback_comment";
+pub const FEEDBACK_AT: &str = "feedback_at";
+pub const ROLE: &str = "role";
+pub const TIMESTAMP: &str = "timestamp";
+
+// Daily counters (`DAY#`).
+pub const DATE: &str = "date";
+pub const SESSIONS: &str = "sessions";
+pub const MESSAGES: &str = "messages";
+pub const NEW_USERS: &str = "new_users";
+pub const UPLOADS: &str = "uploads";
+pub const PROVIDER_ERRORS: &str = "provider_errors";
+pub const INPUT_TOKENS: &str = "input_tokens";
+pub const OUTPUT_TOKENS: &str = "output_tokens";
+
 // Files (`FileRecord`).
 pub const IS_ACTIVE: &str = "is_active";
 

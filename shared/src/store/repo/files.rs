@@ -4,13 +4,14 @@
 use serde_json::Value;
 use uuid::Uuid;
 
+use super::analytics::{DayCounts, count_day};
 use super::{Repository, attrs, encode, from_item, retry_conflicts, to_item};
 use crate::model::{ActiveFile, FileRecord, PendingUpload, Session};
 use crate::store::{Condition, StoreError, TTL, Update, WriteOp, keys};
 
 impl Repository {
     /// Stores the file record, makes it the session's active file and
-    /// retires the previous one, atomically. Guarded by the active file the
+    /// retires the previous one, and counts the upload on its day, atomically. Guarded by the active file the
     /// caller saw, so two racing uploads cannot both win.
     pub async fn activate_file(
         &self,
@@ -44,6 +45,11 @@ impl Repository {
             )
             .when(guard),
         ];
+        let upload = DayCounts {
+            uploads: 1,
+            ..DayCounts::default()
+        };
+        ops.push(count_day(tenant, active.uploaded_at, &upload));
         if let Some(id) = previous {
             ops.push(
                 WriteOp::update(

@@ -4,12 +4,13 @@
 use serde_json::Value;
 use uuid::Uuid;
 
+use super::analytics::{DayCounts, count_day};
 use super::sessions::user_session_entry;
 use super::{MAX_RETRIES, Repository, attrs, backoff, from_item, retry_conflicts, to_item};
-use crate::model::{Message, Session};
+use crate::model::{Message, Role, Session};
 use crate::store::{
-    Condition, Cursor, GSI1SK, Key, MAX_TRANSACT_ITEMS, Query, SK, SortCondition, StoreError, TTL,
-    Update, WriteOp, keys,
+    Condition, Cursor, GSI1SK, GSI2PK, GSI2SK, Key, MAX_TRANSACT_ITEMS, Query, SK, SortCondition,
+    StoreError, TTL, Update, WriteOp, keys,
 };
 
 /// A page of history, newest first.
@@ -21,8 +22,40 @@ pub struct HistoryPage {
     pub next: Option<Cursor>,
 }
 
+/// Characters of the first user message a session list shows.
+pub const PREVIEW_CHARS: usize = 120;
+
+/// The start of a message, cut at a character boundary, for session lists.
+pub fn preview_of(content: &str) -> String {
+    let mut chars = content.trim().chars();
+    let mut preview: String = chars.by_ref().take(PREVIEW_CHARS).collect();
+    if chars.next().is_some() {
+        preview.push('…');
+    }
+    preview
+}
+
+/// What storing these messages adds to the day's counters: the messages,
+/// a failed one's provider error, the reply's tokens.
+pub(super) fn day_counts(messages: &[Message]) -> DayCounts {
+    let mut counts = DayCounts {
+        messages: messages.len() as i64,
+        ..DayCounts::default()
+    };
+    for m in messages {
+        let meta = |name: &str| m.metadata.get(name).and_then(Value::as_i64).unwrap_or(0);
+        if m.metadata.get("status").and_then(Value::as_str) == Some("failed") {
+            counts.provider_errors += 1;
+        }
+        counts.input_tokens += meta("inputTokens");
+        counts.output_tokens += meta("outputTokens");
+    }
+    counts
+}
+
 impl Repository {
-    /// Stores messages of one exchange and bumps the session, atomically.
+    /// Stores messages of one exchange and bumps the session (and its
+    /// preview, the first user message) and the day's counters, atomically.
     /// The messages get the retention TTL `expires`; the session's (and its
     /// user list entry's) is moved to it.
     pub async fn append_messages(
@@ -55,17 +88,24 @@ impl Repository {
             item.insert(TTL.into(), expires.into());
             ops.push(WriteOp::put(item).when(Condition::NotExists));
         }
-        ops.push(
-            WriteOp::update(
-                keys::session(tenant, sid),
-                Update::new()
-                    .add(attrs::MESSAGE_COUNT, messages.len() as i64)
-                    .set(attrs::LAST_ACTIVITY, now_ms)
-                    .set(GSI1SK, keys::session_activity_gsi1sk(now_ms, sid))
-                    .set(TTL, expires),
-            )
-            .when(Condition::Exists),
-        );
+        let activity = keys::session_activity_gsi1sk(now_ms, sid);
+        let mut bump = Update::new()
+            .add(attrs::MESSAGE_COUNT, messages.len() as i64)
+            .set(attrs::LAST_ACTIVITY, now_ms)
+            .set(GSI1SK, activity.clone())
+            .set(TTL, expires);
+        if let Some(user) = &session.user_identifier {
+            // The partition is set again so a session stored before GSI2
+            // existed joins it at its next message.
+            bump = bump
+                .set(GSI2PK, keys::user_activity_gsi2pk(tenant, user))
+                .set(GSI2SK, activity);
+        }
+        if let Some(first) = messages.iter().find(|m| m.role == Role::User) {
+            bump = bump.set_if_absent(attrs::PREVIEW, preview_of(&first.content));
+        }
+        ops.push(WriteOp::update(keys::session(tenant, sid), bump).when(Condition::Exists));
+        ops.push(count_day(tenant, now_ms, &day_counts(messages)));
         if let Some(user) = &session.user_identifier {
             // Unconditional: the session's condition above already fails
             // the whole write when the session (and so its entry) was erased.

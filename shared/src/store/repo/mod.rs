@@ -3,17 +3,25 @@
 //!
 //! One file per aggregate, each an `impl Repository` block: `tenants`,
 //! `api_keys`, `sessions`, `messages`, `files`, `ratelimit`, `stats`,
-//! `privacy`, `knowledge`. Keys come from `store::keys`, attribute names from `attrs`.
+//! `privacy`, `analytics` (daily counters), `feedback`, `tenant_sessions`
+//! (the console's session list and transcripts), `knowledge` (the
+//! knowledge base's document items and its commits); `import` holds what only
+//! `chatctl import` writes. Keys come from `store::keys`, attribute names
+//! from `attrs`.
 
+mod analytics;
 mod api_keys;
 mod attrs;
+mod feedback;
 mod files;
+mod import;
 mod knowledge;
 mod messages;
 mod privacy;
 mod ratelimit;
 mod sessions;
 mod stats;
+mod tenant_sessions;
 mod tenants;
 
 use std::sync::Arc;
@@ -22,12 +30,19 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
+pub use analytics::{DayCounts, DayTotals};
 pub use api_keys::{KeyListing, Revocation};
+pub use feedback::{NewRating, RateOutcome, Rating};
+pub use import::Imported;
 pub use knowledge::KnowledgeChange;
 pub use messages::HistoryPage;
 pub use privacy::SessionContents;
 pub use sessions::{CONTEXT_HISTORY, MergeOutcome};
 pub use stats::{TenantStats, UserStat};
+pub use tenant_sessions::{
+    Feedback, MessagePage, RowPage, SessionFilter, SessionPage, SessionRow, Transcript,
+    TranscriptMessage, is_session_cursor,
+};
 
 use super::{Item, Key, PK, Query, SK, StoreError, Table};
 

@@ -81,33 +81,63 @@ impl Repository {
     }
 
     /// Erases one of the user's sessions from the table; the caller has
-    /// removed its blobs. Safe to repeat after a failure: the session item
-    /// and the tenant counters go first, together (so the counters move
-    /// exactly once); then every other item of the partition; the user's
-    /// list entry last, so a retry still finds the session. Returns the
-    /// items deleted besides the session.
+    /// removed its blobs. The user's counters are left to the caller (erase
+    /// deletes them). See [`Repository::erase_session`].
     pub async fn erase_user_session(
         &self,
         tenant: Uuid,
         user_identifier: &str,
         session: Uuid,
     ) -> Result<usize, StoreError> {
-        let counted = self
-            .table
-            .transact(vec![
-                WriteOp::delete(keys::session(tenant, session)).when(Condition::Exists),
-                WriteOp::update(
-                    keys::stats(tenant),
-                    Update::new()
-                        .add(attrs::TOTAL_SESSIONS, -1)
-                        .add(attrs::SESSIONS_WITH_USER, -1),
+        self.erase_session(tenant, session, Some(user_identifier), false)
+            .await
+    }
+
+    /// Erases a session from the table; the caller has removed its blobs.
+    /// Safe to repeat after a failure: the session item and the tenant
+    /// counters (and, with `uncount_user`, the user's session count) go
+    /// first, together, so the counters move exactly once; then every other
+    /// item of the partition; the user's list entry last, so a retry still
+    /// finds the session. Returns the items deleted besides the session.
+    pub async fn erase_session(
+        &self,
+        tenant: Uuid,
+        session: Uuid,
+        user_identifier: Option<&str>,
+        uncount_user: bool,
+    ) -> Result<usize, StoreError> {
+        let mut ops = vec![
+            WriteOp::delete(keys::session(tenant, session)).when(Condition::Exists),
+            WriteOp::update(
+                keys::stats(tenant),
+                Update::new().add(attrs::TOTAL_SESSIONS, -1).add(
+                    if user_identifier.is_some() {
+                        attrs::SESSIONS_WITH_USER
+                    } else {
+                        attrs::SESSIONS_WITHOUT_USER
+                    },
+                    -1,
                 ),
-            ])
-            .await;
-        match counted {
+            ),
+        ];
+        if let Some(user) = user_identifier.filter(|_| uncount_user) {
+            // The user's counters may have expired before the session did.
+            ops.push(
+                WriteOp::update(
+                    keys::user(tenant, user),
+                    Update::new().add(attrs::SESSION_COUNT, -1),
+                )
+                .when(Condition::Exists),
+            );
+        }
+        match self.table.transact(ops.clone()).await {
             Ok(()) => {}
             // Gone already (an earlier attempt, or expired): nothing to count.
             Err(StoreError::TransactionCancelled { failed }) if failed.contains(&0) => {}
+            Err(StoreError::TransactionCancelled { failed }) if failed == [2] => {
+                ops.truncate(2);
+                self.erase_counted(ops).await?;
+            }
             Err(e) => return Err(e),
         }
         // Read after the session is gone: nothing can be added any more.
@@ -121,14 +151,21 @@ impl Repository {
         if !rest.is_empty() {
             self.table.batch_delete(rest).await?;
         }
-        self.table
-            .write(WriteOp::delete(keys::user_session(
-                tenant,
-                user_identifier,
-                session,
-            )))
-            .await?;
+        if let Some(user) = user_identifier {
+            self.table
+                .write(WriteOp::delete(keys::user_session(tenant, user, session)))
+                .await?;
+        }
         Ok(deleted)
+    }
+
+    /// The session's delete with the tenant's counters, once more (after
+    /// the user's counters turned out to be gone).
+    async fn erase_counted(&self, ops: Vec<WriteOp>) -> Result<(), StoreError> {
+        match self.table.transact(ops).await {
+            Err(StoreError::TransactionCancelled { failed }) if failed.contains(&0) => Ok(()),
+            other => other,
+        }
     }
 
     /// Removes the user's counters item.

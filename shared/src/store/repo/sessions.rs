@@ -4,10 +4,12 @@
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::{MAX_RETRIES, Repository, attrs, backoff, from_item, retry_conflicts, to_item};
+use super::analytics::{DayCounts, count_day};
+use super::{MAX_RETRIES, Repository, attrs, backoff, from_item, to_item};
 use crate::model::{Message, Session, SessionConfig};
 use crate::store::{
-    Condition, GSI1PK, GSI1SK, Query, SK, SortCondition, StoreError, TTL, Update, WriteOp, keys,
+    Condition, GSI1PK, GSI1SK, GSI2PK, GSI2SK, Item, Query, SK, SortCondition, StoreError, TTL,
+    Update, WriteOp, keys,
 };
 
 /// Messages the context builder sees.
@@ -30,39 +32,60 @@ pub(super) fn user_session_entry(session: &Session, expires: i64) -> Update {
         .set(TTL, expires)
 }
 
-impl Repository {
-    /// One atomic write: the session, the tenant's counters and, for a
-    /// session with a user, the user's counters and the entry listing the
-    /// session under the user. `expires` (epoch seconds) is the retention
-    /// TTL of the session and its list entry, and of the user's counters.
-    pub async fn create_session(&self, session: &Session, expires: i64) -> Result<(), StoreError> {
-        let mut item = to_item(
-            &keys::session(session.tenant_id, session.session_id),
-            session,
-        )?;
-        item.insert(TTL.into(), expires.into());
-        item.insert(GSI1PK.into(), keys::tenant_pk(session.tenant_id).into());
-        item.insert(
-            GSI1SK.into(),
-            keys::session_activity_gsi1sk(session.last_activity, session.session_id).into(),
-        );
-        let with_user = session.user_identifier.is_some();
-        let mut ops = vec![
-            WriteOp::put(item).when(Condition::NotExists),
-            WriteOp::update(
-                keys::stats(session.tenant_id),
-                Update::new().add(attrs::TOTAL_SESSIONS, 1).add(
-                    if with_user {
-                        attrs::SESSIONS_WITH_USER
-                    } else {
-                        attrs::SESSIONS_WITHOUT_USER
-                    },
-                    1,
-                ),
+/// Where the user's counters are in [`create_writes`].
+const USER_COUNTERS_OP: usize = 3;
+
+/// The session item as stored: the session, its retention TTL, its GSI1
+/// keys and, for a session with a user, its GSI2 keys. What an import writes too (with `create_writes`' counters).
+pub(super) fn session_item(session: &Session, expires: i64) -> Result<Item, StoreError> {
+    let mut item = to_item(
+        &keys::session(session.tenant_id, session.session_id),
+        session,
+    )?;
+    item.insert(TTL.into(), expires.into());
+    item.insert(GSI1PK.into(), keys::tenant_pk(session.tenant_id).into());
+    let activity = keys::session_activity_gsi1sk(session.last_activity, session.session_id);
+    if let Some(user) = &session.user_identifier {
+        let gsi2pk = keys::user_activity_gsi2pk(session.tenant_id, user);
+        item.insert(GSI2PK.into(), gsi2pk.into());
+        item.insert(GSI2SK.into(), activity.clone().into());
+    }
+    item.insert(GSI1SK.into(), activity.into());
+    Ok(item)
+}
+
+/// The writes creating a session: the session, the tenant's counters, the
+/// day's, then for a session with a user the user's counters (guarded by
+/// whether `new_user`) and the user's list entry.
+fn create_writes(
+    session: &Session,
+    expires: i64,
+    new_user: bool,
+) -> Result<Vec<WriteOp>, StoreError> {
+    let with_user = session.user_identifier.is_some();
+    let day = DayCounts {
+        sessions: 1,
+        new_users: i64::from(with_user && new_user),
+        ..DayCounts::default()
+    };
+    let mut ops = vec![
+        WriteOp::put(session_item(session, expires)?).when(Condition::NotExists),
+        WriteOp::update(
+            keys::stats(session.tenant_id),
+            Update::new().add(attrs::TOTAL_SESSIONS, 1).add(
+                if with_user {
+                    attrs::SESSIONS_WITH_USER
+                } else {
+                    attrs::SESSIONS_WITHOUT_USER
+                },
+                1,
             ),
-        ];
-        if let Some(user) = &session.user_identifier {
-            ops.push(WriteOp::update(
+        ),
+        count_day(session.tenant_id, session.created_at, &day),
+    ];
+    if let Some(user) = &session.user_identifier {
+        ops.push(
+            WriteOp::update(
                 keys::user(session.tenant_id, user),
                 Update::new()
                     .add(attrs::SESSION_COUNT, 1)
@@ -70,15 +93,53 @@ impl Repository {
                     .set_if_absent(attrs::FIRST_SEEN, session.created_at)
                     .set(attrs::LAST_SEEN, session.created_at)
                     .set(TTL, expires),
-            ));
-            ops.push(WriteOp::update(
-                keys::user_session(session.tenant_id, user, session.session_id),
-                user_session_entry(session, expires),
-            ));
+            )
+            .when(if new_user {
+                Condition::NotExists
+            } else {
+                Condition::Exists
+            }),
+        );
+        ops.push(WriteOp::update(
+            keys::user_session(session.tenant_id, user, session.session_id),
+            user_session_entry(session, expires),
+        ));
+    }
+    Ok(ops)
+}
+
+impl Repository {
+    /// One atomic write: the session, the tenant's counters and the day's,
+    /// and, for a session with a user, the user's counters and the entry
+    /// listing the session under the user. `expires` (epoch seconds) is the
+    /// retention TTL of the session and its list entry, and of the user's
+    /// counters. Whether the user is new (the day's `new_users`) is decided
+    /// by a condition on the user's counters: the write first takes the user
+    /// for new, and a user seen before costs a second attempt.
+    pub async fn create_session(&self, session: &Session, expires: i64) -> Result<(), StoreError> {
+        let mut new_user = true;
+        for attempt in 0..MAX_RETRIES {
+            match self
+                .table
+                .transact(create_writes(session, expires, new_user)?)
+                .await
+            {
+                Ok(()) => return Ok(()),
+                Err(StoreError::TransactionCancelled { failed })
+                    if failed == [USER_COUNTERS_OP] =>
+                {
+                    new_user = !new_user;
+                }
+                // Every create touches the tenant's STATS item: concurrent
+                // creates conflict on DynamoDB and are retried (the session
+                // put is guarded).
+                Err(StoreError::TransactionCancelled { failed }) if failed.is_empty() => {
+                    backoff(attempt).await;
+                }
+                Err(e) => return Err(e),
+            }
         }
-        // Every create touches the tenant's STATS item: concurrent creates
-        // conflict on DynamoDB and are retried (the session put is guarded).
-        retry_conflicts(|| self.table.transact(ops.clone())).await
+        Err(StoreError::TransactionCancelled { failed: vec![] })
     }
 
     pub async fn get_session(

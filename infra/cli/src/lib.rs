@@ -1,0 +1,3 @@
+//! What `chatctl` does that tests drive directly: the imports.
+
+pub mod import;

@@ -1,0 +1,125 @@
+/*
+ * The chat frame's words in the visitor's language. frame.js picks the
+ * language (the host page's or the tenant's `language` setting, else the
+ * browser's) and falls back to English for a language or a string not here.
+ * `{name}`-style placeholders are filled in by frame.js.
+ */
+(function () {
+  'use strict';
+  window.ChatbotStrings = {
+    en: {
+      chat: 'Chat', openChat: 'Open chat', closeChat: 'Close chat', closeTitle: 'Close (Esc)',
+      clear: 'Clear conversation', clearConfirm: 'Clear this conversation?', clearYes: 'Clear', cancel: 'Cancel',
+      cleared: 'The conversation was cleared.',
+      attach: 'Upload a CSV or JSON file', message: 'Message', placeholder: 'Type a message…', send: 'Send',
+      typing: 'The assistant is typing', conversation: 'Conversation', poweredBy: 'Powered by {name}',
+      copy: 'Copy reply', copied: 'Copied', copyFailed: 'The reply could not be copied.',
+      helpful: 'Helpful', notHelpful: 'Not helpful', thanks: 'Thanks for your feedback.',
+      ratingFailed: 'Your rating could not be saved',
+      retry: 'Retry', suggestions: 'Suggested questions', table: 'Table',
+      counter: '{count} / {max}', charsLeft: '{count} characters left', limit: 'Character limit reached',
+      expired: 'That conversation had expired, so a new one was started.',
+      restarted: 'A new conversation was started.',
+      uploading: 'Uploading {name}…', uploaded: '{name} uploaded',
+      unreachable: 'Could not reach the chat service. Check your connection and try again.',
+      tryAgain: 'Please try again.', notSetUp: 'This chat is not set up correctly.',
+      httpError: 'Something went wrong (HTTP {status})', cutOff: 'The reply was cut off',
+      contextFailed: 'The page details could not be sent to the assistant'
+    },
+    es: {
+      chat: 'Chat', openChat: 'Abrir el chat', closeChat: 'Cerrar el chat', closeTitle: 'Cerrar (Esc)',
+      clear: 'Borrar la conversación', clearConfirm: '¿Borrar esta conversación?', clearYes: 'Borrar', cancel: 'Cancelar',
+      cleared: 'Se borró la conversación.',
+      attach: 'Subir un archivo CSV o JSON', message: 'Mensaje', placeholder: 'Escribe un mensaje…', send: 'Enviar',
+      typing: 'El asistente está escribiendo', conversation: 'Conversación', poweredBy: 'Con la tecnología de {name}',
+      copy: 'Copiar la respuesta', copied: 'Copiado', copyFailed: 'No se pudo copiar la respuesta.',
+      helpful: 'Útil', notHelpful: 'No es útil', thanks: 'Gracias por tu opinión.',
+      ratingFailed: 'No se pudo guardar tu valoración',
+      retry: 'Reintentar', suggestions: 'Preguntas sugeridas', table: 'Tabla',
+      counter: '{count} / {max}', charsLeft: 'Quedan {count} caracteres', limit: 'Has llegado al límite de caracteres',
+      expired: 'Esa conversación había caducado, así que se inició una nueva.',
+      restarted: 'Se inició una nueva conversación.',
+      uploading: 'Subiendo {name}…', uploaded: '{name} subido',
+      unreachable: 'No se pudo conectar con el servicio de chat. Comprueba tu conexión e inténtalo de nuevo.',
+      tryAgain: 'Inténtalo de nuevo.', notSetUp: 'Este chat no está bien configurado.',
+      httpError: 'Algo salió mal (HTTP {status})', cutOff: 'La respuesta se cortó',
+      contextFailed: 'No se pudieron enviar los datos de la página al asistente'
+    },
+    fr: {
+      chat: 'Chat', openChat: 'Ouvrir le chat', closeChat: 'Fermer le chat', closeTitle: 'Fermer (Échap)',
+      clear: 'Effacer la conversation', clearConfirm: 'Effacer cette conversation ?', clearYes: 'Effacer', cancel: 'Annuler',
+      cleared: 'La conversation a été effacée.',
+      attach: 'Envoyer un fichier CSV ou JSON', message: 'Message', placeholder: 'Écrivez un message…', send: 'Envoyer',
+      typing: 'L’assistant écrit', conversation: 'Conversation', poweredBy: 'Propulsé par {name}',
+      copy: 'Copier la réponse', copied: 'Copié', copyFailed: 'La réponse n’a pas pu être copiée.',
+      helpful: 'Utile', notHelpful: 'Pas utile', thanks: 'Merci pour votre avis.',
+      ratingFailed: 'Votre évaluation n’a pas pu être enregistrée',
+      retry: 'Réessayer', suggestions: 'Questions suggérées', table: 'Tableau',
+      counter: '{count} / {max}', charsLeft: 'Il reste {count} caractères', limit: 'Limite de caractères atteinte',
+      expired: 'Cette conversation avait expiré : une nouvelle a été commencée.',
+      restarted: 'Une nouvelle conversation a été commencée.',
+      uploading: 'Envoi de {name}…', uploaded: '{name} envoyé',
+      unreachable: 'Impossible de joindre le service de chat. Vérifiez votre connexion et réessayez.',
+      tryAgain: 'Veuillez réessayer.', notSetUp: 'Ce chat n’est pas correctement configuré.',
+      httpError: 'Une erreur est survenue (HTTP {status})', cutOff: 'La réponse a été interrompue',
+      contextFailed: 'Les informations de la page n’ont pas pu être transmises à l’assistant'
+    },
+    de: {
+      chat: 'Chat', openChat: 'Chat öffnen', closeChat: 'Chat schließen', closeTitle: 'Schließen (Esc)',
+      clear: 'Unterhaltung löschen', clearConfirm: 'Diese Unterhaltung löschen?', clearYes: 'Löschen', cancel: 'Abbrechen',
+      cleared: 'Die Unterhaltung wurde gelöscht.',
+      attach: 'CSV- oder JSON-Datei hochladen', message: 'Nachricht', placeholder: 'Nachricht eingeben…', send: 'Senden',
+      typing: 'Der Assistent schreibt', conversation: 'Unterhaltung', poweredBy: 'Bereitgestellt von {name}',
+      copy: 'Antwort kopieren', copied: 'Kopiert', copyFailed: 'Die Antwort konnte nicht kopiert werden.',
+      helpful: 'Hilfreich', notHelpful: 'Nicht hilfreich', thanks: 'Danke für Ihr Feedback.',
+      ratingFailed: 'Ihre Bewertung konnte nicht gespeichert werden',
+      retry: 'Erneut versuchen', suggestions: 'Vorgeschlagene Fragen', table: 'Tabelle',
+      counter: '{count} / {max}', charsLeft: 'Noch {count} Zeichen', limit: 'Zeichenlimit erreicht',
+      expired: 'Diese Unterhaltung war abgelaufen, daher wurde eine neue begonnen.',
+      restarted: 'Eine neue Unterhaltung wurde begonnen.',
+      uploading: '{name} wird hochgeladen…', uploaded: '{name} hochgeladen',
+      unreachable: 'Der Chat-Dienst ist nicht erreichbar. Prüfen Sie Ihre Verbindung und versuchen Sie es erneut.',
+      tryAgain: 'Bitte versuchen Sie es erneut.', notSetUp: 'Dieser Chat ist nicht richtig eingerichtet.',
+      httpError: 'Etwas ist schiefgelaufen (HTTP {status})', cutOff: 'Die Antwort wurde abgebrochen',
+      contextFailed: 'Die Seitendaten konnten nicht an den Assistenten gesendet werden'
+    },
+    pt: {
+      chat: 'Chat', openChat: 'Abrir o chat', closeChat: 'Fechar o chat', closeTitle: 'Fechar (Esc)',
+      clear: 'Limpar a conversa', clearConfirm: 'Limpar esta conversa?', clearYes: 'Limpar', cancel: 'Cancelar',
+      cleared: 'A conversa foi limpa.',
+      attach: 'Enviar um arquivo CSV ou JSON', message: 'Mensagem', placeholder: 'Digite uma mensagem…', send: 'Enviar',
+      typing: 'O assistente está digitando', conversation: 'Conversa', poweredBy: 'Com tecnologia de {name}',
+      copy: 'Copiar a resposta', copied: 'Copiado', copyFailed: 'Não foi possível copiar a resposta.',
+      helpful: 'Útil', notHelpful: 'Não foi útil', thanks: 'Obrigado pela sua avaliação.',
+      ratingFailed: 'Não foi possível salvar sua avaliação',
+      retry: 'Tentar de novo', suggestions: 'Perguntas sugeridas', table: 'Tabela',
+      counter: '{count} / {max}', charsLeft: 'Restam {count} caracteres', limit: 'Limite de caracteres atingido',
+      expired: 'Essa conversa tinha expirado, então uma nova foi iniciada.',
+      restarted: 'Uma nova conversa foi iniciada.',
+      uploading: 'Enviando {name}…', uploaded: '{name} enviado',
+      unreachable: 'Não foi possível acessar o serviço de chat. Verifique sua conexão e tente de novo.',
+      tryAgain: 'Tente de novo.', notSetUp: 'Este chat não está configurado corretamente.',
+      httpError: 'Algo deu errado (HTTP {status})', cutOff: 'A resposta foi interrompida',
+      contextFailed: 'Não foi possível enviar os dados da página ao assistente'
+    },
+    hi: {
+      chat: 'चैट', openChat: 'चैट खोलें', closeChat: 'चैट बंद करें', closeTitle: 'बंद करें (Esc)',
+      clear: 'बातचीत मिटाएँ', clearConfirm: 'क्या यह बातचीत मिटानी है?', clearYes: 'मिटाएँ', cancel: 'रद्द करें',
+      cleared: 'बातचीत मिटा दी गई।',
+      attach: 'CSV या JSON फ़ाइल अपलोड करें', message: 'संदेश', placeholder: 'संदेश लिखें…', send: 'भेजें',
+      typing: 'सहायक लिख रहा है', conversation: 'बातचीत', poweredBy: '{name} द्वारा संचालित',
+      copy: 'जवाब कॉपी करें', copied: 'कॉपी हो गया', copyFailed: 'जवाब कॉपी नहीं हो सका।',
+      helpful: 'मददगार', notHelpful: 'मददगार नहीं', thanks: 'आपकी राय के लिए धन्यवाद।',
+      ratingFailed: 'आपकी रेटिंग सहेजी नहीं जा सकी',
+      retry: 'फिर से कोशिश करें', suggestions: 'सुझाए गए सवाल', table: 'तालिका',
+      counter: '{count} / {max}', charsLeft: '{count} अक्षर बाकी हैं', limit: 'अक्षरों की सीमा पूरी हो गई',
+      expired: 'वह बातचीत समाप्त हो चुकी थी, इसलिए नई बातचीत शुरू की गई।',
+      restarted: 'नई बातचीत शुरू की गई।',
+      uploading: '{name} अपलोड हो रही है…', uploaded: '{name} अपलोड हो गई',
+      unreachable: 'चैट सेवा से संपर्क नहीं हो सका। अपना कनेक्शन जाँचें और फिर से कोशिश करें।',
+      tryAgain: 'कृपया फिर से कोशिश करें।', notSetUp: 'यह चैट ठीक से सेट नहीं है।',
+      httpError: 'कुछ गलत हो गया (HTTP {status})', cutOff: 'जवाब बीच में कट गया',
+      contextFailed: 'पेज की जानकारी सहायक तक नहीं भेजी जा सकी'
+    }
+  };
+})();
