@@ -57,7 +57,8 @@ export function knowledge(main) {
     try {
       const res = await work();
       const pages = Array.isArray(res.documents) ? res.documents.length : 1;
-      const text = `${what} added: ${res.title} (${number(res.chunks)} passages${pages > 1 ? `, ${pages} pages` : ''}).`;
+      const passages = `${number(res.chunks)} passage${res.chunks === 1 ? '' : 's'}`;
+      const text = `${what} added: ${res.title} (${passages}${pages > 1 ? `, ${pages} pages` : ''}).`;
       addStatus.replaceChildren(notice('ok', text));
       announce(text);
       await load();

@@ -333,12 +333,12 @@ test('the Knowledge page adds a document, shows a refusal\'s reason, tries a sea
     buffer: Buffer.from(`# ${title}\n\nKettles may be returned within 30 days of delivery for a refund.\n`),
   });
   await page.getByRole('button', { name: 'Add file' }).click();
-  await page.getByText(`Document added: ${title}`).waitFor();
+  await page.locator('#knowledge-add-status', { hasText: `Document added: ${title}` }).waitFor();
   const row = page.locator('#knowledge-documents tbody tr', { hasText: title });
   await row.waitFor();
   await page.setInputFiles('#knowledge-file', { name: 'data.csv', mimeType: 'text/csv', buffer: Buffer.from('a,b\n1,2\n') });
   await page.getByRole('button', { name: 'Add file' }).click();
-  await page.getByText('Not added. Unsupported document type').waitFor();
+  await page.locator('#knowledge-add-status', { hasText: 'Not added. Unsupported document type' }).waitFor();
   await page.getByLabel('A visitor\'s question').fill('How long do I have to return a kettle?');
   await page.getByRole('button', { name: 'Search', exact: true }).click();
   await page.locator('#knowledge-results .result', { hasText: 'within 30 days' }).first().waitFor();
