@@ -142,3 +142,6 @@ fn title_from_source(source: &str) -> String {
 pub(crate) fn normalize_space(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
+
+#[cfg(test)]
+mod tests;

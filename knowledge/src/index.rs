@@ -5,6 +5,7 @@
 mod blob;
 mod dense;
 mod fulltext;
+mod stop_words;
 
 use std::collections::BTreeMap;
 
@@ -12,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::{Chunk, RRF_K, reciprocal_rank_fusion};
+pub use fulltext::terms;
 use fulltext::{Entry, FullText};
 
 /// One search result.
@@ -66,14 +68,61 @@ pub struct KnowledgeIndex {
     dimension: Option<usize>,
 }
 
+/// One document for [`KnowledgeIndex::add_documents`].
+#[derive(Debug, Clone)]
+pub struct NewDocument<'a> {
+    pub document_id: Uuid,
+    pub title: &'a str,
+    pub url: Option<&'a str>,
+    pub chunks: &'a [Chunk],
+    /// One vector per chunk, or none.
+    pub embeddings: Option<Vec<Vec<f32>>>,
+}
+
+/// The vectors, stored compactly, with their dimension, if they fit the
+/// chunks and the index's dimension (when it has one).
+fn check_embeddings(
+    dimension: Option<usize>,
+    chunks: usize,
+    vectors: Vec<Vec<f32>>,
+) -> Result<(usize, dense::Vectors), IndexError> {
+    if vectors.len() != chunks {
+        return Err(IndexError::Embeddings(format!(
+            "{} vectors for {chunks} chunks",
+            vectors.len()
+        )));
+    }
+    let dimension = dimension.or(vectors.first().map(Vec::len)).unwrap_or(0);
+    if vectors
+        .iter()
+        .any(|vector| vector.len() != dimension || vector.is_empty())
+    {
+        return Err(IndexError::Embeddings(format!(
+            "every vector must have {dimension} dimensions"
+        )));
+    }
+    Ok((dimension, dense::Vectors::quantize(dimension, &vectors)))
+}
+
+/// Counts only: the passages are the tenant's text.
+impl std::fmt::Debug for KnowledgeIndex {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KnowledgeIndex")
+            .field("documents", &self.documents.len())
+            .field("passages", &self.len())
+            .field("dimension", &self.dimension)
+            .finish()
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct StoredDocument {
     title: String,
     url: Option<String>,
     first_key: u64,
     chunks: Vec<StoredChunk>,
-    /// One vector per chunk, back to back (`chunks.len() * dimension`).
-    embeddings: Option<Vec<f32>>,
+    /// One vector per chunk.
+    embeddings: Option<dense::Vectors>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -106,38 +155,83 @@ impl KnowledgeIndex {
         chunks: &[Chunk],
         embeddings: Option<Vec<Vec<f32>>>,
     ) -> Result<(), IndexError> {
-        let embeddings = match embeddings {
-            Some(vectors) => Some(self.check_embeddings(chunks.len(), vectors)?),
-            None => None,
-        };
-        let first_key = self.next_key;
-        let id = document_id.to_string();
-        let entries: Vec<Entry<'_>> = chunks
-            .iter()
-            .enumerate()
-            .map(|(i, chunk)| Entry {
-                key: first_key + i as u64,
-                document: &id,
-                title,
-                heading: &chunk.heading,
-                text: &chunk.text,
-            })
+        self.add_documents(vec![NewDocument {
+            document_id,
+            title,
+            url,
+            chunks,
+            embeddings,
+        }])
+    }
+
+    /// Adds (or replaces) several documents in one commit: a rebuild or a
+    /// sitemap's pages cost one full-text commit, not one per page. All or
+    /// nothing: on an error no document of the batch is added. Of two
+    /// entries with the same id, the later wins.
+    pub fn add_documents(&mut self, documents: Vec<NewDocument<'_>>) -> Result<(), IndexError> {
+        let mut seen = std::collections::HashSet::new();
+        let mut documents: Vec<NewDocument<'_>> = documents
+            .into_iter()
+            .rev()
+            .filter(|document| seen.insert(document.document_id))
             .collect();
-        let replaced: &[&str] = if self.documents.contains_key(&document_id) {
-            &[&id]
-        } else {
-            &[]
-        };
-        self.fulltext.apply(replaced, &entries)?;
-        if let Some(old) = self.documents.remove(&document_id) {
+        documents.reverse();
+        let mut dimension = self.dimension;
+        let mut vectors = Vec::with_capacity(documents.len());
+        for document in &mut documents {
+            let flat = match document.embeddings.take() {
+                Some(given) => {
+                    let (size, flat) = check_embeddings(dimension, document.chunks.len(), given)?;
+                    dimension = Some(size);
+                    Some(flat)
+                }
+                None => None,
+            };
+            vectors.push(flat);
+        }
+        let ids: Vec<String> = documents
+            .iter()
+            .map(|document| document.document_id.to_string())
+            .collect();
+        let replaced: Vec<&str> = documents
+            .iter()
+            .zip(&ids)
+            .filter(|(document, _)| self.documents.contains_key(&document.document_id))
+            .map(|(_, id)| id.as_str())
+            .collect();
+        let mut entries = Vec::new();
+        let mut key = self.next_key;
+        for (document, id) in documents.iter().zip(&ids) {
+            for chunk in document.chunks {
+                entries.push(Entry {
+                    key,
+                    document: id,
+                    title: document.title,
+                    heading: &chunk.heading,
+                    text: &chunk.text,
+                });
+                key += 1;
+            }
+        }
+        self.fulltext.apply(&replaced, &entries)?;
+        self.dimension = dimension;
+        for (document, flat) in documents.into_iter().zip(vectors) {
+            self.store(document, flat);
+        }
+        Ok(())
+    }
+
+    /// Records a document the full-text index has just taken, under the
+    /// keys `add_documents` gave its passages.
+    fn store(&mut self, document: NewDocument<'_>, embeddings: Option<dense::Vectors>) {
+        if let Some(old) = self.documents.remove(&document.document_id) {
             self.owners.remove(&old.first_key);
         }
-        if let Some((dimension, _)) = &embeddings {
-            self.dimension = Some(*dimension);
-        }
-        self.next_key += chunks.len() as u64;
-        self.owners.insert(first_key, document_id);
-        let stored = chunks
+        let first_key = self.next_key;
+        self.next_key += document.chunks.len() as u64;
+        self.owners.insert(first_key, document.document_id);
+        let chunks = document
+            .chunks
             .iter()
             .map(|chunk| StoredChunk {
                 chunk_id: chunk.chunk_id,
@@ -145,43 +239,14 @@ impl KnowledgeIndex {
                 text: chunk.text.clone(),
             })
             .collect();
-        let document = StoredDocument {
-            title: title.to_owned(),
-            url: url.map(str::to_owned),
+        let stored = StoredDocument {
+            title: document.title.to_owned(),
+            url: document.url.map(str::to_owned),
             first_key,
-            chunks: stored,
-            embeddings: embeddings.map(|(_, flat)| flat),
+            chunks,
+            embeddings,
         };
-        self.documents.insert(document_id, document);
-        Ok(())
-    }
-
-    /// The vectors flattened, with their dimension, if they fit the chunks
-    /// and the index.
-    fn check_embeddings(
-        &self,
-        chunks: usize,
-        vectors: Vec<Vec<f32>>,
-    ) -> Result<(usize, Vec<f32>), IndexError> {
-        if vectors.len() != chunks {
-            return Err(IndexError::Embeddings(format!(
-                "{} vectors for {chunks} chunks",
-                vectors.len()
-            )));
-        }
-        let dimension = self
-            .dimension
-            .or(vectors.first().map(Vec::len))
-            .unwrap_or(0);
-        if vectors
-            .iter()
-            .any(|vector| vector.len() != dimension || vector.is_empty())
-        {
-            return Err(IndexError::Embeddings(format!(
-                "every vector must have {dimension} dimensions"
-            )));
-        }
-        Ok((dimension, vectors.concat()))
+        self.documents.insert(document.document_id, stored);
     }
 
     /// Removes a document; gone from results as soon as it returns. Returns
@@ -255,13 +320,14 @@ impl KnowledgeIndex {
 
     /// The keys of the `limit` passages whose vectors are nearest.
     fn nearest(&self, query: &[f32], limit: usize) -> Vec<(f32, u64)> {
+        let query = dense::normalized(query);
         let mut top = dense::TopK::new(limit);
         for document in self.documents.values() {
-            let Some(flat) = &document.embeddings else {
+            let Some(vectors) = &document.embeddings else {
                 continue;
             };
-            for (i, vector) in flat.chunks_exact(query.len()).enumerate() {
-                top.push(dense::dot(query, vector), document.first_key + i as u64);
+            for (i, similarity) in vectors.similarities(&query).enumerate() {
+                top.push(similarity, document.first_key + i as u64);
             }
         }
         top.into_sorted()
@@ -313,3 +379,6 @@ impl KnowledgeIndex {
         self.dimension
     }
 }
+
+#[cfg(test)]
+mod tests;

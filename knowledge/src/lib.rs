@@ -21,4 +21,4 @@ pub use chunk::{Chunk, ChunkOptions, chunk};
 pub use embed::{Embedder, HashEmbedder};
 pub use extract::{ExtractError, ExtractedDoc, Section, SourceKind, extract};
 pub use fusion::{RRF_K, reciprocal_rank_fusion};
-pub use index::{DocumentInfo, Hit, IndexError, KnowledgeIndex};
+pub use index::{DocumentInfo, Hit, IndexError, KnowledgeIndex, NewDocument, terms};

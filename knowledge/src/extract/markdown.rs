@@ -19,12 +19,10 @@ pub(super) fn extract(text: &str) -> ExtractedDoc {
                     builder.heading(level, &text);
                 }
             }
-            Event::Text(piece) | Event::Code(piece) | Event::InlineHtml(piece) => {
-                match &mut heading {
-                    Some((_, text)) => text.push_str(&piece),
-                    None => builder.push_text(&piece),
-                }
-            }
+            Event::Text(piece) | Event::Code(piece) => match &mut heading {
+                Some((_, text)) => text.push_str(&piece),
+                None => builder.push_text(&piece),
+            },
             Event::SoftBreak | Event::HardBreak => match &mut heading {
                 Some((_, text)) => text.push(' '),
                 None => builder.push_text(" "),

@@ -138,7 +138,9 @@ fn apply(
     match operation.operator.as_str() {
         "BT" => {
             end_line(cursor, lines);
+            // Each text object starts from the identity matrix.
             cursor.scale = 1.0;
+            cursor.y = 0.0;
         }
         "Tf" => {
             let font = operation

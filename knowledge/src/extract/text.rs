@@ -1,5 +1,6 @@
-//! Plain text: no headings to find, so one section; the first line, when
-//! short, is taken as the title (how help-centre exports usually start).
+//! Plain text: no headings to find, so one section; a short first line
+//! followed by a blank one is taken as the title (how help-centre exports
+//! usually start).
 
 use super::{ExtractedDoc, SectionBuilder};
 
@@ -12,8 +13,9 @@ pub(super) fn extract(text: &str) -> ExtractedDoc {
     let second_blank = text
         .lines()
         .nth(1)
-        .is_none_or(|line| line.trim().is_empty());
-    if !first.is_empty() && first.chars().count() <= TITLE_MAX_CHARS && second_blank {
+        .is_some_and(|line| line.trim().is_empty());
+    let more = text.lines().skip(1).any(|line| !line.trim().is_empty());
+    if !first.is_empty() && first.chars().count() <= TITLE_MAX_CHARS && second_blank && more {
         builder.heading(1, first);
         lines.next();
     }
