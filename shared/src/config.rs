@@ -450,19 +450,19 @@ mod tests {
 
     #[test]
     fn knowledge_settings_are_off_by_default() {
-        let c = config(&[]).unwrap();
+        let c = config(&[]).expect("defaults");
         assert!(c.knowledge_embeddings.is_none());
         assert!(!c.knowledge_allow_private_urls);
         let c = config(&[
             ("KNOWLEDGE_EMBEDDINGS_BASE_URL", "http://127.0.0.1:9/v1"),
             ("KNOWLEDGE_ALLOW_PRIVATE_URLS", "true"),
         ])
-        .unwrap();
-        let e = c.knowledge_embeddings.unwrap();
+        .expect("valid");
+        let e = c.knowledge_embeddings.expect("configured");
         assert_eq!(e.model, "text-embedding-3-small");
         assert!(e.api_key.is_none());
         assert!(c.knowledge_allow_private_urls);
-        let bad = config(&[("KNOWLEDGE_EMBEDDINGS_BASE_URL", "not a url")]).unwrap_err();
+        let bad = config(&[("KNOWLEDGE_EMBEDDINGS_BASE_URL", "not a url")]).expect_err("refused");
         assert_eq!(bad.name, "KNOWLEDGE_EMBEDDINGS_BASE_URL");
     }
 
