@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
-use chat_knowledge::KnowledgeIndex;
+use chat_knowledge::{KnowledgeIndex, NewDocument};
 use uuid::Uuid;
 
 use super::KnowledgeError;
@@ -59,18 +59,21 @@ pub async fn add(
     let stored = store_originals(state, &prepared, &docs).await;
     let outcome = match stored {
         Ok(()) => {
+            // A sitemap's pages in one full-text commit, all or nothing.
             let edit = |index: &mut KnowledgeIndex| {
-                for ((p, doc), vectors) in prepared.iter().zip(&docs).zip(&embeddings) {
-                    let url = p.url.as_deref();
-                    index.add_document(
-                        doc.document_id,
-                        &p.title,
-                        url,
-                        &p.chunks,
-                        vectors.clone(),
-                    )?;
-                }
-                Ok(())
+                let batch = prepared
+                    .iter()
+                    .zip(&docs)
+                    .zip(&embeddings)
+                    .map(|((p, doc), vectors)| NewDocument {
+                        document_id: doc.document_id,
+                        title: &p.title,
+                        url: p.url.as_deref(),
+                        chunks: &p.chunks,
+                        embeddings: vectors.clone(),
+                    })
+                    .collect();
+                index.add_documents(batch)
             };
             let size = docs.iter().map(|d| d.size_bytes).sum();
             let limits = |t: &Tenant| check_limits(t, docs.len() as u32, size);
