@@ -46,11 +46,13 @@ S3S_FS="$TOOLS/s3s-fs-$S3S_VERSION/bin/s3s-fs"
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
 # Debian's headless Chromium for the browser tests, when missing.
+# With a Devanagari font (fonts-lohit-deva), so Hindi renders in the
+# screenshots as visitors see it, not as empty boxes.
 install_chromium() {
-  [ -x /usr/bin/chromium ] && return 0
-  echo "installing chromium (apt-get)"
+  [ -x /usr/bin/chromium ] && dpkg -s fonts-lohit-deva >/dev/null 2>&1 && return 0
+  echo "installing chromium and fonts-lohit-deva (apt-get)"
   as_root apt-get update
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium fonts-lohit-deva
 }
 
 # playwright-core for the browser tests: `npm ci`, skipped when

@@ -147,9 +147,10 @@
     ':host{all:initial}' +
     '*{box-sizing:border-box}' +
     '.l{position:fixed;right:20px;bottom:20px;z-index:2147483000;width:60px;height:60px;border-radius:50%;border:0;' +
-    'background:var(--c,#667eea);color:#fff;cursor:pointer;box-shadow:0 4px 14px rgba(0,0,0,.25);display:flex;' +
+    'background:var(--c,#667eea);color:var(--ci,#fff);cursor:pointer;box-shadow:0 4px 14px rgba(0,0,0,.25);display:flex;' +
     'align-items:center;justify-content:center;padding:0;margin:0}' +
-    '.l:focus-visible{outline:3px solid #111;outline-offset:3px}' +
+    // A dark ring over a white one: visible on light and dark pages alike.
+    '.l:focus-visible{outline:3px solid #111;outline-offset:3px;box-shadow:0 0 0 3px #fff,0 4px 14px rgba(0,0,0,.25)}' +
     '.l svg{width:28px;height:28px;fill:currentColor}' +
     '.p{position:fixed;right:20px;bottom:92px;z-index:2147483001;width:380px;height:600px;max-height:calc(100vh - 112px);' +
     'border:0;border-radius:14px;box-shadow:0 8px 32px rgba(0,0,0,.25);background:#fff;display:none;margin:0;padding:0}' +
@@ -299,7 +300,9 @@
           while (queue.length) frame.contentWindow.postMessage(queue.shift(), apiOrigin);
           break;
         case 'look':
+          // The header's colours, readable together (widget/colour.js).
           if (typeof d.color === 'string') launcher.style.setProperty('--c', d.color);
+          if (typeof d.ink === 'string') launcher.style.setProperty('--ci', d.ink);
           side = d.position === 'left' ? 'left' : 'right';
           dark = d.dark === true;
           if (isObject(d.labels)) {

@@ -226,6 +226,7 @@
   }
 
   // --- appearance: bot-config, then the host page's brand settings -------
+  var DEFAULT_COLOR = '#667eea'; // the reference's default botColor
   var BRAND_KEYS = ['botName', 'botColor', 'botMsgBgColor', 'poweredBy', 'botIcon', 'position',
     'theme', 'language', 'welcomeMessage', 'starterPrompts'];
   var darkQuery = window.matchMedia ? window.matchMedia('(prefers-color-scheme: dark)') : null;
@@ -241,27 +242,31 @@
     $('bot-name').textContent = botName;
     document.title = botName;
     $('powered-by').textContent = brand.poweredBy ? t('poweredBy', { name: brand.poweredBy }) : '';
-    var color = validColor(brand.botColor), bubble = validColor(brand.botMsgBgColor) || color;
-    setSurface('--bot', '--on-bot', color || '#667eea');
-    setSurface('--bot-msg', '--on-bot-msg', bubble || color || '#667eea');
+    var color = validColor(brand.botColor) || DEFAULT_COLOR, bubble = validColor(brand.botMsgBgColor) || color;
+    launcherLook = setSurface('--bot', '--on-bot', color);
+    setSurface('--bot-msg', '--on-bot-msg', bubble);
+    setInk(color);
     applyIcon();
     var theme = brand.theme === 'dark' || brand.theme === 'auto' ? brand.theme : 'light';
     document.documentElement.setAttribute('data-theme', theme);
     renderIntro();
-    postLook(color);
+    postLook();
   }
 
-  function postLook(color) {
+  // The launcher in the page wears the header's colours.
+  var launcherLook = null;
+  function postLook() {
     var theme = document.documentElement.getAttribute('data-theme');
     post('look', {
-      color: color,
+      color: launcherLook && launcherLook.background,
+      ink: launcherLook && launcherLook.text,
       position: brand.position === 'left' ? 'left' : 'right',
       dark: theme === 'dark' || (theme === 'auto' && !!darkQuery && darkQuery.matches),
       labels: { open: t('openChat'), close: t('closeChat'), chat: t('chat') }
     });
   }
   if (darkQuery && darkQuery.addEventListener) {
-    darkQuery.addEventListener('change', function () { postLook(validColor(brand.botColor)); });
+    darkQuery.addEventListener('change', postLook);
   }
 
   function applyIcon() {
@@ -282,18 +287,26 @@
     return typeof c === 'string' && window.CSS && CSS.supports('color', c) ? c : null;
   }
 
-  // A brand colour with white text on it, darkened where white would be
-  // hard to read (WCAG AA, 4.5:1), so any colour a tenant picks stays legible.
+  // Brand colours through widget/colour.js, so any colour a tenant picks
+  // stays readable (WCAG AA): a surface gets white or near-black text (and
+  // is darkened where white needs it); the brand colour as text or focus
+  // ring gets a shade that reads on the light and on the dark background.
+  var Colour = window.ChatbotColour;
+  var LIGHT_BG = [255, 255, 255], DARK_BG = [27, 30, 38]; // --bg of frame.css's two themes
   function setSurface(name, onName, color) {
-    var rgb = toRgb(color);
+    var s = Colour.surface(toRgb(color) || toRgb(DEFAULT_COLOR));
     var root = document.documentElement.style;
-    if (!rgb) { root.setProperty(name, color); root.setProperty(onName, '#fff'); return; }
-    for (var i = 0; i < 20 && contrastWithWhite(rgb) < 4.5; i++) {
-      rgb = rgb.map(function (c) { return Math.round(c * 0.9); });
-    }
-    root.setProperty(name, 'rgb(' + rgb.join(',') + ')');
-    root.setProperty(onName, '#fff');
+    root.setProperty(name, s.background);
+    root.setProperty(onName, s.text);
+    return s;
   }
+  function setInk(color) {
+    var rgb = toRgb(color) || toRgb(DEFAULT_COLOR);
+    var root = document.documentElement.style;
+    root.setProperty('--bot-ink-light', Colour.readableOn(rgb, LIGHT_BG));
+    root.setProperty('--bot-ink-dark', Colour.readableOn(rgb, DARK_BG));
+  }
+  // Any CSS colour (hex, rgb(), a name) as [r, g, b], through the browser.
   function toRgb(color) {
     var probe = document.createElement('span');
     probe.style.color = color;
@@ -301,13 +314,6 @@
     var m = /rgba?\((\d+),\s*(\d+),\s*(\d+)/.exec(getComputedStyle(probe).color);
     probe.remove();
     return m ? [+m[1], +m[2], +m[3]] : null;
-  }
-  function contrastWithWhite(rgb) {
-    var l = rgb.map(function (c) {
-      c /= 255;
-      return c <= 0.03928 ? c / 12.92 : Math.pow((c + 0.055) / 1.055, 2.4);
-    });
-    return 1.05 / (0.2126 * l[0] + 0.7152 * l[1] + 0.0722 * l[2] + 0.05);
   }
 
   // The tenant's (or host page's) language, else the browser's; English

@@ -150,13 +150,18 @@ async function showDefaults(form) {
 }
 
 /** A text field for the hex value beside the browser's colour picker; an
- * empty field shows its placeholder (the default) in the picker. */
+ * empty field shows its placeholder (the default) in the picker. Below, the
+ * contrast of text on the colour and what the widget will show instead when
+ * it is under WCAG AA (the widget's own maths, colour.js). */
 function colorPair(text, label) {
   text.setAttribute('spellcheck', 'false');
   const picker = h('input', { type: 'color', 'aria-label': `${label}: picker`, tabindex: '-1' });
+  const report = h('p', { class: 'contrast', id: `${text.id}-contrast` });
+  text.setAttribute('aria-describedby', `${text.getAttribute('aria-describedby')} ${report.id}`);
   const sync = () => {
     const v = text.value.trim() || text.placeholder;
     if (COLOR.test(v)) picker.value = expand(v);
+    showContrast(report, COLOR.test(v) ? v : null);
   };
   sync();
   text.addEventListener('input', sync);
@@ -165,7 +170,30 @@ function colorPair(text, label) {
     text.value = picker.value;
     text.dispatchEvent(new Event('input', { bubbles: true }));
   });
-  return h('div', { class: 'color-row' }, picker, text);
+  return [h('div', { class: 'color-row' }, picker, text), report];
+}
+
+const ratio = (n) => `${(Math.floor(n * 100) / 100).toFixed(2)}:1`;
+
+function showContrast(report, hex) {
+  const C = window.ChatbotColour;
+  const rgb = hex && C ? C.parseHex(hex) : null;
+  report.classList.remove('warn');
+  if (!rgb) { report.textContent = ''; return; }
+  const white = C.contrast(rgb, C.WHITE);
+  const dark = C.contrast(rgb, C.NEAR_BLACK);
+  const best = Math.max(white, dark);
+  const s = C.surface(rgb);
+  const on = s.text === '#ffffff' ? 'white' : 'near-black';
+  if (best >= C.AA && !s.adjusted) {
+    report.textContent = `Contrast ${ratio(C.contrast(rgb, C.parseHex(s.text)))} with ${on} text: meets WCAG AA (4.5:1).`;
+    return;
+  }
+  report.classList.add('warn');
+  report.textContent = `White text on it: ${ratio(white)}, below WCAG AA (4.5:1). ` +
+    (s.adjusted
+      ? `The widget shows it as ${s.background} (${ratio(s.ratio)} with white text).`
+      : `The widget puts ${on} text on it (${ratio(s.ratio)}).`);
 }
 
 function expand(c) {

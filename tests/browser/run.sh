@@ -60,3 +60,5 @@ echo "chatctl serve at $CHAT_API"
 export CHAT_API CHAT_KEY CHATBOT_SCREENSHOTS="$ROOT/target/widget-screenshots"
 node --test --test-concurrency=1 widget.test.mjs
 CONSOLE_SCREENSHOTS="$ROOT/target/console-screenshots" node --test --test-concurrency=1 console.test.mjs
+# Accessibility (axe-core at WCAG 2.2 AA) of both, and the colour maths.
+node --test --test-concurrency=1 colour.test.mjs a11y.test.mjs

@@ -25,11 +25,11 @@ pub const CONSOLE_POLICY: &str = "default-src 'none'; script-src 'self'; style-s
      img-src 'self' data:; connect-src 'self'; frame-src 'self'; base-uri 'none'; \
      form-action 'none'; frame-ancestors 'none'";
 
-/// The widget preview page: it hosts the real widget, whose loader styles
-/// its shadow root with an inline `<style>`, so inline styles (never
-/// scripts) are allowed here, and only the console may frame it.
+/// The widget preview page: it hosts the real widget (whose loader styles
+/// its shadow root through a constructed stylesheet, which needs no inline
+/// style allowance), and only the console may frame it.
 pub const PREVIEW_POLICY: &str = "default-src 'none'; script-src 'self'; \
-     style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; frame-src 'self'; \
+     style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-src 'self'; \
      base-uri 'none'; form-action 'none'; frame-ancestors 'self'";
 
 /// One file of the console.
@@ -70,6 +70,13 @@ pub const ASSETS: &[Asset] = &[
     asset!("preview.html", HTML),
     asset!("preview.css", CSS),
     asset!("preview-frame.js", JS),
+    // The widget's colour maths (widget/colour.js), one file for both, so
+    // the colour fields' contrast is what the widget will show.
+    Asset {
+        name: "colour.js",
+        content_type: JS,
+        body: include_bytes!("../../../widget/colour.js"),
+    },
     asset!("vendor/uPlot.iife.min.js", JS),
     asset!("vendor/uPlot.min.css", CSS),
     asset!("vendor/uPlot.LICENSE", "text/plain; charset=utf-8"),
@@ -202,12 +209,26 @@ mod tests {
                 .find(|d| d.trim().starts_with("script-src"))
                 .expect("script-src");
             assert_eq!(script.trim(), "script-src 'self'");
+            assert!(!policy.contains("unsafe-inline"), "{policy}");
             assert!(
                 !policy.contains("https:") && !policy.contains('*'),
                 "{policy}"
             );
         }
         assert!(CONSOLE_POLICY.ends_with("frame-ancestors 'none'"));
+    }
+
+    #[test]
+    fn the_colour_maths_is_the_widgets_own_file() {
+        let console = ASSETS
+            .iter()
+            .find(|a| a.name == "colour.js")
+            .expect("colour.js");
+        let widget = crate::api::widget::ASSETS
+            .iter()
+            .find(|a| a.name == "colour.js")
+            .expect("widget colour.js");
+        assert_eq!(console.body, widget.body);
     }
 
     #[tokio::test]
@@ -259,6 +280,7 @@ mod tests {
                 "console/{file} is not in ASSETS"
             );
         }
-        assert_eq!(files.len(), ASSETS.len());
+        // Plus colour.js, which is widget/colour.js.
+        assert_eq!(files.len() + 1, ASSETS.len());
     }
 }

@@ -62,6 +62,14 @@ pub const ASSETS: &[Asset] = &[
         cache_control: SHORT,
         body: include_bytes!("../../../widget/frame-i18n.js"),
     },
+    // The contrast-safe colour maths; the console serves the same file as
+    // its `colour.js`.
+    Asset {
+        name: "colour.js",
+        content_type: "text/javascript; charset=utf-8",
+        cache_control: SHORT,
+        body: include_bytes!("../../../widget/colour.js"),
+    },
     Asset {
         name: "frame-markdown.js",
         content_type: "text/javascript; charset=utf-8",
