@@ -59,11 +59,13 @@ async function send(method, path, { body, query, key } = {}) {
     if (v !== undefined && v !== null && v !== '') url.searchParams.set(k, v);
   }
   const headers = { 'X-API-Key': key || readKey() || '' };
-  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  // A FormData body sets its own multipart type and boundary.
+  const form = typeof FormData !== 'undefined' && body instanceof FormData;
+  if (body !== undefined && !form) headers['Content-Type'] = 'application/json';
   let res;
   try {
     res = await fetch(url, {
-      method, headers, body: body === undefined ? undefined : JSON.stringify(body),
+      method, headers, body: body === undefined || form ? body : JSON.stringify(body),
       credentials: 'omit', cache: 'no-store', referrerPolicy: 'no-referrer',
     });
   } catch {
@@ -95,6 +97,15 @@ export const api = {
   session: (id) => json('GET', `/api/tenant/sessions/${encodeURIComponent(id)}`),
   deleteSession: (id) => json('DELETE', `/api/tenant/sessions/${encodeURIComponent(id)}`),
   analytics: (days) => json('GET', '/api/tenant/analytics', { query: { days } }),
+  knowledge: () => json('GET', '/api/tenant/knowledge'),
+  addKnowledgeFile(file) {
+    const body = new FormData();
+    body.append('file', file, file.name);
+    return json('POST', '/api/tenant/knowledge', { body });
+  },
+  addKnowledgeUrl: (url) => json('POST', '/api/tenant/knowledge', { body: { url } }),
+  deleteKnowledge: (id) => json('DELETE', `/api/tenant/knowledge/${encodeURIComponent(id)}`),
+  searchKnowledge: (query, k) => json('POST', '/api/tenant/knowledge/search', { body: { query, k } }),
   providers: () => json('GET', '/api/chat/providers'),
   botConfig: () => json('GET', '/api/chat/sessions/bot-config'),
   /** The export as a Blob (it needs the key header, so no plain link). */

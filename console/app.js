@@ -6,9 +6,10 @@ import { overview } from './pages/overview.js';
 import { conversations } from './pages/conversations.js';
 import { settings } from './pages/settings.js';
 import { keys } from './pages/keys.js';
+import { knowledge } from './pages/knowledge.js';
 
-const PAGES = { overview, conversations, settings, keys };
-const TITLES = { overview: 'Overview', conversations: 'Conversations', settings: 'Settings', keys: 'Keys' };
+const PAGES = { overview, conversations, settings, knowledge, keys };
+const TITLES = { overview: 'Overview', conversations: 'Conversations', settings: 'Settings', knowledge: 'Knowledge', keys: 'Keys' };
 
 const main = document.getElementById('main');
 const nav = document.getElementById('nav');

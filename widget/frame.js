@@ -412,7 +412,7 @@
       clearLog();
       (r.data.messages || []).forEach(function (m) {
         if (m.role === 'user') addMessage('user', m.content).classList.toggle('failed', m.status === 'failed');
-        else if (m.role === 'assistant') addMessage('assistant', m.content, m.messageId, ratingOf(m) || remembered(m.messageId));
+        else if (m.role === 'assistant') showSources(addMessage('assistant', m.content, m.messageId, ratingOf(m) || remembered(m.messageId)), m.sources);
       });
       renderIntro();
       post('session', { sessionId: id, created: false });
@@ -614,7 +614,8 @@
         var messageId = typeof r.data.messageId === 'string' ? r.data.messageId : null;
         var el = view.element();
         if (el) finishReply(el, reply, messageId, null);
-        else addMessage('assistant', reply, messageId);
+        else el = addMessage('assistant', reply, messageId);
+        showSources(el, r.data.sources);
         live.textContent = botName + ': ' + reply;
         post('message', { message: reply, sessionId: sessionId, messageId: messageId });
       })
@@ -750,6 +751,38 @@
     el.appendChild(actions);
     labelActions(el);
     showRating(el, rating || null);
+  }
+  // The knowledge-base documents a reply drew on, as links under it (a
+  // source without an http(s) URL is its title alone).
+  function showSources(el, sources) {
+    var old = el.querySelector('.sources');
+    if (old) old.remove();
+    if (!Array.isArray(sources) || !sources.length) return;
+    var box = document.createElement('div');
+    box.className = 'sources';
+    var label = document.createElement('span');
+    label.className = 'label';
+    label.textContent = t('sources');
+    box.appendChild(label);
+    var list = document.createElement('ul');
+    sources.forEach(function (s) {
+      if (!s || typeof s.title !== 'string') return;
+      var item = document.createElement('li');
+      if (typeof s.url === 'string' && /^https?:\/\//i.test(s.url)) {
+        var a = document.createElement('a');
+        a.href = s.url;
+        a.target = '_blank';
+        a.rel = 'noopener noreferrer';
+        a.textContent = s.title;
+        item.appendChild(a);
+      } else {
+        item.textContent = s.title;
+      }
+      list.appendChild(item);
+    });
+    box.appendChild(list);
+    var actions = el.querySelector('.actions');
+    el.insertBefore(box, actions);
   }
   var COPY_ICON = 'M8 3h10a2 2 0 0 1 2 2v12h-2V5H8zM5 7h10a2 2 0 0 1 2 2v11a2 2 0 0 1-2 2H5a2 2 0 0 1-2-2V9a2 2 0 0 1 2-2zm0 2v11h10V9z';
   var CHECK_ICON = 'M9.5 16.2 5.3 12l-1.4 1.4 5.6 5.6L20.1 8.4 18.7 7z';

@@ -32,6 +32,18 @@ const PREAMBLE_TOKENS: usize = 64;
 /// characters, `MAX_SYSTEM_PROMPT_CHARS`). Counted first, so the tenant's
 /// rules are never cut for a long message; the history gives way instead.
 pub const MAX_SYSTEM_PROMPT_TOKENS: usize = MAX_TOTAL_TOKENS / 4;
+/// The knowledge base's passages: at most this much, out of what the
+/// message, prompt, instructions and history leave; taken before the file
+/// data and the page, which share what remains.
+pub const MAX_KNOWLEDGE_TOKENS: usize = 1500;
+
+/// A passage of the tenant's knowledge base found for the message.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Passage {
+    pub title: String,
+    pub url: Option<String>,
+    pub text: String,
+}
 
 /// The longest prefix of `text` within `tokens`, cut at a character boundary.
 pub fn truncate_to_tokens(text: &str, tokens: usize) -> &str {
@@ -94,6 +106,9 @@ pub struct ContextInput<'a> {
     /// The tenant's system prompt (`settings.systemPrompt`): first in the
     /// system message; the config's `customInstructions` still follow.
     pub system_prompt: Option<&'a str>,
+    /// The knowledge base's best passages for the message, best first
+    /// (empty when the tenant has none).
+    pub knowledge: &'a [Passage],
 }
 
 fn text<'a>(map: Option<&'a Map<String, Value>>, key: &str) -> Option<&'a str> {
@@ -209,6 +224,38 @@ fn history_turns(history: &[Message], budget: usize) -> Vec<ChatTurn> {
     turns
 }
 
+/// The passages that fit `budget_tokens`, best first; a passage that does
+/// not fit whole is cut, and the ones after it dropped. `None` when none fit.
+fn knowledge_section(passages: &[Passage], budget_tokens: usize) -> Option<String> {
+    const HEADING: &str = "## Knowledge base\nAnswer from these passages of the site's own documents when they apply.\n";
+    let mut left = budget_tokens
+        .min(MAX_KNOWLEDGE_TOKENS)
+        .checked_sub(estimate_token_count(HEADING))?;
+    let mut out = String::from(HEADING);
+    let mut any = false;
+    for p in passages {
+        let head = match &p.url {
+            Some(url) => format!("\n### {} ({url})\n", p.title),
+            None => format!("\n### {}\n", p.title),
+        };
+        let head_tokens = estimate_token_count(&head) + 1;
+        if left <= head_tokens {
+            break;
+        }
+        left -= head_tokens;
+        let cut = truncate_to_tokens(&p.text, left);
+        if cut.trim().is_empty() {
+            break;
+        }
+        left -= estimate_token_count(cut).min(left);
+        out.push_str(&head);
+        out.push_str(cut);
+        out.push('\n');
+        any = true;
+    }
+    any.then_some(out)
+}
+
 /// `customInstructions`, cut to its budget.
 fn instructions_section(config: &SessionConfig) -> Option<String> {
     config
@@ -224,7 +271,7 @@ fn instructions_section(config: &SessionConfig) -> Option<String> {
 fn system_prompt(
     config: &SessionConfig,
     tenant_prompt: Option<&str>,
-    sections: [&Option<String>; 3],
+    sections: [&Option<String>; 4],
 ) -> String {
     let bot = config
         .get("botName")
@@ -290,8 +337,11 @@ pub fn build_context(input: &ContextInput<'_>) -> ProviderRequest {
         .sum();
 
     // The total is a hard cap: what the prompt, message, history and
-    // instructions leave goes to the data first, then to the page.
+    // instructions leave goes to the knowledge base's passages (up to their
+    // own budget), then the data, then the page.
     let mut used = fixed + history_tokens;
+    let knowledge = knowledge_section(input.knowledge, MAX_TOTAL_TOKENS.saturating_sub(used));
+    used += knowledge.as_deref().map_or(0, estimate_token_count);
     let (data, has_file, has_json) = data_section(
         input.file,
         input.config,
@@ -300,7 +350,11 @@ pub fn build_context(input: &ContextInput<'_>) -> ProviderRequest {
     used += data.as_deref().map_or(0, estimate_token_count);
     let page = page_section(input.config, MAX_TOTAL_TOKENS.saturating_sub(used));
 
-    let system = system_prompt(input.config, tenant_prompt, [&page, &instructions, &data]);
+    let system = system_prompt(
+        input.config,
+        tenant_prompt,
+        [&page, &instructions, &knowledge, &data],
+    );
 
     let mut messages = history;
     let history_messages = messages.len();
@@ -404,6 +458,7 @@ mod tests {
             file: None,
             default_model: "dummy-1.0",
             system_prompt: None,
+            knowledge: &[],
         });
         let page = req
             .system
@@ -441,6 +496,7 @@ mod tests {
             file: None,
             default_model: "m",
             system_prompt: None,
+            knowledge: &[],
         });
         let last = req.messages.last().expect("current message");
         assert_eq!(estimate_token_count(&last.content), MAX_USER_MESSAGE_TOKENS);
@@ -477,6 +533,7 @@ mod tests {
             file: None,
             default_model: "default",
             system_prompt: None,
+            knowledge: &[],
         });
         assert_eq!(req.model, "my-model");
         assert_eq!(req.max_tokens, 512);
@@ -497,6 +554,7 @@ mod tests {
             file: None,
             default_model: "m",
             system_prompt: Some("  You answer about kettles only.  "),
+            knowledge: &[],
         });
         assert!(
             req.system
@@ -509,6 +567,7 @@ mod tests {
         assert!(page < instr);
         let blank = build_context(&ContextInput {
             system_prompt: Some("   "),
+            knowledge: &[],
             message: "hi",
             config: &cfg,
             history: &[],
@@ -537,6 +596,7 @@ mod tests {
             file: None,
             default_model: "m",
             system_prompt: Some(&prompt),
+            knowledge: &[],
         });
         assert!(
             req.system
@@ -554,5 +614,52 @@ mod tests {
             "total {} over budget",
             req.stats.estimated_tokens
         );
+    }
+
+    #[test]
+    fn knowledge_passages_go_before_the_data_within_their_budget() {
+        let cfg = config(json!({"jsonData": {"rows": [{"a": 1}]}}));
+        let passages = [
+            Passage {
+                title: "Returns policy".into(),
+                url: Some("https://shop.test/returns".into()),
+                text: "Kettles may be returned within 30 days.".into(),
+            },
+            Passage {
+                title: "Huge".into(),
+                url: None,
+                text: "y".repeat(MAX_KNOWLEDGE_TOKENS * CHARS_PER_TOKEN * 2),
+            },
+        ];
+        let req = build_context(&ContextInput {
+            message: "Can I return a kettle?",
+            config: &cfg,
+            history: &[],
+            file: None,
+            default_model: "dummy-1.0",
+            system_prompt: None,
+            knowledge: &passages,
+        });
+        let k = req.system.find("## Knowledge base").expect("knowledge");
+        let d = req.system.find("## Data").expect("data");
+        assert!(k < d);
+        assert!(
+            req.system
+                .contains("### Returns policy (https://shop.test/returns)")
+        );
+        assert!(req.system.contains("within 30 days"));
+        let section = &req.system[k..d];
+        assert!(estimate_token_count(section) <= MAX_KNOWLEDGE_TOKENS + 2);
+        assert!(req.stats.estimated_tokens <= MAX_TOTAL_TOKENS);
+        let none = build_context(&ContextInput {
+            knowledge: &[],
+            message: "Can I return a kettle?",
+            config: &cfg,
+            history: &[],
+            file: None,
+            default_model: "dummy-1.0",
+            system_prompt: None,
+        });
+        assert!(!none.system.contains("Knowledge base"));
     }
 }

@@ -108,6 +108,7 @@ pub fn context_target(data: &[u8]) {
         default_model: "fuzz-model",
         // A tenant's system prompt, when the config carries one to try.
         system_prompt: config.get("systemPrompt").and_then(Value::as_str),
+        knowledge: &[],
     });
     let last = request.messages.last().expect("the current message");
     assert_eq!(last.role, Role::User);

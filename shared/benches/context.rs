@@ -74,6 +74,7 @@ fn bench(c: &mut Criterion) {
                     file: Some(&file),
                     default_model: "dummy-1.0",
                     system_prompt: None,
+                    knowledge: &[],
                 }))
             })
         },

@@ -65,6 +65,18 @@ pub struct CustomProviderSettings {
     pub api_key: Option<Secret>,
 }
 
+/// An OpenAI-compatible `/embeddings` endpoint for the knowledge base:
+/// documents and questions are embedded and the dense ranking fused with
+/// BM25. Unset, the dummy provider's deployments use a local hash
+/// embedding and the others BM25 alone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EmbeddingsSettings {
+    /// Where `/embeddings` is appended, e.g. `https://api.openai.com/v1`.
+    pub base_url: String,
+    pub model: String,
+    pub api_key: Option<Secret>,
+}
+
 /// How provider calls are made.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProviderHttpSettings {
@@ -147,6 +159,14 @@ pub struct Config {
     /// `WIDGET_BASE_URL`: where `/widget/chatbot.js` is served (the widget's
     /// CDN), for the embed snippet; unset, the request's own origin.
     pub widget_base_url: Option<String>,
+    /// `KNOWLEDGE_EMBEDDINGS_BASE_URL`, `KNOWLEDGE_EMBEDDINGS_MODEL`
+    /// (default `text-embedding-3-small`), `KNOWLEDGE_EMBEDDINGS_API_KEY`.
+    pub knowledge_embeddings: Option<EmbeddingsSettings>,
+    /// `KNOWLEDGE_ALLOW_PRIVATE_URLS`: TEST ONLY, off by default. Lets the
+    /// knowledge base fetch URLs on loopback, private and link-local
+    /// addresses (the tests' local servers). Never set it in a deployment:
+    /// it would let a tenant reach the deployment's internal network.
+    pub knowledge_allow_private_urls: bool,
 }
 
 impl Config {
@@ -203,6 +223,10 @@ impl Config {
                 .get("WIDGET_BASE_URL")
                 .map(|raw| parse_url("WIDGET_BASE_URL", &raw))
                 .transpose()?,
+            knowledge_embeddings: knowledge_embeddings(&env)?,
+            knowledge_allow_private_urls: env
+                .bool("KNOWLEDGE_ALLOW_PRIVATE_URLS")?
+                .unwrap_or(false),
         })
     }
 }
@@ -230,6 +254,21 @@ fn custom_provider<F: Fn(&str) -> Option<String>>(
             reason: "required when CUSTOM_PROVIDER_MODEL is set".into(),
         }),
     }
+}
+
+/// `KNOWLEDGE_EMBEDDINGS_*`: the knowledge base's embeddings endpoint.
+fn knowledge_embeddings<F: Fn(&str) -> Option<String>>(
+    env: &Env<F>,
+) -> Result<Option<EmbeddingsSettings>, ConfigError> {
+    env.get("KNOWLEDGE_EMBEDDINGS_BASE_URL")
+        .map(|raw| {
+            Ok(EmbeddingsSettings {
+                base_url: parse_url("KNOWLEDGE_EMBEDDINGS_BASE_URL", &raw)?,
+                model: env.or("KNOWLEDGE_EMBEDDINGS_MODEL", "text-embedding-3-small"),
+                api_key: env.secret("KNOWLEDGE_EMBEDDINGS_API_KEY"),
+            })
+        })
+        .transpose()
 }
 
 /// `PROVIDER_*`: timeouts and retries of provider calls.
@@ -407,6 +446,24 @@ mod tests {
                 .find(|(k, _)| *k == name)
                 .map(|(_, v)| (*v).to_owned())
         })
+    }
+
+    #[test]
+    fn knowledge_settings_are_off_by_default() {
+        let c = config(&[]).expect("defaults");
+        assert!(c.knowledge_embeddings.is_none());
+        assert!(!c.knowledge_allow_private_urls);
+        let c = config(&[
+            ("KNOWLEDGE_EMBEDDINGS_BASE_URL", "http://127.0.0.1:9/v1"),
+            ("KNOWLEDGE_ALLOW_PRIVATE_URLS", "true"),
+        ])
+        .expect("valid");
+        let e = c.knowledge_embeddings.expect("configured");
+        assert_eq!(e.model, "text-embedding-3-small");
+        assert!(e.api_key.is_none());
+        assert!(c.knowledge_allow_private_urls);
+        let bad = config(&[("KNOWLEDGE_EMBEDDINGS_BASE_URL", "not a url")]).expect_err("refused");
+        assert_eq!(bad.name, "KNOWLEDGE_EMBEDDINGS_BASE_URL");
     }
 
     #[test]

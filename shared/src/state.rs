@@ -24,6 +24,8 @@ pub struct AppState {
     pub auth: Arc<Authenticator>,
     pub clock: Arc<dyn Clock>,
     pub ids: Arc<IdGenerator>,
+    /// The knowledge base's cached indexes, embeddings and fetcher.
+    pub knowledge: Arc<crate::service::knowledge::Runtime>,
 }
 
 /// Why the state could not be built.
@@ -50,7 +52,9 @@ impl AppState {
         clock: Arc<dyn Clock>,
     ) -> Self {
         let auth = Authenticator::new(Duration::from_secs(config.api_key_cache_secs));
+        let knowledge = Arc::new(crate::service::knowledge::Runtime::new(&config));
         Self {
+            knowledge,
             config: Arc::new(config),
             repo: Repository::new(table),
             blobs,

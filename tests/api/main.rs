@@ -18,6 +18,7 @@ mod identity;
 mod import;
 mod integrations;
 mod keys;
+mod knowledge;
 mod messages;
 mod openapi;
 mod privacy;

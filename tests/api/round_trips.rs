@@ -211,3 +211,54 @@ async fn the_tenant_api_stays_within_its_budget() {
         "regenerate: one transaction (new key, old key revoked)"
     );
 }
+
+/// The knowledge base: a tenant without documents reads nothing more on
+/// send; one with documents neither (the index is a blob, cached by the
+/// version on the tenant item that authentication already read).
+#[tokio::test]
+async fn knowledge_adds_no_round_trip_to_send() {
+    let app = spawn_app().await;
+    let id = app.create_session(json!({"config": {}})).await;
+    app.send_message(&id, "hello").await;
+    app.round_trips();
+    app.send_message(&id, "hello").await;
+    assert_eq!(app.round_trips(), trips(1, 2), "no documents: as before");
+
+    let added = app
+        .add_file(
+            "returns.md",
+            "text/markdown",
+            b"# Returns\n\nKettles within 30 days.",
+        )
+        .await;
+    assert_eq!(added.status, axum::http::StatusCode::CREATED);
+    assert_eq!(
+        app.round_trips(),
+        trips(1, 1),
+        "add: read the tenant, one transaction (tenant version + document item)"
+    );
+    let reply = app.send_message(&id, "return a kettle").await;
+    assert!(reply.body.get("sources").is_some(), "{}", reply.body);
+    assert_eq!(
+        app.round_trips(),
+        trips(1, 2),
+        "with documents: no extra round trip"
+    );
+    app.get("/api/tenant/knowledge").await;
+    assert_eq!(app.round_trips(), trips(1, 0), "list: one query");
+    app.post("/api/tenant/knowledge/search", json!({"query": "kettle"}))
+        .await;
+    assert_eq!(app.round_trips(), trips(0, 0), "search: the cached index");
+    let doc = added.body["documentId"].as_str().unwrap();
+    app.call(
+        Method::DELETE,
+        &format!("/api/tenant/knowledge/{doc}"),
+        None,
+    )
+    .await;
+    assert_eq!(
+        app.round_trips(),
+        trips(2, 1),
+        "delete: the document, the tenant; one transaction"
+    );
+}

@@ -303,6 +303,7 @@ for (const [label, viewport] of [['desktop', { width: 1280, height: 900 }], ['36
       ['#/conversations', '#sessions tbody tr', 'conversations'],
       [`#/conversations/${sessionId}`, '#transcript > li', 'a transcript'],
       ['#/keys', '#keys tbody tr', 'keys'],
+      ['#/knowledge', '#knowledge-file', 'knowledge'],
     ]) {
       await page.goto(`${ORIGIN}/console/${hash}`);
       await page.locator(ready).first().waitFor();

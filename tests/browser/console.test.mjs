@@ -324,6 +324,33 @@ test('the export holds the conversation; deleting it removes it', async () => {
   assert.equal((await api(`/api/tenant/sessions/${sessionId}`)).status, 404);
 });
 
+test('the Knowledge page adds a document, shows a refusal\'s reason, tries a search and deletes it', async () => {
+  await go(page, '#/knowledge');
+  await page.getByRole('heading', { name: 'Knowledge', level: 1 }).waitFor();
+  const title = `Returns ${RUN}`;
+  await page.setInputFiles('#knowledge-file', {
+    name: `returns-${RUN}.md`, mimeType: 'text/markdown',
+    buffer: Buffer.from(`# ${title}\n\nKettles may be returned within 30 days of delivery for a refund.\n`),
+  });
+  await page.getByRole('button', { name: 'Add file' }).click();
+  await page.locator('#knowledge-add-status', { hasText: `Document added: ${title}` }).waitFor();
+  const row = page.locator('#knowledge-documents tbody tr', { hasText: title });
+  await row.waitFor();
+  await page.setInputFiles('#knowledge-file', { name: 'data.csv', mimeType: 'text/csv', buffer: Buffer.from('a,b\n1,2\n') });
+  await page.getByRole('button', { name: 'Add file' }).click();
+  await page.locator('#knowledge-add-status', { hasText: 'Not added. Unsupported document type' }).waitFor();
+  await page.getByLabel('A visitor\'s question').fill('How long do I have to return a kettle?');
+  await page.getByRole('button', { name: 'Search', exact: true }).click();
+  await page.locator('#knowledge-results .result', { hasText: 'within 30 days' }).first().waitFor();
+  await shot(page, 'knowledge');
+  await row.getByRole('button', { name: `Delete ${title}` }).click();
+  await row.waitFor({ state: 'detached' });
+  const left = await api('/api/tenant/knowledge');
+  assert.equal(left.status, 200);
+  assert.ok(!left.body.documents.some((d) => d.title === title));
+  assert.deepEqual(page.errors, []);
+});
+
 test('at 360 px every page fits the width; sign-out forgets the key', async () => {
   const phone = await newPage({ width: 360, height: 780 });
   await phone.goto(CONSOLE);
@@ -334,6 +361,7 @@ test('at 360 px every page fits the width; sign-out forgets the key', async () =
     ['#/conversations', '#sessions'],
     ['#/settings', '#set-bot-name'],
     ['#/keys', '#keys tbody tr'],
+    ['#/knowledge', '#knowledge-file'],
   ]) {
     await go(phone, hash);
     await phone.locator(ready).first().waitFor();

@@ -37,7 +37,9 @@ CHAT_HOST_PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.
 "$CHATCTL" tenant set-origins --tenant "$SHOP_TENANT" "http://127.0.0.1:$CHAT_HOST_PORT" --data-dir "$WORK/data" >/dev/null
 export CHAT_SHOP_KEY CHAT_SHOP_PK CHAT_HOST_PORT
 
-RUST_LOG=warn "$CHATCTL" serve --addr 127.0.0.1:0 --data-dir "$WORK/data" >"$WORK/serve.out" 2>"$WORK/serve.err" &
+# KNOWLEDGE_ALLOW_PRIVATE_URLS (test-only): the knowledge base may fetch the
+# tests' help page on 127.0.0.1.
+KNOWLEDGE_ALLOW_PRIVATE_URLS=true RUST_LOG=warn "$CHATCTL" serve --addr 127.0.0.1:0 --data-dir "$WORK/data" >"$WORK/serve.out" 2>"$WORK/serve.err" &
 SERVER=$!
 for _ in $(seq 1 200); do
   grep -q '^Demo API key: ' "$WORK/serve.out" 2>/dev/null && break

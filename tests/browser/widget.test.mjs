@@ -1295,3 +1295,45 @@ test('a host page whose CSP forbids inline styles still gets a styled, working w
   assert.deepEqual(page.errors, [], 'nothing blocked by the page\'s policy');
   await page.context().close();
 });
+
+test('a reply drawn from the knowledge base lists its sources as links under it, in history too', async () => {
+  // The tenant's help page, on a local server (run.sh lets chatctl serve
+  // fetch from 127.0.0.1 with KNOWLEDGE_ALLOW_PRIVATE_URLS, a test-only switch).
+  const help = await listen((req, res) => {
+    res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' });
+    res.end('<html><head><title>Delivery times</title></head><body><h1>Delivery times</h1>'
+      + '<p>Parcels to Lisbon arrive in two working days; parcels to the Azores take a week.</p></body></html>');
+  });
+  const tenantApi = `${ORIGIN}/api/tenant/knowledge`;
+  const added = await fetch(tenantApi, {
+    method: 'POST',
+    headers: { 'X-API-Key': SHOP_KEY, 'Content-Type': 'application/json' },
+    body: JSON.stringify({ url: `${help}/delivery` }),
+  });
+  const doc = await added.json();
+  assert.equal(added.status, 201, JSON.stringify(doc));
+  try {
+    const page = await newPage();
+    const q = new URLSearchParams({ apiKey: SHOP_PK, userIdentifier: 'sources@example.com' }).toString();
+    await load(page, `${HOST}/embed?q=${encodeURIComponent(q)}`);
+    await openChat(page);
+    await send(page, 'When do parcels to Lisbon arrive?');
+    const link = chat(page).locator('.msg.assistant .sources a', { hasText: 'Delivery times' });
+    await link.waitFor();
+    assert.equal(await link.getAttribute('href'), `${help}/delivery`);
+    assert.equal(await link.getAttribute('target'), '_blank');
+    assert.equal(await link.getAttribute('rel'), 'noopener noreferrer');
+    assert.equal(await chat(page).locator('.msg.assistant .sources .label').textContent(), 'Sources');
+    await page.screenshot({ path: path.join(SHOTS, 'sources.png') });
+    // Reopened later, the conversation shows them again (from history).
+    await page.reload();
+    await waitEvent(page, 'widget_ready');
+    await waitEvent(page, 'session_restored');
+    await chat(page).locator('.msg.assistant .sources a', { hasText: 'Delivery times' }).waitFor();
+    assert.deepEqual(page.errors, []);
+    await page.context().close();
+  } finally {
+    const gone = await fetch(`${tenantApi}/${doc.documentId}`, { method: 'DELETE', headers: { 'X-API-Key': SHOP_KEY } });
+    assert.equal(gone.status, 200);
+  }
+});

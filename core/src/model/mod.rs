@@ -13,7 +13,11 @@ pub use ids::{
     UserIdentifier, UserIdentifierError,
 };
 pub use origin::{InvalidOrigin, OriginPattern, normalize_origin};
-pub use settings::{BotSettings, Position, SettingsError, TenantSettings, Theme};
+mod knowledge;
+pub use knowledge::{KnowledgeDocument, STATUS_READY};
+pub use settings::{
+    BotSettings, KnowledgeSettings, Position, SettingsError, TenantSettings, Theme,
+};
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -66,6 +70,38 @@ pub struct Tenant {
     /// own), kept to be returned as they came.
     #[serde(default, skip_serializing_if = "Map::is_empty")]
     pub extra_config: Map<String, Value>,
+    /// `settings.knowledge`: on/off and the limits.
+    #[serde(default, skip_serializing_if = "KnowledgeSettings::is_default")]
+    pub knowledge: KnowledgeSettings,
+    /// What the knowledge base holds, kept on the tenant item so the send
+    /// path (which has the tenant from authentication) knows without a
+    /// read whether there is anything to search and which index is current.
+    #[serde(default, skip_serializing_if = "KnowledgeState::is_empty")]
+    pub knowledge_state: KnowledgeState,
+}
+
+/// The tenant's knowledge base at a glance: bumped on every change.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KnowledgeState {
+    /// Bumped by every add and delete; an index cached by a process is
+    /// current while its version is this one.
+    #[serde(default)]
+    pub version: u64,
+    #[serde(default)]
+    pub documents: u32,
+    /// The documents' original bytes together.
+    #[serde(default)]
+    pub bytes: u64,
+    /// The blob holding the index of this version (a fresh key per
+    /// version, so a reader never sees a half-replaced index).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub index_blob: Option<String>,
+}
+
+impl KnowledgeState {
+    pub fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
 }
 
 /// A tenant's identity secret: `HMAC-SHA256(secret, user_identifier)` in hex

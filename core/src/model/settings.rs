@@ -27,6 +27,12 @@ pub const MAX_ICON_URL_BYTES: usize = 2_048;
 pub const MAX_ALLOWED_ORIGINS: usize = 100;
 pub const MAX_RATE_LIMIT_PER_HOUR: u32 = 1_000_000;
 pub const MAX_RETENTION_DAYS: u32 = 3_650;
+/// The knowledge base's limits per tenant when its settings name none, and
+/// the most a tenant may set.
+pub const DEFAULT_KNOWLEDGE_MAX_DOCUMENTS: u32 = 200;
+pub const DEFAULT_KNOWLEDGE_MAX_BYTES: u64 = 50 * 1024 * 1024;
+pub const MAX_KNOWLEDGE_DOCUMENTS: u32 = 10_000;
+pub const MAX_KNOWLEDGE_BYTES: u64 = 1024 * 1024 * 1024;
 
 /// Which side of the page the widget sits on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -99,6 +105,54 @@ pub struct IdentityView {
     pub rotate_secret: bool,
 }
 
+/// The knowledge base: on unless turned off; limits on the documents a
+/// tenant keeps (their count, and their original bytes together).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct KnowledgeSettings {
+    /// `false` keeps documents but stops using them in conversations.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_documents: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_bytes: Option<u64>,
+}
+
+impl KnowledgeSettings {
+    pub fn is_default(&self) -> bool {
+        *self == Self::default()
+    }
+
+    pub fn is_enabled(&self) -> bool {
+        self.enabled.unwrap_or(true)
+    }
+
+    pub fn document_limit(&self) -> u32 {
+        self.max_documents
+            .unwrap_or(DEFAULT_KNOWLEDGE_MAX_DOCUMENTS)
+    }
+
+    pub fn byte_limit(&self) -> u64 {
+        self.max_bytes.unwrap_or(DEFAULT_KNOWLEDGE_MAX_BYTES)
+    }
+
+    pub fn validate(&self) -> Result<(), SettingsError> {
+        in_range(
+            "knowledge.maxDocuments",
+            self.max_documents,
+            MAX_KNOWLEDGE_DOCUMENTS,
+        )?;
+        match self.max_bytes {
+            Some(n) if !(1..=MAX_KNOWLEDGE_BYTES).contains(&n) => Err(SettingsError::new(
+                "knowledge.maxBytes",
+                format!("a whole number from 1 to {MAX_KNOWLEDGE_BYTES}, or null for the default"),
+            )),
+            _ => Ok(()),
+        }
+    }
+}
+
 /// The `settings` object of the tenant API.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -123,6 +177,9 @@ pub struct TenantSettings {
     /// when unset.
     #[serde(default)]
     pub retention_days: Option<u32>,
+    /// `{enabled, maxDocuments, maxBytes}`; shown only when set.
+    #[serde(default, skip_serializing_if = "KnowledgeSettings::is_default")]
+    pub knowledge: KnowledgeSettings,
 }
 
 /// A setting that cannot be taken, with where it is (`bot.color`,
@@ -217,7 +274,8 @@ impl TenantSettings {
             self.rate_limit_per_hour,
             MAX_RATE_LIMIT_PER_HOUR,
         )?;
-        in_range("retentionDays", self.retention_days, MAX_RETENTION_DAYS)
+        in_range("retentionDays", self.retention_days, MAX_RETENTION_DAYS)?;
+        self.knowledge.validate()
     }
 }
 
@@ -356,6 +414,7 @@ impl Tenant {
             },
             rate_limit_per_hour: self.rate_limit_per_hour,
             retention_days: self.retention_days,
+            knowledge: self.knowledge,
         }
     }
 
@@ -398,6 +457,7 @@ impl Tenant {
         self.allowed_origins = settings.allowed_origins;
         self.rate_limit_per_hour = settings.rate_limit_per_hour;
         self.retention_days = settings.retention_days;
+        self.knowledge = settings.knowledge;
     }
 
     /// Whether a browser origin (normalized) is among the allowed origins.
@@ -507,6 +567,41 @@ mod tests {
         );
         assert_eq!(field_of(json!({"surprise": 1})), "surprise");
         assert_eq!(field_of(json!([1])), "settings");
+    }
+
+    #[test]
+    fn knowledge_settings_default_on_with_limits() {
+        let s = TenantSettings::default();
+        assert!(s.knowledge.is_enabled());
+        assert_eq!(
+            s.knowledge.document_limit(),
+            DEFAULT_KNOWLEDGE_MAX_DOCUMENTS
+        );
+        assert_eq!(s.knowledge.byte_limit(), DEFAULT_KNOWLEDGE_MAX_BYTES);
+        assert!(
+            !serde_json::to_string(&s).unwrap().contains("knowledge"),
+            "unset, the settings look as before"
+        );
+        let off =
+            patched(json!({"knowledge": {"enabled": false, "maxDocuments": 5, "maxBytes": 1000}}))
+                .unwrap();
+        assert!(!off.knowledge.is_enabled());
+        assert_eq!(off.knowledge.document_limit(), 5);
+        assert_eq!(off.knowledge.byte_limit(), 1000);
+        let back = off.patched(&json!({"knowledge": null})).unwrap();
+        assert!(back.knowledge.is_default());
+        assert_eq!(
+            field_of(json!({"knowledge": {"maxDocuments": 0}})),
+            "knowledge.maxDocuments"
+        );
+        assert_eq!(
+            field_of(json!({"knowledge": {"maxBytes": MAX_KNOWLEDGE_BYTES + 1}})),
+            "knowledge.maxBytes"
+        );
+        assert_eq!(
+            field_of(json!({"knowledge": {"maxDocs": 1}})),
+            "knowledge.maxDocs"
+        );
     }
 
     #[test]

@@ -66,6 +66,7 @@ pub const ASSETS: &[Asset] = &[
     asset!("pages/settings.js", JS),
     asset!("pages/preview.js", JS),
     asset!("pages/keys.js", JS),
+    asset!("pages/knowledge.js", JS),
     asset!("preview.html", HTML),
     asset!("preview.css", CSS),
     asset!("preview-frame.js", JS),

@@ -54,6 +54,7 @@ impl From<ServiceError> for AppError {
             S::TenantNotFound => AppError::Auth(crate::auth::AuthError::InvalidApiKey),
             S::KeyNotFound => AppError::KeyNotFound,
             S::LastSecretKey => AppError::LastSecretKey,
+            S::Knowledge(e) => crate::api::tenant::knowledge::answer(e),
         }
     }
 }

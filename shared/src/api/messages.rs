@@ -113,6 +113,11 @@ pub struct SendResponse {
     message_id: Uuid,
     /// The id of the user's message.
     user_message_id: Uuid,
+    /// The knowledge-base documents the reply drew on (only when there were
+    /// passages): `[{documentId, title, url?}]`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Vec<crate::service::knowledge::Source>>)]
+    sources: Option<Value>,
 }
 
 impl From<Exchange> for SendResponse {
@@ -120,6 +125,7 @@ impl From<Exchange> for SendResponse {
         Self {
             message_id: done.reply.message_id,
             user_message_id: done.user_message_id,
+            sources: done.reply.metadata.get("sources").cloned(),
             timestamp: iso8601(done.reply.timestamp),
             response: done.reply.content,
             session_id: done.session.session_id.into(),

@@ -82,6 +82,14 @@ pub enum AppError {
     KeyNotFound,
     #[error("last secret key")]
     LastSecretKey,
+    /// An answer whose status, `error` and `detail` the caller chose (the
+    /// knowledge base's 413/415/422s).
+    #[error("{error}: {detail}")]
+    Answer {
+        status: StatusCode,
+        error: &'static str,
+        detail: String,
+    },
 }
 
 /// Session and store failures keep their own variants, so one answer has
@@ -170,6 +178,11 @@ impl AppError {
                 let status = StatusCode::SERVICE_UNAVAILABLE;
                 return (status, "Provider not available", Some(detail.clone()));
             }
+            Answer {
+                status,
+                error,
+                detail,
+            } => return (*status, error, Some(detail.clone())),
             Forbidden { detail } => {
                 return (StatusCode::FORBIDDEN, "Forbidden", Some(detail.clone()));
             }

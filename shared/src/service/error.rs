@@ -75,6 +75,9 @@ pub enum ServiceError {
     /// Revoking the key would leave the tenant without an active secret key.
     #[error("last secret key")]
     LastSecretKey,
+    /// A knowledge-base request refused or failed.
+    #[error(transparent)]
+    Knowledge(#[from] crate::service::knowledge::KnowledgeError),
 }
 
 impl From<AuthError> for ServiceError {

@@ -7,7 +7,7 @@ use futures::StreamExt;
 use serde_json::{Map, Value};
 use tokio::sync::mpsc;
 
-use super::{ServiceError, ServiceResult, ensure_live, provider_choice};
+use super::{ServiceError, ServiceResult, ensure_live, knowledge, provider_choice};
 use crate::AppState;
 use crate::auth::Caller;
 use crate::context::{ContextInput, build_context};
@@ -115,6 +115,8 @@ async fn run_exchange(
         metadata: Map::new(),
     };
 
+    // The tenant's passages for this message (nothing read without documents).
+    let (passages, sources) = knowledge::passages_for(state, tenant, &user_message.content).await;
     let outcome = match state.providers.resolve(requested, tenant) {
         Ok(provider) => {
             let prompt = build_context(&ContextInput {
@@ -124,6 +126,7 @@ async fn run_exchange(
                 file: session.active_file.as_ref(),
                 default_model: provider.default_model(),
                 system_prompt: tenant.system_prompt.as_deref(),
+                knowledge: &passages,
             });
             relay(provider.as_ref(), prompt, tx)
                 .await
@@ -140,7 +143,14 @@ async fn run_exchange(
         }
     };
 
-    let reply = reply_message(state, provider, &completion, received_at);
+    let mut reply = reply_message(state, provider, &completion, received_at);
+    if !sources.is_empty() {
+        // Kept with the reply, so history shows them too.
+        reply.metadata.insert(
+            "sources".into(),
+            serde_json::to_value(&sources).unwrap_or_default(),
+        );
+    }
     let replied_at = reply.timestamp;
     let user_message_id = user_message.message_id;
     state

@@ -9,6 +9,7 @@ pub mod export;
 pub mod feedback;
 pub mod files;
 pub mod history;
+pub mod knowledge;
 pub mod privacy;
 pub mod provider_choice;
 pub mod sessions;

@@ -20,6 +20,8 @@ pub const USER_PREFIX: &str = "USER#";
 pub const KEY_PREFIX: &str = "KEY#";
 pub const RATE_SK: &str = "RATE";
 pub const DAY_PREFIX: &str = "DAY#";
+/// A knowledge-base document's metadata, in the tenant's partition.
+pub const KNOWLEDGE_DOC_PREFIX: &str = "KDOC#";
 /// GSI1 partition listing every tenant.
 pub const TENANTS_GSI1PK: &str = "TENANTS";
 
@@ -101,6 +103,26 @@ pub fn user_session(tenant: Uuid, user_identifier: &str, session: Uuid) -> Key {
         user_sessions_pk(tenant, user_identifier),
         format!("{USER_SESSION_PREFIX}{session}"),
     )
+}
+
+/// A knowledge-base document's metadata item.
+pub fn knowledge_document(tenant: Uuid, document: Uuid) -> Key {
+    Key::new(
+        tenant_pk(tenant),
+        format!("{KNOWLEDGE_DOC_PREFIX}{document}"),
+    )
+}
+
+/// Where a knowledge-base document's original bytes live.
+pub fn knowledge_document_blob(tenant: Uuid, document: Uuid) -> String {
+    format!("tenants/{tenant}/knowledge/documents/{document}")
+}
+
+/// Where one version of a tenant's knowledge index lives: a fresh key per
+/// version (`change` is unique to the write), so two racing writers never
+/// overwrite each other's blob and a reader never sees a half-written one.
+pub fn knowledge_index_blob(tenant: Uuid, version: u64, change: Uuid) -> String {
+    format!("tenants/{tenant}/knowledge/index/{version:012}-{change}")
 }
 
 /// A key's message counter for one rate-limit window.

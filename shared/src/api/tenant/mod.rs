@@ -10,6 +10,7 @@ pub mod analytics;
 pub mod clients_me;
 pub mod export;
 pub mod keys;
+pub mod knowledge;
 pub mod sessions;
 pub mod settings;
 pub mod widget_code;
@@ -27,6 +28,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(sessions::routes())
         .merge(analytics::routes())
         .merge(export::routes())
+        .merge(knowledge::routes())
 }
 
 /// The tenant group on its own, as its Lambda function serves it.

@@ -4,7 +4,8 @@
 //! One file per aggregate, each an `impl Repository` block: `tenants`,
 //! `api_keys`, `sessions`, `messages`, `files`, `ratelimit`, `stats`,
 //! `privacy`, `analytics` (daily counters), `feedback`, `tenant_sessions`
-//! (the console's session list and transcripts); `import` holds what only
+//! (the console's session list and transcripts), `knowledge` (the
+//! knowledge base's document items and its commits); `import` holds what only
 //! `chatctl import` writes. Keys come from `store::keys`, attribute names
 //! from `attrs`.
 
@@ -14,6 +15,7 @@ mod attrs;
 mod feedback;
 mod files;
 mod import;
+mod knowledge;
 mod messages;
 mod privacy;
 mod ratelimit;
@@ -32,6 +34,7 @@ pub use analytics::{DayCounts, DayTotals};
 pub use api_keys::{KeyListing, Revocation};
 pub use feedback::{NewRating, RateOutcome, Rating};
 pub use import::Imported;
+pub use knowledge::KnowledgeChange;
 pub use messages::HistoryPage;
 pub use privacy::SessionContents;
 pub use sessions::{CONTEXT_HISTORY, MergeOutcome};
