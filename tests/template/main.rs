@@ -219,6 +219,9 @@ fn the_functions_get_the_settings_the_binaries_read() {
         "OPENAI_MODEL",
         "FILE_UPLOAD_MAX_MEMORY_SIZE",
         "WIDGET_BASE_URL",
+        "KNOWLEDGE_EMBEDDINGS_BASE_URL",
+        "KNOWLEDGE_EMBEDDINGS_MODEL",
+        "KNOWLEDGE_EMBEDDINGS_API_KEY",
     ];
     let mut sets = vec![env];
     for (_, f) in resources_of_type(&template, "AWS::Serverless::Function") {
