@@ -12,12 +12,11 @@ use std::sync::LazyLock;
 
 use axum::Router;
 use axum::extract::Path;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
-use sha2::{Digest, Sha256};
 
-use crate::http::AppError;
+use crate::http::{AppError, static_files};
 
 /// The console's own pages: nothing but its own files and its own API
 /// origin, never framed.
@@ -85,7 +84,7 @@ pub const ASSETS: &[Asset] = &[
 static ETAGS: LazyLock<Vec<String>> = LazyLock::new(|| {
     ASSETS
         .iter()
-        .map(|a| format!("\"{}\"", &hex::encode(Sha256::digest(a.body))[..20]))
+        .map(|a| static_files::etag_of(a.body))
         .collect()
 });
 
@@ -118,34 +117,15 @@ fn serve(file: &str, headers: &HeaderMap) -> Response {
         return AppError::RouteNotFound.into_response();
     };
     let asset = &ASSETS[index];
-    let etag = &ETAGS[index];
-    let fresh = headers
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"));
-    let mut response = if fresh {
-        StatusCode::NOT_MODIFIED.into_response()
-    } else {
-        asset.body.into_response()
-    };
+    let mut response =
+        static_files::respond(asset.body, asset.content_type, &ETAGS[index], headers);
     let h = response.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static(asset.content_type),
-    );
     // File names carry no version, so the browser revalidates every file;
     // the ETag makes that a 304.
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    if let Ok(v) = HeaderValue::from_str(etag) {
-        h.insert(header::ETAG, v);
-    }
     h.insert(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(policy_for(asset.name)),
-    );
-    h.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
     );
     h.insert(
         header::REFERRER_POLICY,
@@ -157,30 +137,10 @@ fn serve(file: &str, headers: &HeaderMap) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use axum::body::Body;
-    use axum::http::Request;
-    use http_body_util::BodyExt;
-    use tower::ServiceExt;
+    use axum::http::StatusCode;
 
     async fn get(path: &str, if_none_match: Option<&str>) -> (StatusCode, HeaderMap, Vec<u8>) {
-        let mut request = Request::get(path);
-        if let Some(tag) = if_none_match {
-            request = request.header(header::IF_NONE_MATCH, tag);
-        }
-        let response = router()
-            .oneshot(request.body(Body::empty()).expect("request"))
-            .await
-            .expect("infallible");
-        let status = response.status();
-        let headers = response.headers().clone();
-        let body = response
-            .into_body()
-            .collect()
-            .await
-            .expect("body")
-            .to_bytes()
-            .to_vec();
-        (status, headers, body)
+        static_files::get(router(), path, if_none_match).await
     }
 
     #[tokio::test]

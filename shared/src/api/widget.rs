@@ -7,13 +7,12 @@ use std::sync::LazyLock;
 
 use axum::Router;
 use axum::extract::Path;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use sha2::{Digest, Sha256};
 
-use crate::http::AppError;
 use crate::http::frame_csp::FRAME_PAGE_POLICY;
+use crate::http::{AppError, static_files};
 
 /// One file of the widget.
 pub struct Asset {
@@ -100,7 +99,7 @@ const DEMO_PAGE: &str = include_str!("../../../widget/demo.html");
 static ETAGS: LazyLock<Vec<String>> = LazyLock::new(|| {
     ASSETS
         .iter()
-        .map(|a| format!("\"{}\"", &hex::encode(Sha256::digest(a.body))[..20]))
+        .map(|a| static_files::etag_of(a.body))
         .collect()
 });
 
@@ -115,31 +114,12 @@ async fn asset(Path(file): Path<String>, headers: HeaderMap) -> Response {
         return AppError::RouteNotFound.into_response();
     };
     let asset = &ASSETS[index];
-    let etag = &ETAGS[index];
-    let fresh = headers
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"));
-    let mut response = if fresh {
-        StatusCode::NOT_MODIFIED.into_response()
-    } else {
-        asset.body.into_response()
-    };
+    let mut response =
+        static_files::respond(asset.body, asset.content_type, &ETAGS[index], &headers);
     let h = response.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static(asset.content_type),
-    );
     h.insert(
         header::CACHE_CONTROL,
         HeaderValue::from_static(asset.cache_control),
-    );
-    if let Ok(v) = HeaderValue::from_str(etag) {
-        h.insert(header::ETAG, v);
-    }
-    h.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
     );
     // Public files: also loadable with `crossorigin` (subresource integrity).
     h.insert(
@@ -191,30 +171,10 @@ pub fn demo_response(api_key: &str) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use axum::body::Body;
-    use axum::http::Request;
-    use http_body_util::BodyExt;
-    use tower::ServiceExt;
+    use axum::http::StatusCode;
 
     async fn get(path: &str, if_none_match: Option<&str>) -> (StatusCode, HeaderMap, Vec<u8>) {
-        let mut request = Request::get(path);
-        if let Some(tag) = if_none_match {
-            request = request.header(header::IF_NONE_MATCH, tag);
-        }
-        let response = router()
-            .oneshot(request.body(Body::empty()).expect("request"))
-            .await
-            .expect("infallible");
-        let status = response.status();
-        let headers = response.headers().clone();
-        let body = response
-            .into_body()
-            .collect()
-            .await
-            .expect("body")
-            .to_bytes()
-            .to_vec();
-        (status, headers, body)
+        static_files::get(router(), path, if_none_match).await
     }
 
     #[tokio::test]

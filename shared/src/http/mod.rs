@@ -1,10 +1,12 @@
 //! HTTP plumbing shared by the routers: the error type, the caller and body
-//! extractors, the layers every group gets and the widget frame's policy.
+//! extractors, the layers every group gets, the widget frame's policy and
+//! the serving of compiled-in files.
 
 mod caller;
 pub mod error;
 pub mod extract;
 pub mod frame_csp;
+pub mod static_files;
 
 pub use error::AppError;
 pub use extract::{ApiJson, check_config};
