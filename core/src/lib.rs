@@ -14,5 +14,6 @@ pub mod files;
 pub mod model;
 pub mod prompt;
 pub mod secret;
+pub mod shard;
 
 pub use secret::Secret;
