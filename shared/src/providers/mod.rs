@@ -5,6 +5,7 @@
 //! collects a stream for callers that want the whole reply.
 
 pub mod anthropic;
+pub mod bedrock;
 pub mod dummy;
 pub mod http;
 pub mod openai;
@@ -117,6 +118,12 @@ impl Providers {
                 custom.api_key.clone(),
                 custom.model.clone(),
                 http.clone(),
+            )));
+        }
+        if let Some(settings) = &config.bedrock {
+            list.push(Arc::new(bedrock::BedrockProvider::new(
+                settings.clone(),
+                config.provider_http.clone(),
             )));
         }
         if config.enable_dummy_provider {
