@@ -193,7 +193,12 @@ fn the_functions_get_the_settings_the_binaries_read() {
         text(get(env, &["AWS_LAMBDA_HTTP_IGNORE_STAGE_IN_PATH"])),
         "true"
     );
-    for name in ["TABLE_NAME", "BUCKET_NAME", "AI_PROVIDER", "BEDROCK_MODEL_ID"] {
+    for name in [
+        "TABLE_NAME",
+        "BUCKET_NAME",
+        "AI_PROVIDER",
+        "BEDROCK_MODEL_ID",
+    ] {
         assert!(
             matches!(get(env, &[name]), Value::Tagged(_)),
             "{name} comes from the stack"
