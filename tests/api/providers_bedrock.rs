@@ -122,6 +122,8 @@ async fn a_throttled_first_attempt_is_retried_by_the_sdk() {
     let received = fake.received();
     assert_eq!(received.len(), 2, "one retry");
     assert!(received.iter().all(|r| r.signed), "each attempt is signed");
+    // The SDK's standard retry made the second attempt.
+    assert_eq!(received[1].headers["amz-sdk-request"], "attempt=2; max=3");
     assert_eq!(app.history(&id).await.len(), 2);
 }
 
