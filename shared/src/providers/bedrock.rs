@@ -177,7 +177,8 @@ impl Provider for BedrockProvider {
     }
 }
 
-/// What a finished reply needs besides its text.
+/// A reply being decoded: the events still to come and what its
+/// completion will say.
 struct Reply {
     events: EventReceiver<Event, ConverseStreamOutputError>,
     model: String,
