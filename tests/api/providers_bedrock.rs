@@ -269,10 +269,24 @@ async fn bedrock_is_offered_and_the_default_with_only_a_model_id() {
     // Exactly a deployment's settings: no key of any kind. Nothing is
     // called: the AWS configuration is loaded on the first message only.
     let app = spawn_app_with(config(&[("BEDROCK_MODEL_ID", MODEL)]), None).await;
+    app.update_tenant(|t| t.default_provider = Some("bedrock".into()))
+        .await;
     let providers = app.get("/api/chat/providers").await;
     assert_eq!(providers.status, StatusCode::OK);
     assert_eq!(
         providers.body,
         json!({"providers": [{"id": "bedrock", "defaultModel": MODEL}], "default": "bedrock"})
+    );
+    // A tenant may make it its default: new sessions name it.
+    let reply = app
+        .post("/api/chat/sessions/create", json!({"config": {}}))
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+    let id = reply.body["sessionId"].as_str().unwrap();
+    let details = app.get(&format!("/api/chat/sessions/{id}")).await;
+    assert_eq!(
+        details.body["config"]["aiProvider"], "bedrock",
+        "{}",
+        details.body
     );
 }
