@@ -13,7 +13,7 @@ use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
-use crate::helpers::{TestApp, config, request_with, spawn_app, spawn_app_with};
+use crate::helpers::{TestApp, config, request_with, spawn_app_with};
 
 const MINUTE: i64 = 60_000;
 
@@ -125,7 +125,7 @@ async fn a_signed_visitor_is_one_visitor_wherever_it_is() {
     let (app, pk) = app_with_limits(json!({"perVisitorPerHour": 2})).await;
     app.update_tenant(|t| {
         t.identity = Some(IdentitySettings {
-            secret: chat_core::Secret::new("s3cret"),
+            secret: chat_shared::config::Secret::new("s3cret"),
             required: false,
         })
     })
