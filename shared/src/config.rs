@@ -556,7 +556,8 @@ mod tests {
 
     #[test]
     fn trusted_proxies_are_cidr_blocks() {
-        let c = config(&[("TRUSTED_PROXIES", "10.0.0.0/8, 192.0.2.7 ,2001:db8::/32")]).expect("parses");
+        let c =
+            config(&[("TRUSTED_PROXIES", "10.0.0.0/8, 192.0.2.7 ,2001:db8::/32")]).expect("parses");
         assert_eq!(c.trusted_proxies.len(), 3);
         assert_eq!(c.trusted_proxies[1].to_string(), "192.0.2.7/32");
         assert!(config(&[]).expect("parses").trusted_proxies.is_empty());

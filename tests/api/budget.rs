@@ -12,7 +12,14 @@ use crate::limits::set_settings;
 const DAY_MS: i64 = 86_400_000;
 
 async fn app_with_budget(budget: Value) -> TestApp {
-    let app = spawn_app_with(config(&[("API_KEY_CACHE_SECONDS", "0"), ("CHAT_SESSION_TIMEOUT", "100000000")]), None).await;
+    let app = spawn_app_with(
+        config(&[
+            ("API_KEY_CACHE_SECONDS", "0"),
+            ("CHAT_SESSION_TIMEOUT", "100000000"),
+        ]),
+        None,
+    )
+    .await;
     set_settings(&app, json!({"budget": budget})).await;
     app
 }
@@ -32,7 +39,10 @@ async fn the_monthly_message_cap_answers_429_and_the_month_turns() {
     }
     let half = budget_of(&app).await;
     assert_eq!(half["monthlyMessages"], 4);
-    assert_eq!((half["softReached"].as_bool(), half["hardReached"].as_bool()), (Some(true), Some(false)));
+    assert_eq!(
+        (half["softReached"].as_bool(), half["hardReached"].as_bool()),
+        (Some(true), Some(false))
+    );
     for _ in 0..2 {
         assert_eq!(app.send_message(&s, "hi").await.status, StatusCode::OK);
     }
@@ -80,7 +90,10 @@ async fn tokens_are_counted_from_the_providers_usage_and_capped() {
     assert_eq!(first.status, StatusCode::OK);
     let b = budget_of(&app).await;
     let days = app.get("/api/tenant/analytics?days=1").await.body;
-    let (tin, tout) = (&days["totals"]["inputTokens"], &days["totals"]["outputTokens"]);
+    let (tin, tout) = (
+        &days["totals"]["inputTokens"],
+        &days["totals"]["outputTokens"],
+    );
     assert!(tin.as_i64().unwrap() > 0);
     assert_eq!(&b["inputTokens"], tin);
     assert_eq!(&b["outputTokens"], tout);
@@ -101,14 +114,23 @@ async fn concurrent_messages_stop_exactly_at_the_cap() {
         sessions.push(app.create_session(json!({"config": {}})).await);
     }
     let replies = join_all(sessions.iter().map(|s| app.send_message(s, "hi"))).await;
-    let ok = replies.iter().filter(|r| r.status == StatusCode::OK).count();
-    assert_eq!(ok, 23);
-    assert!(replies
+    let ok = replies
         .iter()
-        .filter(|r| r.status != StatusCode::OK)
-        .all(|r| r.status == StatusCode::TOO_MANY_REQUESTS && r.body["limit"] == "monthlyMessages"));
+        .filter(|r| r.status == StatusCode::OK)
+        .count();
+    assert_eq!(ok, 23);
+    assert!(
+        replies
+            .iter()
+            .filter(|r| r.status != StatusCode::OK)
+            .all(|r| r.status == StatusCode::TOO_MANY_REQUESTS
+                && r.body["limit"] == "monthlyMessages")
+    );
     let b = budget_of(&app).await;
-    assert_eq!((b["admitted"].as_i64(), b["messages"].as_i64()), (Some(23), Some(23)));
+    assert_eq!(
+        (b["admitted"].as_i64(), b["messages"].as_i64()),
+        (Some(23), Some(23))
+    );
 }
 
 #[tokio::test]
@@ -116,11 +138,20 @@ async fn budgets_are_per_tenant_and_validated() {
     let app = app_with_budget(json!({"monthlyMessages": 1})).await;
     let s = app.create_session(json!({"config": {}})).await;
     assert_eq!(app.send_message(&s, "hi").await.status, StatusCode::OK);
-    assert_eq!(app.send_message(&s, "hi").await.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(
+        app.send_message(&s, "hi").await.status,
+        StatusCode::TOO_MANY_REQUESTS
+    );
     // Another tenant's budget and counters are its own.
     let other = app.other_tenant_key().await;
     let created = app
-        .call_with(&other, Method::POST, "/api/chat/sessions/create", Some(json!({"config": {}})), &[])
+        .call_with(
+            &other,
+            Method::POST,
+            "/api/chat/sessions/create",
+            Some(json!({"config": {}})),
+            &[],
+        )
         .await;
     let theirs = created.body["sessionId"].as_str().unwrap();
     let sent = app
@@ -143,10 +174,18 @@ async fn budgets_are_per_tenant_and_validated() {
     assert_eq!(their_budget["hardReached"], false);
     for (patch, field) in [
         (json!({"budget": {"softPercent": 0}}), "budget.softPercent"),
-        (json!({"budget": {"onExceeded": "fallback"}}), "budget.fallbackProvider"),
-        (json!({"limits": {"tenantPerHour": 0}}), "limits.tenantPerHour"),
+        (
+            json!({"budget": {"onExceeded": "fallback"}}),
+            "budget.fallbackProvider",
+        ),
+        (
+            json!({"limits": {"tenantPerHour": 0}}),
+            "limits.tenantPerHour",
+        ),
     ] {
-        let reply = app.call(Method::PATCH, "/api/tenant/settings", Some(patch)).await;
+        let reply = app
+            .call(Method::PATCH, "/api/tenant/settings", Some(patch))
+            .await;
         assert_eq!(reply.status, StatusCode::BAD_REQUEST);
         assert_eq!(reply.body["field"], field);
     }

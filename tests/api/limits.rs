@@ -80,7 +80,14 @@ pub async fn set_settings(app: &TestApp, patch: Value) {
 }
 
 async fn app_with_limits(limits: Value) -> (TestApp, String) {
-    let app = spawn_app_with(config(&[("API_KEY_CACHE_SECONDS", "0"), ("CHAT_SESSION_TIMEOUT", "100000000")]), None).await;
+    let app = spawn_app_with(
+        config(&[
+            ("API_KEY_CACHE_SECONDS", "0"),
+            ("CHAT_SESSION_TIMEOUT", "100000000"),
+        ]),
+        None,
+    )
+    .await;
     set_settings(&app, json!({"limits": limits})).await;
     let pk = app.publishable_key().await;
     (app, pk)
@@ -103,7 +110,12 @@ async fn each_visitor_has_an_allowance_of_its_own() {
     assert_eq!(refused.status, StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(refused.body["error"], "Rate limit exceeded");
     assert_eq!(refused.body["limit"], "visitor");
-    assert!(refused.body["detail"].as_str().unwrap().contains("per visitor"));
+    assert!(
+        refused.body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("per visitor")
+    );
     assert_eq!(header(&refused, "x-ratelimit-remaining"), "0");
     // Full at 12:00: the next hour carries all 3, so one fits 20 minutes in.
     assert_eq!(header(&refused, "retry-after"), (80 * 60).to_string());
@@ -137,7 +149,9 @@ async fn a_signed_visitor_is_one_visitor_wherever_it_is() {
             &pk,
             Method::POST,
             "/api/chat/sessions/create",
-            Some(json!({"config": {}, "user_identifier": "alice@example.com", "userSignature": sig})),
+            Some(
+                json!({"config": {}, "user_identifier": "alice@example.com", "userSignature": sig}),
+            ),
             &headers,
         )
         .await;
@@ -167,15 +181,29 @@ async fn forwarded_for_is_believed_only_from_a_trusted_proxy() {
     let s = visitor_session(&app, &pk, "v").await;
     let via = |client: &'static str| [("X-Forwarded-For", client)];
     let proxy = "10.1.2.3:443";
-    assert_eq!(send_from(&app, &pk, &s, proxy, &via("192.0.2.1")).await.status, StatusCode::OK);
+    assert_eq!(
+        send_from(&app, &pk, &s, proxy, &via("192.0.2.1"))
+            .await
+            .status,
+        StatusCode::OK
+    );
     // Another client behind the proxy: its own allowance.
-    assert_eq!(send_from(&app, &pk, &s, proxy, &via("192.0.2.2")).await.status, StatusCode::OK);
+    assert_eq!(
+        send_from(&app, &pk, &s, proxy, &via("192.0.2.2"))
+            .await
+            .status,
+        StatusCode::OK
+    );
     let again = send_from(&app, &pk, &s, proxy, &via("192.0.2.2")).await;
     assert_eq!(again.status, StatusCode::TOO_MANY_REQUESTS);
     // A direct client's header is ignored: it cannot pose as someone else.
     let direct = "192.0.2.2:9";
     let first = send_from(&app, &pk, &s, direct, &via("192.0.2.99")).await;
-    assert_eq!(first.status, StatusCode::TOO_MANY_REQUESTS, "the same as 192.0.2.2 via the proxy");
+    assert_eq!(
+        first.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "the same as 192.0.2.2 via the proxy"
+    );
 }
 
 #[tokio::test]
@@ -184,13 +212,20 @@ async fn the_window_slides_over_the_top_of_the_hour() {
     let s = visitor_session(&app, &pk, "v").await;
     app.clock.advance_ms(59 * MINUTE);
     for _ in 0..4 {
-        assert_eq!(send_from(&app, &pk, &s, HOME, &[]).await.status, StatusCode::OK);
+        assert_eq!(
+            send_from(&app, &pk, &s, HOME, &[]).await.status,
+            StatusCode::OK
+        );
     }
     // 13:00: a fixed window would allow 4 more at once (8 in two minutes).
     app.clock.advance_ms(MINUTE);
     let top = send_from(&app, &pk, &s, HOME, &[]).await;
     assert_eq!(top.status, StatusCode::TOO_MANY_REQUESTS);
-    assert_eq!(header(&top, "retry-after"), "900", "once 3 of 4 are carried");
+    assert_eq!(
+        header(&top, "retry-after"),
+        "900",
+        "once 3 of 4 are carried"
+    );
     // 13:30: half the previous hour is carried (2), so 2 fit.
     app.clock.advance_ms(30 * MINUTE);
     for remaining in ["1", "0"] {
@@ -198,7 +233,10 @@ async fn the_window_slides_over_the_top_of_the_hour() {
         assert_eq!(sent.status, StatusCode::OK, "{}", sent.body);
         assert_eq!(header(&sent, "x-ratelimit-remaining"), remaining);
     }
-    assert_eq!(send_from(&app, &pk, &s, HOME, &[]).await.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(
+        send_from(&app, &pk, &s, HOME, &[]).await.status,
+        StatusCode::TOO_MANY_REQUESTS
+    );
     // Two hours on, nothing is carried.
     app.clock.advance_ms(120 * MINUTE);
     let sent = send_from(&app, &pk, &s, HOME, &[]).await;
@@ -224,19 +262,35 @@ async fn the_tenant_ceiling_caps_all_visitors_together_exactly() {
         }
     });
     let results: Vec<Sent> = join_all(sends).await.into_iter().flatten().collect();
-    let ok = results.iter().filter(|r| r.status == StatusCode::OK).count();
+    let ok = results
+        .iter()
+        .filter(|r| r.status == StatusCode::OK)
+        .count();
     assert_eq!(ok, 37, "exactly the ceiling, whatever the interleaving");
-    let refused: Vec<_> = results.iter().filter(|r| r.status != StatusCode::OK).collect();
-    assert!(refused.iter().all(|r| r.status == StatusCode::TOO_MANY_REQUESTS
-        && r.body["limit"] == "tenant"
-        && header(r, "x-ratelimit-limit") == "37"));
+    let refused: Vec<_> = results
+        .iter()
+        .filter(|r| r.status != StatusCode::OK)
+        .collect();
+    assert!(
+        refused
+            .iter()
+            .all(|r| r.status == StatusCode::TOO_MANY_REQUESTS
+                && r.body["limit"] == "tenant"
+                && header(r, "x-ratelimit-limit") == "37")
+    );
     // The ceiling is the widget's: the tenant's own server (a secret key)
     // goes on, and another tenant is untouched.
     let own = app.create_session(json!({"config": {}})).await;
     assert_eq!(app.send_message(&own, "hi").await.status, StatusCode::OK);
     let other = app.other_tenant_key().await;
     let issued = app
-        .call_with(&other, Method::POST, "/api/tenant/keys", Some(json!({"kind": "publishable"})), &[])
+        .call_with(
+            &other,
+            Method::POST,
+            "/api/tenant/keys",
+            Some(json!({"kind": "publishable"})),
+            &[],
+        )
         .await;
     assert_eq!(issued.status, StatusCode::CREATED, "{}", issued.body);
     let other_pk = issued.body["key"].as_str().unwrap().to_owned();
@@ -248,12 +302,19 @@ async fn the_tenant_ceiling_caps_all_visitors_together_exactly() {
 #[tokio::test]
 async fn secret_keys_keep_their_per_key_limit_with_its_name() {
     let app = spawn_app_with(
-        config(&[("RATE_LIMIT_MESSAGES_PER_HOUR", "2"), ("API_KEY_CACHE_SECONDS", "0")]),
+        config(&[
+            ("RATE_LIMIT_MESSAGES_PER_HOUR", "2"),
+            ("API_KEY_CACHE_SECONDS", "0"),
+        ]),
         None,
     )
     .await;
     // The visitor settings do not touch secret keys.
-    set_settings(&app, json!({"limits": {"perVisitorPerHour": 50, "tenantPerHour": 1}})).await;
+    set_settings(
+        &app,
+        json!({"limits": {"perVisitorPerHour": 50, "tenantPerHour": 1}}),
+    )
+    .await;
     let s = app.create_session(json!({"config": {}})).await;
     for _ in 0..2 {
         assert_eq!(app.send_message(&s, "hi").await.status, StatusCode::OK);

@@ -297,7 +297,11 @@ async fn widget_sends_count_every_limit_in_one_write() {
     );
     for _ in 0..3 {
         assert_eq!(send().await.status, axum::http::StatusCode::OK);
-        assert_eq!(app.round_trips(), trips(2 + 1, 2), "steady: one write for every limit");
+        assert_eq!(
+            app.round_trips(),
+            trips(2 + 1, 2),
+            "steady: one write for every limit"
+        );
     }
     crate::limits::set_settings(&app, json!({"budget": {"monthlyTokens": 1000000}})).await;
     app.round_trips();

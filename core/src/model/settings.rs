@@ -249,7 +249,11 @@ impl BudgetSettings {
             self.monthly_messages,
             MAX_MONTHLY_MESSAGES,
         )?;
-        cap("budget.monthlyTokens", self.monthly_tokens, MAX_MONTHLY_TOKENS)?;
+        cap(
+            "budget.monthlyTokens",
+            self.monthly_tokens,
+            MAX_MONTHLY_TOKENS,
+        )?;
         if let Some(p) = self.soft_percent
             && !(1..=100).contains(&p)
         {
@@ -381,13 +385,13 @@ impl TenantSettings {
         if let Some(p) = &self.system_prompt {
             max_chars("systemPrompt", p, MAX_SYSTEM_PROMPT_CHARS)?;
         }
-        if let Some(p) = &self.default_provider {
-            if !is_provider_name(p) {
-                return Err(SettingsError::new(
-                    "defaultProvider",
-                    "a provider name such as claude, openai, custom or dummy",
-                ));
-            }
+        if let Some(p) = &self.default_provider
+            && !is_provider_name(p)
+        {
+            return Err(SettingsError::new(
+                "defaultProvider",
+                "a provider name such as claude, openai, custom or dummy",
+            ));
         }
         if self.allowed_origins.len() > MAX_ALLOWED_ORIGINS {
             return Err(SettingsError::new(
@@ -775,16 +779,43 @@ mod tests {
             "unset, the settings look as before"
         );
         for (patch, field) in [
-            (json!({"limits": {"perVisitorPerHour": 0}}), "limits.perVisitorPerHour"),
-            (json!({"limits": {"tenantPerHour": -3}}), "limits.tenantPerHour"),
+            (
+                json!({"limits": {"perVisitorPerHour": 0}}),
+                "limits.perVisitorPerHour",
+            ),
+            (
+                json!({"limits": {"tenantPerHour": -3}}),
+                "limits.tenantPerHour",
+            ),
             (json!({"limits": {"perKey": 3}}), "limits.perKey"),
-            (json!({"budget": {"monthlyMessages": 0}}), "budget.monthlyMessages"),
-            (json!({"budget": {"monthlyTokens": "lots"}}), "budget.monthlyTokens"),
-            (json!({"budget": {"softPercent": 101}}), "budget.softPercent"),
-            (json!({"budget": {"onExceeded": "shrug"}}), "budget.onExceeded"),
-            (json!({"budget": {"onExceeded": "fallback"}}), "budget.fallbackProvider"),
-            (json!({"budget": {"fallbackProvider": "Big One"}}), "budget.fallbackProvider"),
-            (json!({"budget": {"fallbackModel": " "}}), "budget.fallbackModel"),
+            (
+                json!({"budget": {"monthlyMessages": 0}}),
+                "budget.monthlyMessages",
+            ),
+            (
+                json!({"budget": {"monthlyTokens": "lots"}}),
+                "budget.monthlyTokens",
+            ),
+            (
+                json!({"budget": {"softPercent": 101}}),
+                "budget.softPercent",
+            ),
+            (
+                json!({"budget": {"onExceeded": "shrug"}}),
+                "budget.onExceeded",
+            ),
+            (
+                json!({"budget": {"onExceeded": "fallback"}}),
+                "budget.fallbackProvider",
+            ),
+            (
+                json!({"budget": {"fallbackProvider": "Big One"}}),
+                "budget.fallbackProvider",
+            ),
+            (
+                json!({"budget": {"fallbackModel": " "}}),
+                "budget.fallbackModel",
+            ),
         ] {
             assert_eq!(field_of(patch), field);
         }

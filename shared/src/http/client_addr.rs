@@ -24,7 +24,10 @@ pub struct ClientAddr(pub Option<IpAddr>);
 impl FromRequestParts<AppState> for ClientAddr {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let peer = lambda_source_ip(parts).or_else(|| {
             parts
                 .extensions
@@ -104,16 +107,28 @@ mod tests {
     fn forwarded_for_counts_only_behind_a_trusted_proxy() {
         let trusted: Vec<IpNet> = vec!["10.0.0.0/8".parse().unwrap_or_else(|_| unreachable!())];
         // A direct client cannot claim another address.
-        assert_eq!(client_of(ip("203.0.113.9"), "1.2.3.4", &trusted), ip("203.0.113.9"));
+        assert_eq!(
+            client_of(ip("203.0.113.9"), "1.2.3.4", &trusted),
+            ip("203.0.113.9")
+        );
         // Behind the proxy: the rightmost untrusted entry.
         assert_eq!(
             client_of(ip("10.0.0.2"), "1.2.3.4, 198.51.100.3, 10.0.0.5", &trusted),
             ip("198.51.100.3")
         );
         assert_eq!(client_of(ip("10.0.0.2"), "", &trusted), ip("10.0.0.2"));
-        assert_eq!(client_of(ip("10.0.0.2"), "garbage", &trusted), ip("10.0.0.2"));
-        assert_eq!(client_of(ip("10.0.0.2"), "198.51.100.3:4431", &trusted), ip("198.51.100.3"));
-        assert_eq!(client_of(ip("10.0.0.2"), "1.2.3.4", &[]), None.or(ip("10.0.0.2")));
+        assert_eq!(
+            client_of(ip("10.0.0.2"), "garbage", &trusted),
+            ip("10.0.0.2")
+        );
+        assert_eq!(
+            client_of(ip("10.0.0.2"), "198.51.100.3:4431", &trusted),
+            ip("198.51.100.3")
+        );
+        assert_eq!(
+            client_of(ip("10.0.0.2"), "1.2.3.4", &[]),
+            None.or(ip("10.0.0.2"))
+        );
         assert_eq!(client_of(None, "1.2.3.4", &trusted), None);
     }
 }

@@ -133,7 +133,12 @@ pub async fn admit(
     let (prev, ceiling_prev, usage) = tokio::try_join!(
         previous_count(state, &at, counter(at.window - 1)),
         ceiling_previous(state, &at, tenant.tenant_id, ceiling.is_some()),
-        month_usage(state, &at, tenant.tenant_id, tenant.budget.monthly_tokens.is_some()),
+        month_usage(
+            state,
+            &at,
+            tenant.tenant_id,
+            tenant.budget.monthly_tokens.is_some()
+        ),
     )?;
     let mut fallback = false;
     if let (Some(cap), Some(usage)) = (tenant.budget.monthly_tokens, &usage)
@@ -179,7 +184,13 @@ struct Plan {
 }
 
 impl Plan {
-    fn new(state: &AppState, at: &At, caller: &Caller, seed: &str, ceiling: Option<(i64, Vec<i64>)>) -> Self {
+    fn new(
+        state: &AppState,
+        at: &At,
+        caller: &Caller,
+        seed: &str,
+        ceiling: Option<(i64, Vec<i64>)>,
+    ) -> Self {
         let memo = &state.limits;
         let tenant = caller.tenant.tenant_id;
         let ceiling = ceiling.map(|(cap, prev)| {
@@ -193,7 +204,10 @@ impl Plan {
         let month = caller.tenant.budget.monthly_messages.map(|cap| {
             let bounds = (0..SHARDS).map(|s| quota(cap as i64, s)).collect();
             let full = memo.month_full(at.window, &at.month, (tenant, cap), SHARDS);
-            (cap, Shards::new(seed, bounds, |s| !full.get(s).copied().unwrap_or(false)))
+            (
+                cap,
+                Shards::new(seed, bounds, |s| !full.get(s).copied().unwrap_or(false)),
+            )
         });
         Self {
             ceiling,
@@ -204,7 +218,11 @@ impl Plan {
     }
 
     /// The ceiling shard to bump now; `Err` when every shard is full.
-    fn ceiling_op(&self, at: &At, tenant: Uuid) -> Result<Option<(WriteOp, usize)>, RateLimitError> {
+    fn ceiling_op(
+        &self,
+        at: &At,
+        tenant: Uuid,
+    ) -> Result<Option<(WriteOp, usize)>, RateLimitError> {
         let Some(c) = &self.ceiling else {
             return Ok(None);
         };
@@ -213,7 +231,10 @@ impl Plan {
         };
         let key = keys::ceiling(tenant, at.window, s as u16);
         let expires = (at.window + 2) * (WINDOW_MS / 1000);
-        Ok(Some((bounded_add(key, COUNT, Some(c.shards.bounds[s]), expires), s)))
+        Ok(Some((
+            bounded_add(key, COUNT, Some(c.shards.bounds[s]), expires),
+            s,
+        )))
     }
 
     /// The month shard to bump now (unbounded once falling back); `Err`
@@ -228,13 +249,24 @@ impl Plan {
             _ => return Err(month_exceeded(LimitKind::MonthlyMessages, *cap, at)),
         };
         let key = keys::budget(tenant, &at.month, s as u16);
-        Ok(Some((bounded_add(key, ADMITTED, bound, month_expiry(at.now)), s)))
+        Ok(Some((
+            bounded_add(key, ADMITTED, bound, month_expiry(at.now)),
+            s,
+        )))
     }
 
     /// After a refusal: the refused shards are full; the next ones are
     /// tried, and with the month's all full a falling-back tenant's
     /// messages go on, counted, to the fallback provider.
-    fn step(&mut self, state: &AppState, at: &At, tenant: Uuid, refused: &[usize], ceiling_at: Option<(usize, usize)>, month_at: Option<(usize, usize)>) {
+    fn step(
+        &mut self,
+        state: &AppState,
+        at: &At,
+        tenant: Uuid,
+        refused: &[usize],
+        ceiling_at: Option<(usize, usize)>,
+        month_at: Option<(usize, usize)>,
+    ) {
         if let (Some((i, s)), Some(c)) = (ceiling_at, &mut self.ceiling)
             && refused.contains(&i)
         {
@@ -242,13 +274,17 @@ impl Plan {
             let q = quota(c.cap, s);
             let wait = window::wait_ms(q, c.prev[s], c.shards.bounds[s], at.elapsed);
             let until = (at.now + wait.max(1)).min((at.window + 1) * WINDOW_MS);
-            state.limits.set_shard_full(at.window, &at.month, tenant, s, until);
+            state
+                .limits
+                .set_shard_full(at.window, &at.month, tenant, s, until);
             c.shards.next += 1;
         }
         if let (Some((i, s)), Some((cap, shards))) = (month_at, &mut self.month)
             && refused.contains(&i)
         {
-            state.limits.set_month_full(at.window, &at.month, (tenant, *cap), s);
+            state
+                .limits
+                .set_month_full(at.window, &at.month, (tenant, *cap), s);
             shards.next += 1;
             if shards.current().is_none() && self.policy == OnExceeded::Fallback {
                 self.fallback = true;
@@ -310,7 +346,10 @@ async fn month_usage(
 /// A monthly cap reached: until the month turns.
 fn month_exceeded(kind: LimitKind, cap: u64, at: &At) -> RateLimitError {
     use chrono::{Datelike, TimeZone, Utc};
-    let now = Utc.timestamp_millis_opt(at.now).single().unwrap_or_default();
+    let now = Utc
+        .timestamp_millis_opt(at.now)
+        .single()
+        .unwrap_or_default();
     let (y, m) = if now.month() == 12 {
         (now.year() + 1, 1)
     } else {
@@ -328,7 +367,13 @@ fn month_exceeded(kind: LimitKind, cap: u64, at: &At) -> RateLimitError {
 /// The bounded write (or transaction) of one message's counters, moving to
 /// the next shard of a shared counter its own refused. Each pass is one
 /// write; at most one pass per shard of each shared counter.
-async fn run(state: &AppState, at: &At, own: Own, mut plan: Plan, caller: &Caller) -> Result<Admission, RateLimitError> {
+async fn run(
+    state: &AppState,
+    at: &At,
+    own: Own,
+    mut plan: Plan,
+    caller: &Caller,
+) -> Result<Admission, RateLimitError> {
     let tenant = caller.tenant.tenant_id;
     let bound = window::threshold(own.limit, own.prev, at.elapsed);
     let expires = (at.window + 2) * (WINDOW_MS / 1000);
@@ -391,8 +436,21 @@ fn refused_own(state: &AppState, at: &At, own: &Own, bound: i64, name: &str) -> 
 fn refused_ceiling(at: &At, c: &Ceiling) -> RateLimitError {
     let wait = (0..SHARDS)
         .filter(|&s| quota(c.cap, s) > 0)
-        .map(|s| window::wait_ms(quota(c.cap, s), c.prev[s], c.shards.bounds[s].max(0), at.elapsed))
+        .map(|s| {
+            window::wait_ms(
+                quota(c.cap, s),
+                c.prev[s],
+                c.shards.bounds[s].max(0),
+                at.elapsed,
+            )
+        })
         .min()
         .unwrap_or(WINDOW_MS);
-    RateLimitError::Exceeded(RateLimit::sliding(LimitKind::Tenant, c.cap, 0, wait, at.now))
+    RateLimitError::Exceeded(RateLimit::sliding(
+        LimitKind::Tenant,
+        c.cap,
+        0,
+        wait,
+        at.now,
+    ))
 }

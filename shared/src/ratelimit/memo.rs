@@ -89,7 +89,9 @@ impl Memo {
 
     /// The messages this instance admitted for the counter in this window.
     pub fn tally(&self, window: i64, month: &str, counter: &str) -> i64 {
-        self.with(window, month, |i| i.tally.get(counter).copied().unwrap_or(0))
+        self.with(window, month, |i| {
+            i.tally.get(counter).copied().unwrap_or(0)
+        })
     }
 
     /// Raises the tally to a count read from the table.
@@ -131,7 +133,13 @@ impl Memo {
     }
 
     /// The monthly message shards known full for this cap.
-    pub fn month_full(&self, window: i64, month: &str, key: (Uuid, u64), shards: usize) -> Vec<bool> {
+    pub fn month_full(
+        &self,
+        window: i64,
+        month: &str,
+        key: (Uuid, u64),
+        shards: usize,
+    ) -> Vec<bool> {
         self.with(window, month, |i| {
             i.month_full
                 .get(&key)

@@ -184,7 +184,9 @@ async fn admit_and_read(
     request: &SendRequest,
 ) -> ServiceResult<(ratelimit::Admission, Session, Vec<Message>)> {
     let sid = request.session_id.uuid();
-    let read = state.repo.session_with_recent_messages(caller.tenant_id(), sid);
+    let read = state
+        .repo
+        .session_with_recent_messages(caller.tenant_id(), sid);
     if !caller.is_publishable() {
         let seed = sid.to_string();
         let (admission, found) = tokio::join!(

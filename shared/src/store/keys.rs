@@ -149,7 +149,10 @@ pub fn ceiling_shards(window: i64) -> String {
 pub fn ceiling(tenant: Uuid, window: i64, shard: u16) -> Key {
     Key::new(
         tenant_pk(tenant),
-        format!("{CEILING_PREFIX}{window}{}", chat_core::shard::shard_suffix(shard)),
+        format!(
+            "{CEILING_PREFIX}{window}{}",
+            chat_core::shard::shard_suffix(shard)
+        ),
     )
 }
 
@@ -162,7 +165,10 @@ pub fn budget_shards(month: &str) -> String {
 pub fn budget(tenant: Uuid, month: &str, shard: u16) -> Key {
     Key::new(
         tenant_pk(tenant),
-        format!("{BUDGET_PREFIX}{month}{}", chat_core::shard::shard_suffix(shard)),
+        format!(
+            "{BUDGET_PREFIX}{month}{}",
+            chat_core::shard::shard_suffix(shard)
+        ),
     )
 }
 

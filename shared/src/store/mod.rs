@@ -219,12 +219,10 @@ impl Condition {
             Condition::AttributeExists(name) => current.is_some_and(|i| i.contains_key(name)),
             Condition::AttributeNotExists(name) => !current.is_some_and(|i| i.contains_key(name)),
             Condition::Equals(name, value) => current.and_then(|i| i.get(name)) == Some(value),
-            Condition::LessThan(name, bound) => {
-                match current.and_then(|i| i.get(name)) {
-                    None => 0 < *bound,
-                    Some(v) => v.as_i64().is_some_and(|n| n < *bound),
-                }
-            }
+            Condition::LessThan(name, bound) => match current.and_then(|i| i.get(name)) {
+                None => 0 < *bound,
+                Some(v) => v.as_i64().is_some_and(|n| n < *bound),
+            },
             Condition::And(all) => all.iter().all(|c| c.holds(current)),
         }
     }

@@ -44,7 +44,12 @@ pub fn month_expiry(now_ms: i64) -> i64 {
 /// The append write's share: the stored visitors' messages and the reply's
 /// tokens, added to the month's shard of the session. `None` when there is
 /// nothing to add.
-pub fn count_month(tenant: Uuid, session: Uuid, now_ms: i64, stored: &[Message]) -> Option<WriteOp> {
+pub fn count_month(
+    tenant: Uuid,
+    session: Uuid,
+    now_ms: i64,
+    stored: &[Message],
+) -> Option<WriteOp> {
     let token = |m: &Message, name: &str| m.metadata.get(name).and_then(Value::as_i64).unwrap_or(0);
     let messages = stored.iter().filter(|m| m.role == Role::User).count() as i64;
     let tokens_in: i64 = stored.iter().map(|m| token(m, "inputTokens")).sum();

@@ -15,10 +15,7 @@ pub const COUNT: &str = attrs::COUNT;
 /// Adds one to `attr` of the item at `key`, only while it is below
 /// `bound` (no bound: always); the item expires at `expires`.
 pub fn bounded_add(key: Key, attr: &str, bound: Option<i64>, expires: i64) -> WriteOp {
-    let op = WriteOp::update(
-        key,
-        Update::new().add(attr, 1).set_if_absent(TTL, expires),
-    );
+    let op = WriteOp::update(key, Update::new().add(attr, 1).set_if_absent(TTL, expires));
     match bound {
         Some(b) => op.when(Condition::LessThan(attr.into(), b)),
         None => op,
@@ -99,8 +96,8 @@ impl Repository {
         shards: usize,
     ) -> Result<Vec<Vec<i64>>, StoreError> {
         let mut counts = vec![vec![0; shards]; attrs.len()];
-        let mut query = Query::partition(keys::tenant_pk(tenant))
-            .sort(SortCondition::BeginsWith(prefix));
+        let mut query =
+            Query::partition(keys::tenant_pk(tenant)).sort(SortCondition::BeginsWith(prefix));
         loop {
             let page = self.table.query(&query).await?;
             for item in &page.items {
