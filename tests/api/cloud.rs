@@ -65,6 +65,17 @@ async fn round_trips_on_the_wire() {
     app.send_message(&id, "hello").await;
     assert_eq!(
         wire.requests().take(),
+        requests(&[
+            ("GetItem", 1),
+            ("Query", 1),
+            ("TransactWriteItems", 1),
+            ("UpdateItem", 1)
+        ]),
+        "first send in the hour: the key's previous hour (once per window and instance), the session read, the exchange's one transaction, the rate-limit counter"
+    );
+    app.send_message(&id, "hello").await;
+    assert_eq!(
+        wire.requests().take(),
         requests(&[("Query", 1), ("TransactWriteItems", 1), ("UpdateItem", 1)]),
         "send: the session read, the exchange's one transaction, the rate-limit counter"
     );

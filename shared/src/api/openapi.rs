@@ -155,12 +155,16 @@ pub(crate) async fn openapi_json() -> impl IntoResponse {
     Json(document())
 }
 
-/// Every error: `{"error", "detail"?}`.
+/// Every error: `{"error", "detail"?}`; a 429 also says which `limit`.
 #[derive(Serialize, ToSchema)]
 pub struct ErrorBody {
     pub error: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
+    /// On 429: `key`, `visitor`, `tenant`, `monthlyMessages` or `monthlyTokens`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub limit: Option<String>,
 }
 
 /// The error answers any operation may give, each with [`ErrorBody`].
@@ -187,7 +191,7 @@ impl IntoResponses for Errors {
             ("422", "The file does not parse"),
             (
                 "429",
-                "Rate limit exceeded (Retry-After, X-RateLimit-* headers)",
+                "Rate limit exceeded: `limit` names it (Retry-After, X-RateLimit-* headers)",
             ),
             ("501", "Direct uploads unavailable on this store"),
             ("502", "AI provider failed"),

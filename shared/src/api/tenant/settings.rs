@@ -35,8 +35,11 @@ pub struct TenantBody {
     /// `{bot: {name, poweredBy, color, msgBgColor, icon, welcomeMessage,
     /// starterPrompts, position, theme, language}, systemPrompt,
     /// defaultProvider, allowedOrigins, identity: {enabled, required},
-    /// rateLimitPerHour, retentionDays}`; unset fields use the deployment's
-    /// defaults.
+    /// rateLimitPerHour, retentionDays, limits: {perVisitorPerHour,
+    /// tenantPerHour}, budget: {monthlyMessages, monthlyTokens, softPercent,
+    /// onExceeded: "reject"|"fallback", fallbackProvider, fallbackModel}}`;
+    /// unset fields use the deployment's defaults (`limits`, `budget`: no
+    /// ceiling, no caps).
     #[schema(value_type = Object)]
     settings: TenantSettings,
 }
