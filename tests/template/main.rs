@@ -222,6 +222,15 @@ fn the_functions_get_the_settings_the_binaries_read() {
         "KNOWLEDGE_EMBEDDINGS_BASE_URL",
         "KNOWLEDGE_EMBEDDINGS_MODEL",
         "KNOWLEDGE_EMBEDDINGS_API_KEY",
+        "ANTHROPIC_API_KEY_SECRET",
+        "ANTHROPIC_API_KEY_PARAMETER",
+        "OPENAI_API_KEY_SECRET",
+        "OPENAI_API_KEY_PARAMETER",
+        "CUSTOM_PROVIDER_API_KEY_SECRET",
+        "CUSTOM_PROVIDER_API_KEY_PARAMETER",
+        "KNOWLEDGE_EMBEDDINGS_API_KEY_SECRET",
+        "KNOWLEDGE_EMBEDDINGS_API_KEY_PARAMETER",
+        "TENANT_SECRETS_KMS_KEY_ID",
     ];
     let mut sets = vec![env];
     for (_, f) in resources_of_type(&template, "AWS::Serverless::Function") {
