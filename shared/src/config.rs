@@ -107,6 +107,19 @@ pub struct EmbeddingsSettings {
     pub api_key_ref: Option<SecretRef>,
 }
 
+/// Amazon Bedrock through the function's role (no key anywhere): the
+/// `bedrock` provider, on when `BEDROCK_MODEL_ID` is set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BedrockSettings {
+    /// `BEDROCK_MODEL_ID`: a model id (`anthropic.claude-haiku-4-5-20251001-v1:0`)
+    /// or an inference profile id (`us.anthropic.claude-haiku-4-5-20251001-v1:0`)
+    /// or ARN; the default model of the `bedrock` provider.
+    pub model_id: String,
+    /// `AWS_ENDPOINT_URL_BEDROCK_RUNTIME`: a Bedrock-compatible server in
+    /// place of the region's endpoint (the tests' fake).
+    pub endpoint_url: Option<String>,
+}
+
 /// How provider calls are made.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProviderHttpSettings {
@@ -162,6 +175,8 @@ pub struct Config {
     pub openai_base_url: String,
     /// `CUSTOM_PROVIDER_BASE_URL`, `CUSTOM_PROVIDER_MODEL`, `CUSTOM_PROVIDER_API_KEY`.
     pub custom_provider: Option<CustomProviderSettings>,
+    /// `BEDROCK_MODEL_ID`, `AWS_ENDPOINT_URL_BEDROCK_RUNTIME`.
+    pub bedrock: Option<BedrockSettings>,
     pub provider_http: ProviderHttpSettings,
     pub bot: BotDefaults,
     /// `TRUSTED_ORIGINS`: origins of the deployment's own pages served
@@ -219,11 +234,13 @@ impl Config {
         let (anthropic_api_key, anthropic_api_key_ref) = env.key("ANTHROPIC_API_KEY")?;
         let (openai_api_key, openai_api_key_ref) = env.key("OPENAI_API_KEY")?;
         let custom_provider = custom_provider(&env)?;
+        let bedrock = bedrock(&env)?;
         let no_real_provider = anthropic_api_key.is_none()
             && anthropic_api_key_ref.is_none()
             && openai_api_key.is_none()
             && openai_api_key_ref.is_none()
-            && custom_provider.is_none();
+            && custom_provider.is_none()
+            && bedrock.is_none();
         let provider_http = provider_http(&env)?;
         Ok(Self {
             session_timeout_secs: env.int("CHAT_SESSION_TIMEOUT", 30 * 60, 1)?,
@@ -246,6 +263,7 @@ impl Config {
             anthropic_base_url: env.url("ANTHROPIC_BASE_URL", "https://api.anthropic.com")?,
             openai_base_url: env.url("OPENAI_BASE_URL", "https://api.openai.com")?,
             custom_provider,
+            bedrock,
             provider_http,
             bot: bot_defaults(&env)?,
             trusted_origins: trusted_origins(&env)?,
@@ -304,6 +322,21 @@ fn custom_provider<F: Fn(&str) -> Option<String>>(
             reason: "required when CUSTOM_PROVIDER_MODEL is set".into(),
         }),
     }
+}
+
+/// `BEDROCK_MODEL_ID` turns the `bedrock` provider on; credentials and
+/// region come from the AWS SDK's default chain when it is first used.
+fn bedrock<F: Fn(&str) -> Option<String>>(
+    env: &Env<F>,
+) -> Result<Option<BedrockSettings>, ConfigError> {
+    let endpoint_url = env
+        .get("AWS_ENDPOINT_URL_BEDROCK_RUNTIME")
+        .map(|raw| parse_url("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", &raw))
+        .transpose()?;
+    Ok(env.get("BEDROCK_MODEL_ID").map(|model_id| BedrockSettings {
+        model_id,
+        endpoint_url,
+    }))
 }
 
 /// `KNOWLEDGE_EMBEDDINGS_*`: the knowledge base's embeddings endpoint.
@@ -563,6 +596,34 @@ mod tests {
         ])
         .expect("parses");
         assert!(c.enable_dummy_provider);
+    }
+
+    #[test]
+    fn a_bedrock_model_turns_bedrock_on_and_the_dummy_default_off() {
+        let c = config(&[]).expect("defaults");
+        assert!(c.bedrock.is_none());
+        let c = config(&[
+            (
+                "BEDROCK_MODEL_ID",
+                "us.anthropic.claude-haiku-4-5-20251001-v1:0",
+            ),
+            ("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", "http://127.0.0.1:9/"),
+        ])
+        .expect("parses");
+        assert!(!c.enable_dummy_provider, "bedrock needs no key");
+        assert_eq!(
+            c.bedrock,
+            Some(BedrockSettings {
+                model_id: "us.anthropic.claude-haiku-4-5-20251001-v1:0".into(),
+                endpoint_url: Some("http://127.0.0.1:9".into()),
+            })
+        );
+        let bad = config(&[
+            ("BEDROCK_MODEL_ID", "m"),
+            ("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", "nope"),
+        ])
+        .expect_err("refused");
+        assert_eq!(bad.name, "AWS_ENDPOINT_URL_BEDROCK_RUNTIME");
     }
 
     #[test]

@@ -193,7 +193,12 @@ fn the_functions_get_the_settings_the_binaries_read() {
         text(get(env, &["AWS_LAMBDA_HTTP_IGNORE_STAGE_IN_PATH"])),
         "true"
     );
-    for name in ["TABLE_NAME", "BUCKET_NAME", "AI_PROVIDER"] {
+    for name in [
+        "TABLE_NAME",
+        "BUCKET_NAME",
+        "AI_PROVIDER",
+        "BEDROCK_MODEL_ID",
+    ] {
         assert!(
             matches!(get(env, &[name]), Value::Tagged(_)),
             "{name} comes from the stack"
@@ -217,6 +222,7 @@ fn the_functions_get_the_settings_the_binaries_read() {
         "ENABLE_DUMMY_PROVIDER",
         "CLAUDE_MODEL",
         "OPENAI_MODEL",
+        "BEDROCK_MODEL_ID",
         "FILE_UPLOAD_MAX_MEMORY_SIZE",
         "WIDGET_BASE_URL",
         "KNOWLEDGE_EMBEDDINGS_BASE_URL",
@@ -327,6 +333,45 @@ fn the_secrets_key_is_kept_rotated_and_granted_per_function() {
                 via.is_some() || tenant_secrets.contains(&action.as_str()),
                 "{name}: {action} without a condition"
             );
+        }
+    }
+}
+
+/// The `bedrock:` words (actions and condition keys) in a function's policies.
+fn bedrock_words(function: &Value) -> BTreeSet<String> {
+    let policies = function
+        .get("Properties")
+        .and_then(|p| p.get("Policies"))
+        .map(|p| serde_norway::to_string(p).expect("policies serialize"))
+        .unwrap_or_default();
+    policies
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == ':'))
+        .filter_map(|word| word.strip_prefix("bedrock:"))
+        .map(|word| word.trim_end_matches(':').to_owned())
+        .collect()
+}
+
+#[test]
+fn only_the_messages_function_may_call_bedrock_and_only_to_stream() {
+    let template = template();
+    let choices = list(get(
+        &template,
+        &["Parameters", "DefaultProvider", "AllowedValues"],
+    ));
+    assert!(choices.iter().any(|v| v.as_str() == Some("bedrock")));
+    for (name, function) in resources_of_type(&template, "AWS::Serverless::Function") {
+        let words = bedrock_words(function);
+        if name == "MessagesFunction" {
+            assert_eq!(
+                words,
+                BTreeSet::from([
+                    "InferenceProfileArn".to_owned(),
+                    "InvokeModelWithResponseStream".to_owned(),
+                ]),
+                "ConverseStream's action, and the profile condition"
+            );
+        } else {
+            assert!(words.is_empty(), "{name} is granted {words:?}");
         }
     }
 }

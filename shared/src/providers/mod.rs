@@ -5,6 +5,7 @@
 //! collects a stream for callers that want the whole reply.
 
 pub mod anthropic;
+pub mod bedrock;
 pub mod dummy;
 pub mod http;
 pub mod openai;
@@ -130,6 +131,12 @@ impl Providers {
                 ProviderKey::from_setting(custom.api_key.as_ref(), custom.api_key_ref.as_ref()),
                 custom.model.clone(),
                 http.clone(),
+            )));
+        }
+        if let Some(settings) = &config.bedrock {
+            list.push(Arc::new(bedrock::BedrockProvider::new(
+                settings.clone(),
+                config.provider_http.clone(),
             )));
         }
         if config.enable_dummy_provider {
