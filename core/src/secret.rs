@@ -51,6 +51,62 @@ impl fmt::Debug for Secret {
     }
 }
 
+/// A tenant's secret as the tenant item keeps it: sealed (encrypted at
+/// rest, `chat_shared::secrets`), or plain on items written before
+/// encryption was configured (read as they are, sealed on the next write).
+/// Stored as a string when plain (the old form) and as a map when sealed.
+#[derive(Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(untagged)]
+pub enum TenantSecret {
+    Plain(Secret),
+    Sealed(SealedSecret),
+}
+
+impl TenantSecret {
+    /// The value when it is stored plain; a sealed one must be opened.
+    pub fn plain(&self) -> Option<&Secret> {
+        match self {
+            TenantSecret::Plain(secret) => Some(secret),
+            TenantSecret::Sealed(_) => None,
+        }
+    }
+
+    pub fn is_sealed(&self) -> bool {
+        matches!(self, TenantSecret::Sealed(_))
+    }
+}
+
+impl From<Secret> for TenantSecret {
+    fn from(secret: Secret) -> Self {
+        TenantSecret::Plain(secret)
+    }
+}
+
+impl fmt::Debug for TenantSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TenantSecret::Plain(_) => f.write_str("Plain(***)"),
+            TenantSecret::Sealed(s) => write!(f, "Sealed({})", s.wrap),
+        }
+    }
+}
+
+/// An AES-256-GCM ciphertext and the data key it was made with, wrapped by
+/// a key-encryption key, so any process holding that key can open it. All
+/// byte fields are base64 (standard alphabet, padded).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct SealedSecret {
+    /// What wrapped the data key: `kms` (a KMS ciphertext blob) or `local`
+    /// (a key file's key, for the embedded store).
+    pub wrap: String,
+    /// The wrapped data key.
+    pub key: String,
+    /// The 96-bit GCM nonce.
+    pub nonce: String,
+    /// Ciphertext and tag; the associated data is the tenant id.
+    pub data: String,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -64,5 +120,18 @@ mod tests {
         let back: Secret = serde_json::from_str(&json).expect("deserializes");
         assert_eq!(back, secret);
         assert_eq!(back.expose_secret(), "sk-123");
+    }
+
+    #[test]
+    fn tenant_secrets_read_the_old_plain_form_and_the_sealed_map() {
+        let plain: TenantSecret = serde_json::from_str("\"old-key\"").expect("plain");
+        assert_eq!(plain.plain().map(|s| s.expose_secret()), Some("old-key"));
+        assert_eq!(serde_json::to_string(&plain).expect("ser"), "\"old-key\"");
+        let sealed: TenantSecret = serde_json::from_value(serde_json::json!(
+            {"wrap": "kms", "key": "a2V5", "nonce": "bm9uY2U=", "data": "ZGF0YQ=="}
+        ))
+        .expect("sealed");
+        assert!(sealed.is_sealed() && sealed.plain().is_none());
+        assert_eq!(format!("{plain:?} {sealed:?}"), "Plain(***) Sealed(kms)");
     }
 }

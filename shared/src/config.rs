@@ -54,6 +54,32 @@ pub struct BotDefaults {
 
 pub use chat_core::secret::{ExposeSecret, Secret};
 
+/// Where a deployment's provider key is kept when it is not in the
+/// environment: `<KEY>_SECRET` names a Secrets Manager secret (name or ARN)
+/// whose string is the key, `<KEY>_PARAMETER` an SSM Parameter Store
+/// parameter (a SecureString, read with decryption). Read once per process
+/// on first use, and again after the provider answers 401
+/// (`crate::secrets::ProviderKey`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SecretRef {
+    SecretsManager(String),
+    Parameter(String),
+}
+
+/// How tenants' own secrets (their provider keys, their identity secrets)
+/// are kept at rest: sealed with a data key wrapped by KMS, or by a local
+/// key file, or (neither configured) plain as before.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct TenantSecretsSettings {
+    /// `TENANT_SECRETS_KMS_KEY_ID`: the KMS key (id, ARN or alias) that
+    /// wraps the data keys.
+    pub kms_key_id: Option<String>,
+    /// `TENANT_SECRETS_KEY_FILE`: a local key file (created when missing)
+    /// used instead when no KMS key is set; the embedded store defaults to
+    /// `<CHAT_DATA_DIR>/tenant-secrets.key`.
+    pub key_file: Option<PathBuf>,
+}
+
 /// An OpenAI-compatible endpoint (vLLM, Ollama, Groq, a gateway): the
 /// `custom` provider.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,6 +89,8 @@ pub struct CustomProviderSettings {
     pub model: String,
     /// Sent as `Authorization: Bearer`; local servers often need none.
     pub api_key: Option<Secret>,
+    /// `CUSTOM_PROVIDER_API_KEY_SECRET` / `_PARAMETER`.
+    pub api_key_ref: Option<SecretRef>,
 }
 
 /// An OpenAI-compatible `/embeddings` endpoint for the knowledge base:
@@ -75,6 +103,8 @@ pub struct EmbeddingsSettings {
     pub base_url: String,
     pub model: String,
     pub api_key: Option<Secret>,
+    /// `KNOWLEDGE_EMBEDDINGS_API_KEY_SECRET` / `_PARAMETER`.
+    pub api_key_ref: Option<SecretRef>,
 }
 
 /// Amazon Bedrock through the function's role (no key anywhere): the
@@ -127,6 +157,13 @@ pub struct Config {
     pub default_provider: String,
     pub anthropic_api_key: Option<Secret>,
     pub openai_api_key: Option<Secret>,
+    /// `ANTHROPIC_API_KEY_SECRET` / `ANTHROPIC_API_KEY_PARAMETER`: the key
+    /// in Secrets Manager or Parameter Store instead of the environment.
+    pub anthropic_api_key_ref: Option<SecretRef>,
+    /// `OPENAI_API_KEY_SECRET` / `OPENAI_API_KEY_PARAMETER`.
+    pub openai_api_key_ref: Option<SecretRef>,
+    /// `TENANT_SECRETS_*`: how tenants' secrets are sealed at rest.
+    pub tenant_secrets: TenantSecretsSettings,
     /// `ENABLE_DUMMY_PROVIDER`; defaults to on when no provider key is set.
     pub enable_dummy_provider: bool,
     pub claude_model: String,
@@ -198,12 +235,14 @@ impl Config {
     /// environment.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let env = Env(lookup);
-        let anthropic_api_key = env.secret("ANTHROPIC_API_KEY");
-        let openai_api_key = env.secret("OPENAI_API_KEY");
+        let (anthropic_api_key, anthropic_api_key_ref) = env.key("ANTHROPIC_API_KEY")?;
+        let (openai_api_key, openai_api_key_ref) = env.key("OPENAI_API_KEY")?;
         let custom_provider = custom_provider(&env)?;
         let bedrock = bedrock(&env)?;
         let no_real_provider = anthropic_api_key.is_none()
+            && anthropic_api_key_ref.is_none()
             && openai_api_key.is_none()
+            && openai_api_key_ref.is_none()
             && custom_provider.is_none()
             && bedrock.is_none();
         let provider_http = provider_http(&env)?;
@@ -216,6 +255,12 @@ impl Config {
                 .unwrap_or(no_real_provider),
             anthropic_api_key,
             openai_api_key,
+            anthropic_api_key_ref,
+            openai_api_key_ref,
+            tenant_secrets: TenantSecretsSettings {
+                kms_key_id: env.get("TENANT_SECRETS_KMS_KEY_ID"),
+                key_file: env.get("TENANT_SECRETS_KEY_FILE").map(PathBuf::from),
+            },
             claude_model: env.or("CLAUDE_MODEL", DEFAULT_CLAUDE_MODEL),
             openai_model: env.or("OPENAI_MODEL", "gpt-4o"),
             dummy_model: env.or("DUMMY_MODEL", "dummy-1.0"),
@@ -264,11 +309,15 @@ fn custom_provider<F: Fn(&str) -> Option<String>>(
         env.get("CUSTOM_PROVIDER_MODEL"),
     ) {
         (None, None) => Ok(None),
-        (Some(base_url), Some(model)) => Ok(Some(CustomProviderSettings {
-            base_url: parse_url("CUSTOM_PROVIDER_BASE_URL", &base_url)?,
-            model,
-            api_key: env.secret("CUSTOM_PROVIDER_API_KEY"),
-        })),
+        (Some(base_url), Some(model)) => {
+            let (api_key, api_key_ref) = env.key("CUSTOM_PROVIDER_API_KEY")?;
+            Ok(Some(CustomProviderSettings {
+                base_url: parse_url("CUSTOM_PROVIDER_BASE_URL", &base_url)?,
+                model,
+                api_key,
+                api_key_ref,
+            }))
+        }
         (Some(_), None) => Err(ConfigError {
             name: "CUSTOM_PROVIDER_MODEL",
             reason: "required when CUSTOM_PROVIDER_BASE_URL is set".into(),
@@ -301,10 +350,12 @@ fn knowledge_embeddings<F: Fn(&str) -> Option<String>>(
 ) -> Result<Option<EmbeddingsSettings>, ConfigError> {
     env.get("KNOWLEDGE_EMBEDDINGS_BASE_URL")
         .map(|raw| {
+            let (api_key, api_key_ref) = env.key("KNOWLEDGE_EMBEDDINGS_API_KEY")?;
             Ok(EmbeddingsSettings {
                 base_url: parse_url("KNOWLEDGE_EMBEDDINGS_BASE_URL", &raw)?,
                 model: env.or("KNOWLEDGE_EMBEDDINGS_MODEL", "text-embedding-3-small"),
-                api_key: env.secret("KNOWLEDGE_EMBEDDINGS_API_KEY"),
+                api_key,
+                api_key_ref,
             })
         })
         .transpose()
@@ -417,6 +468,26 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
 
     fn secret(&self, name: &str) -> Option<Secret> {
         self.get(name).map(Secret::new)
+    }
+
+    /// A provider key: `NAME` itself, or where it is kept (`NAME_SECRET`,
+    /// `NAME_PARAMETER`); at most one of the three.
+    fn key(&self, name: &'static str) -> Result<(Option<Secret>, Option<SecretRef>), ConfigError> {
+        let secret = self
+            .get(&format!("{name}_SECRET"))
+            .map(SecretRef::SecretsManager);
+        let parameter = self
+            .get(&format!("{name}_PARAMETER"))
+            .map(SecretRef::Parameter);
+        let plain = self.secret(name);
+        let given = [plain.is_some(), secret.is_some(), parameter.is_some()];
+        if given.iter().filter(|g| **g).count() > 1 {
+            return Err(ConfigError {
+                name,
+                reason: format!("set only one of {name}, {name}_SECRET and {name}_PARAMETER"),
+            });
+        }
+        Ok((plain, secret.or(parameter)))
     }
 
     fn int<T>(&self, name: &'static str, default: T, min: T) -> Result<T, ConfigError>
@@ -653,6 +724,46 @@ mod tests {
         let shown = format!("{c:?}");
         assert!(!shown.contains("sk-very-secret"));
         assert!(!shown.contains("custom-very-secret"));
+    }
+
+    #[test]
+    fn provider_keys_may_live_in_secrets_manager_or_parameter_store() {
+        let c = config(&[
+            ("ANTHROPIC_API_KEY_SECRET", "prod/anthropic"),
+            ("OPENAI_API_KEY_PARAMETER", "/chat/openai"),
+            ("CUSTOM_PROVIDER_BASE_URL", "http://127.0.0.1:8000/v1"),
+            ("CUSTOM_PROVIDER_MODEL", "m"),
+            (
+                "CUSTOM_PROVIDER_API_KEY_SECRET",
+                "arn:aws:secretsmanager:us-east-1:1:secret:c",
+            ),
+            ("TENANT_SECRETS_KMS_KEY_ID", "alias/chat"),
+        ])
+        .expect("parses");
+        assert_eq!(
+            c.anthropic_api_key_ref,
+            Some(SecretRef::SecretsManager("prod/anthropic".into()))
+        );
+        assert_eq!(
+            c.openai_api_key_ref,
+            Some(SecretRef::Parameter("/chat/openai".into()))
+        );
+        assert!(c.anthropic_api_key.is_none() && c.openai_api_key.is_none());
+        let custom = c.custom_provider.expect("custom");
+        assert!(matches!(
+            custom.api_key_ref,
+            Some(SecretRef::SecretsManager(_))
+        ));
+        assert!(!c.enable_dummy_provider, "a key kept elsewhere is a key");
+        assert_eq!(c.tenant_secrets.kms_key_id.as_deref(), Some("alias/chat"));
+        let c = config(&[("OPENAI_API_KEY_SECRET", "s")]).expect("parses");
+        assert!(!c.enable_dummy_provider);
+        let err = config(&[
+            ("ANTHROPIC_API_KEY", "sk"),
+            ("ANTHROPIC_API_KEY_SECRET", "prod/anthropic"),
+        ])
+        .expect_err("ambiguous");
+        assert_eq!(err.name, "ANTHROPIC_API_KEY");
     }
 
     #[test]

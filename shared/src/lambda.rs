@@ -66,6 +66,7 @@ fn error_type(error: &StartError) -> &'static str {
         StartError::Config(_) => "InvalidSetting",
         StartError::Store(_) => "StoreUnavailable",
         StartError::Providers(_) => "ProviderSetup",
+        StartError::Secrets(_) => "SecretsSetup",
         StartError::Unsupported(_) => "Unsupported",
     }
 }

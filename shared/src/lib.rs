@@ -15,6 +15,7 @@ pub mod http;
 pub mod lambda;
 pub mod providers;
 pub mod ratelimit;
+pub mod secrets;
 pub mod service;
 pub mod state;
 pub mod store;

@@ -10,6 +10,7 @@ use crate::blob::s3::S3BlobStore;
 use crate::clock::{Clock, IdGenerator, SystemClock};
 use crate::config::{Config, StoreKind};
 use crate::providers::Providers;
+use crate::secrets::{KmsKeyWrapper, LocalKeyWrapper, TenantSecrets};
 use crate::store::Table;
 use crate::store::dynamo::DynamoTable;
 use crate::store::embedded::EmbeddedTable;
@@ -39,6 +40,8 @@ pub enum StartError {
     Store(#[from] crate::store::StoreError),
     #[error("cannot set up the AI providers: {0}")]
     Providers(#[from] crate::providers::ProviderError),
+    #[error("cannot set up tenant secrets: {0}")]
+    Secrets(#[from] crate::secrets::SecretsError),
     #[error("{0}")]
     Unsupported(String),
 }
@@ -68,9 +71,19 @@ impl AppState {
         }
     }
 
+    /// Tenants' secrets are sealed and opened with `secrets` (by the
+    /// repository as tenant items are written, by the providers and the
+    /// identity check where they are used).
+    pub fn with_tenant_secrets(mut self, secrets: Arc<TenantSecrets>) -> Self {
+        self.repo = self.repo.with_tenant_secrets(secrets.clone());
+        self.providers = self.providers.with_tenant_secrets(secrets);
+        self
+    }
+
     /// The state the settings describe: the store, blobs and providers they
     /// select, on the system clock.
     pub async fn from_config(config: Config) -> Result<Self, StartError> {
+        let mut sdk = None;
         let (table, blobs): (Arc<dyn Table>, Arc<dyn BlobStore>) = match config.store {
             StoreKind::Embedded => {
                 let dir = &config.data_dir;
@@ -84,11 +97,11 @@ impl AppState {
                 )
             }
             StoreKind::DynamoDb => {
-                let sdk = aws_sdk_config().await;
+                let loaded = sdk.insert(aws_sdk_config().await);
                 (
-                    Arc::new(DynamoTable::new(&sdk, &config.table_name)),
+                    Arc::new(DynamoTable::new(loaded, &config.table_name)),
                     Arc::new(S3BlobStore::new(
-                        &sdk,
+                        loaded,
                         &config.bucket_name,
                         config.s3_path_style,
                     )),
@@ -96,13 +109,11 @@ impl AppState {
             }
         };
         let providers = Providers::from_config(&config)?;
-        Ok(Self::new(
-            config,
-            table,
-            blobs,
-            providers,
-            Arc::new(SystemClock),
-        ))
+        let secrets = Arc::new(tenant_secrets(&config, sdk).await?);
+        Ok(
+            Self::new(config, table, blobs, providers, Arc::new(SystemClock))
+                .with_tenant_secrets(secrets),
+        )
     }
 
     pub fn now_ms(&self) -> i64 {
@@ -118,6 +129,38 @@ impl AppState {
             .unwrap_or(self.config.retention_days);
         now_ms.div_euclid(1000) + i64::from(days) * 86_400
     }
+}
+
+/// How tenants' secrets are kept, as the settings choose: sealed under a
+/// KMS key (`TENANT_SECRETS_KMS_KEY_ID`), else under a local key file
+/// (`TENANT_SECRETS_KEY_FILE`, by default the embedded store's
+/// `<CHAT_DATA_DIR>/tenant-secrets.key`), else (DynamoDB without a KMS key)
+/// plain, as before. No KMS call is made here: the first seal or open does.
+async fn tenant_secrets(
+    config: &Config,
+    sdk: Option<aws_config::SdkConfig>,
+) -> Result<TenantSecrets, StartError> {
+    let settings = &config.tenant_secrets;
+    if let Some(key_id) = &settings.kms_key_id {
+        let sdk = match sdk {
+            Some(sdk) => sdk,
+            None => aws_sdk_config().await,
+        };
+        return Ok(TenantSecrets::new(Arc::new(KmsKeyWrapper::new(
+            &sdk, key_id,
+        ))));
+    }
+    let key_file = match (&settings.key_file, config.store) {
+        (Some(path), _) => path.clone(),
+        (None, StoreKind::Embedded) => LocalKeyWrapper::default_path(&config.data_dir),
+        (None, StoreKind::DynamoDb) => {
+            tracing::warn!("no TENANT_SECRETS_KMS_KEY_ID: tenants' secrets are stored plain");
+            return Ok(TenantSecrets::plaintext());
+        }
+    };
+    Ok(TenantSecrets::new(Arc::new(
+        LocalKeyWrapper::open_or_create(&key_file)?,
+    )))
 }
 
 /// The AWS SDK configuration from the standard chain (environment,

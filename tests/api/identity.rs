@@ -16,7 +16,7 @@ async fn app_with_identity(required: bool) -> (TestApp, String) {
     let app = spawn_app().await;
     app.update_tenant(|t| {
         t.identity = Some(IdentitySettings {
-            secret: Secret::new(SECRET),
+            secret: Secret::new(SECRET).into(),
             required,
         })
     })

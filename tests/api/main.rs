@@ -31,8 +31,11 @@ mod providers_openai;
 mod ratelimit;
 mod reference;
 mod round_trips;
+#[cfg(feature = "cloud")]
+mod secrets_cloud;
 mod sessions;
 mod streaming;
 mod tenant;
+mod tenant_secrets;
 mod tenant_sessions;
 mod tenants;

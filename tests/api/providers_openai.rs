@@ -270,7 +270,7 @@ async fn a_tenants_own_endpoint_answers_custom_and_its_key_stays_hidden() {
     tenant.custom_provider = Some(TenantProvider {
         base_url: format!("{}/openai/v1", fake.url),
         model: "mixtral-8x7b".into(),
-        api_key: Some(Secret::new("gsk-tenant-secret")),
+        api_key: Some(Secret::new("gsk-tenant-secret").into()),
     });
     app.state.repo.update_tenant(&tenant).await.unwrap();
 

@@ -229,6 +229,15 @@ fn the_functions_get_the_settings_the_binaries_read() {
         "KNOWLEDGE_EMBEDDINGS_BASE_URL",
         "KNOWLEDGE_EMBEDDINGS_MODEL",
         "KNOWLEDGE_EMBEDDINGS_API_KEY",
+        "ANTHROPIC_API_KEY_SECRET",
+        "ANTHROPIC_API_KEY_PARAMETER",
+        "OPENAI_API_KEY_SECRET",
+        "OPENAI_API_KEY_PARAMETER",
+        "CUSTOM_PROVIDER_API_KEY_SECRET",
+        "CUSTOM_PROVIDER_API_KEY_PARAMETER",
+        "KNOWLEDGE_EMBEDDINGS_API_KEY_SECRET",
+        "KNOWLEDGE_EMBEDDINGS_API_KEY_PARAMETER",
+        "TENANT_SECRETS_KMS_KEY_ID",
     ];
     let mut sets = vec![env];
     for (_, f) in resources_of_type(&template, "AWS::Serverless::Function") {
@@ -259,6 +268,73 @@ fn provider_keys_are_never_plain_text() {
             "{secret} is NoEcho"
         );
         assert_eq!(text(get(param, &["Default"])), "", "{secret} has no value");
+    }
+}
+
+/// The actions of a function's inline policy statements (plain ones and
+/// those inside `!If`), with the statement each is in.
+fn kms_actions(function: &Value) -> Vec<(String, Value)> {
+    let mut out = Vec::new();
+    for policy in list(get(function, &["Properties", "Policies"])) {
+        for statement in list(get(policy, &["Statement"])) {
+            let statement = match statement {
+                // `!If [condition, statement, !Ref AWS::NoValue]`
+                Value::Tagged(tagged) => list(&tagged.value)[1].clone(),
+                plain => plain.clone(),
+            };
+            let actions = match get(&statement, &["Action"]) {
+                Value::String(one) => vec![one.clone()],
+                many => list(many).iter().map(|a| text(a).to_owned()).collect(),
+            };
+            for action in actions.into_iter().filter(|a| a.starts_with("kms:")) {
+                out.push((action, statement.clone()));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn the_secrets_key_is_kept_rotated_and_granted_per_function() {
+    let template = template();
+    let key = get(&template, &["Resources", "SecretsKey"]);
+    assert_eq!(text(get(key, &["DeletionPolicy"])), "Retain");
+    assert_eq!(
+        get(key, &["Properties", "EnableKeyRotation"]).as_bool(),
+        Some(true)
+    );
+    let context = "kms:EncryptionContext:purpose";
+    for (name, function) in resources_of_type(&template, "AWS::Serverless::Function") {
+        let kms = kms_actions(function);
+        let tenant_secrets: Vec<&str> = kms
+            .iter()
+            .filter(|(_, s)| {
+                s.get("Condition")
+                    .and_then(|c| c.get("StringEquals"))
+                    .and_then(|c| c.get(context))
+                    .is_some()
+            })
+            .map(|(a, _)| a.as_str())
+            .collect();
+        // Only the function that writes tenant items makes data keys; the
+        // others only open what it sealed.
+        let expected: &[&str] = if name == "TenantFunction" {
+            &["kms:GenerateDataKey"]
+        } else {
+            &["kms:Decrypt"]
+        };
+        assert_eq!(tenant_secrets, expected, "{name}");
+        // Any other KMS use is a Decrypt through Secrets Manager or SSM.
+        for (action, statement) in &kms {
+            let via = statement
+                .get("Condition")
+                .and_then(|c| c.get("StringEquals"))
+                .and_then(|c| c.get("kms:ViaService"));
+            assert!(
+                via.is_some() || tenant_secrets.contains(&action.as_str()),
+                "{name}: {action} without a condition"
+            );
+        }
     }
 }
 

@@ -115,7 +115,8 @@ impl KnowledgeState {
 /// is the signature its server hands the widget.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct IdentitySettings {
-    pub secret: crate::Secret,
+    /// Sealed at rest; opened only to check a signature.
+    pub secret: crate::secret::TenantSecret,
     /// When set, a publishable-key request naming a `user_identifier` must
     /// carry its signature.
     #[serde(default)]
@@ -128,8 +129,9 @@ pub struct TenantProvider {
     /// Where `/chat/completions` is appended, e.g. `https://api.groq.com/openai/v1`.
     pub base_url: String,
     pub model: String,
+    /// Sealed at rest; opened only to call the endpoint.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub api_key: Option<crate::Secret>,
+    pub api_key: Option<crate::secret::TenantSecret>,
 }
 
 /// What an API key may do.

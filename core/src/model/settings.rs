@@ -587,7 +587,7 @@ impl Tenant {
                 let secret = new_secret();
                 applied.new_identity_secret = Some(secret.clone());
                 Some(super::IdentitySettings {
-                    secret,
+                    secret: secret.into(),
                     required: id.required,
                 })
             }

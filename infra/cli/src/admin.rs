@@ -149,7 +149,7 @@ pub async fn set_provider(
             let api_key = match api_key_env {
                 None => None,
                 Some(var) => match std::env::var(var) {
-                    Ok(v) if !v.trim().is_empty() => Some(Secret::new(v.trim())),
+                    Ok(v) if !v.trim().is_empty() => Some(Secret::new(v.trim()).into()),
                     _ => bail!("the environment variable {var} is not set"),
                 },
             };

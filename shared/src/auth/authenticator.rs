@@ -139,6 +139,7 @@ impl Authenticator {
             tenant: Arc::new(tenant),
             key: Arc::new(record),
             user_signature: None,
+            identity_secret: None,
         };
         self.remember(hash, caller.clone());
         Ok(caller)

@@ -8,6 +8,7 @@ use uuid::Uuid;
 
 use super::AuthError;
 use super::identity::check_identity;
+use crate::config::Secret;
 use crate::model::{ApiKeyRecord, KeyKind, Session, Tenant};
 
 /// The authenticated caller: the tenant and the key it used.
@@ -17,6 +18,9 @@ pub struct Caller {
     pub key: Arc<ApiKeyRecord>,
     /// `X-User-Signature`, as sent (publishable-key requests).
     pub user_signature: Option<String>,
+    /// The tenant's identity secret, opened when a signature came with the
+    /// request (it is sealed on the tenant item).
+    pub identity_secret: Option<Secret>,
 }
 
 impl Caller {
@@ -47,7 +51,12 @@ impl Caller {
             return Err(AuthError::SessionNotFound);
         }
         match &session.user_identifier {
-            Some(user) => check_identity(&self.tenant, user, self.user_signature.as_deref()),
+            Some(user) => check_identity(
+                &self.tenant,
+                self.identity_secret.as_ref(),
+                user,
+                self.user_signature.as_deref(),
+            ),
             None => Ok(()),
         }
     }

@@ -6,8 +6,10 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
 use super::AuthError;
-use crate::config::ExposeSecret;
+use crate::config::{ExposeSecret, Secret};
 use crate::model::Tenant;
+use crate::secrets::TenantSecrets;
+use crate::store::StoreError;
 
 /// Longest accepted identity signature (hex SHA-256 is 64 characters).
 const MAX_SIGNATURE_LEN: usize = 128;
@@ -44,11 +46,34 @@ pub fn verify_identity(secret: &str, user_identifier: &str, signature: &str) -> 
         .is_ok()
 }
 
+/// The tenant's identity secret, opened (sealed at rest): only for a
+/// request that carries a signature to check.
+pub async fn open_identity_secret(
+    secrets: &TenantSecrets,
+    tenant: &Tenant,
+) -> Result<Option<Secret>, AuthError> {
+    let Some(identity) = &tenant.identity else {
+        return Ok(None);
+    };
+    secrets
+        .open(tenant.tenant_id, &identity.secret)
+        .await
+        .map(Some)
+        .map_err(|e| {
+            AuthError::Store(StoreError::Unavailable(format!(
+                "cannot open the tenant's identity secret: {e}"
+            )))
+        })
+}
+
 /// The tenant's identity rule for a `user_identifier` named by a
 /// publishable-key request: with an identity secret, a signature that is
 /// given must be right; when the tenant requires it, it must be given.
+/// `opened` is the identity secret as [`open_identity_secret`] gives it
+/// (needed only when a signature is given; a plain stored one serves too).
 pub fn check_identity(
     tenant: &Tenant,
+    opened: Option<&Secret>,
     user_identifier: &str,
     signature: Option<&str>,
 ) -> Result<(), AuthError> {
@@ -56,10 +81,18 @@ pub fn check_identity(
         return Ok(());
     };
     match signature.map(str::trim).filter(|s| !s.is_empty()) {
-        Some(sig) if verify_identity(identity.secret.expose_secret(), user_identifier, sig) => {
-            Ok(())
+        Some(sig) => {
+            let secret = opened.or_else(|| identity.secret.plain()).ok_or_else(|| {
+                AuthError::Store(StoreError::Unavailable(
+                    "the identity secret was not opened".into(),
+                ))
+            })?;
+            if verify_identity(secret.expose_secret(), user_identifier, sig) {
+                Ok(())
+            } else {
+                Err(AuthError::InvalidUserSignature)
+            }
         }
-        Some(_) => Err(AuthError::InvalidUserSignature),
         None if identity.required => Err(AuthError::UserSignatureRequired),
         None => Ok(()),
     }

@@ -24,7 +24,9 @@ mod origins;
 
 pub use authenticator::Authenticator;
 pub use caller::{Caller, WidgetCaller};
-pub use identity::{check_identity, new_identity_secret, sign_identity, verify_identity};
+pub use identity::{
+    check_identity, new_identity_secret, open_identity_secret, sign_identity, verify_identity,
+};
 pub use keys::{create_tenant, hash_key, issue_key, issue_key_of_kind, new_key, new_secret_key};
 pub use origins::{InvalidOrigin, normalize_origin, origin_allowed};
 

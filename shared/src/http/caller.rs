@@ -9,7 +9,8 @@ use axum::http::request::Parts;
 use super::AppError;
 use crate::AppState;
 use crate::auth::{
-    API_KEY_HEADER, AuthError, Caller, USER_SIGNATURE_HEADER, WidgetCaller, origin_allowed,
+    API_KEY_HEADER, AuthError, Caller, USER_SIGNATURE_HEADER, WidgetCaller, open_identity_secret,
+    origin_allowed,
 };
 
 /// The key from `X-API-Key`, verified.
@@ -64,6 +65,11 @@ impl FromRequestParts<AppState> for WidgetCaller {
                 .and_then(|v| v.to_str().ok())
                 .map(|v| v.trim().to_owned())
                 .filter(|v| !v.is_empty());
+            // Opened only when there is a signature to check.
+            if caller.user_signature.is_some() {
+                caller.identity_secret =
+                    open_identity_secret(state.repo.tenant_secrets(), &caller.tenant).await?;
+            }
         }
         Ok(WidgetCaller(caller))
     }

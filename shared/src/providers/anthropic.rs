@@ -14,18 +14,19 @@ use super::{Completion, Provider, ProviderError, StreamEvent};
 use crate::config::{ExposeSecret, Secret};
 use crate::model::Role;
 use crate::prompt::{ChatTurn, ProviderRequest};
+use crate::secrets::ProviderKey;
 
 pub const API_VERSION: &str = "2023-06-01";
 
 pub struct AnthropicProvider {
     url: String,
-    api_key: Secret,
+    api_key: ProviderKey,
     model: String,
     http: HttpClient,
 }
 
 impl AnthropicProvider {
-    pub fn new(base_url: &str, api_key: Secret, model: String, http: HttpClient) -> Self {
+    pub fn new(base_url: &str, api_key: ProviderKey, model: String, http: HttpClient) -> Self {
         Self {
             url: format!("{}/v1/messages", base_url.trim_end_matches('/')),
             api_key,
@@ -34,9 +35,10 @@ impl AnthropicProvider {
         }
     }
 
-    fn headers(&self) -> Result<HeaderMap, ProviderError> {
+    fn headers(api_key: Option<&Secret>) -> Result<HeaderMap, ProviderError> {
         let mut headers = HeaderMap::new();
-        let mut key = HeaderValue::from_str(self.api_key.expose_secret()).map_err(|_| {
+        let api_key = api_key.map_or("", |k| k.expose_secret());
+        let mut key = HeaderValue::from_str(api_key).map_err(|_| {
             ProviderError::NotAvailable("ANTHROPIC_API_KEY is not a valid header value".into())
         })?;
         key.set_sensitive(true);
@@ -114,7 +116,7 @@ impl Provider for AnthropicProvider {
         let body = request_body(&request);
         let response = self
             .http
-            .post_json(&self.url, self.headers()?, &body)
+            .post_json_with_key(&self.url, Some(&self.api_key), Self::headers, &body)
             .await?;
         decode_reply(response, ClaudeDecoder::new(request.model)).await
     }

@@ -16,7 +16,8 @@ use reqwest::header::{CONTENT_TYPE, HeaderMap};
 use serde_json::Value;
 
 use super::{Completion, ProviderError, StreamEvent};
-use crate::config::ProviderHttpSettings;
+use crate::config::{ProviderHttpSettings, Secret};
+use crate::secrets::ProviderKey;
 
 /// The most of an error body kept for the log.
 const MAX_ERROR_BODY: usize = 2_000;
@@ -87,6 +88,42 @@ impl HttpClient {
             retry += 1;
         }
     }
+}
+
+impl HttpClient {
+    /// [`post_json`](Self::post_json) with the headers `headers` makes for
+    /// `key`'s current value. A 401 has the key read again from where it
+    /// is kept (rotated since this process read it) and, when it changed,
+    /// the call made once more with the new key.
+    pub async fn post_json_with_key(
+        &self,
+        url: &str,
+        key: Option<&ProviderKey>,
+        headers: impl Fn(Option<&Secret>) -> Result<HeaderMap, ProviderError>,
+        body: &Value,
+    ) -> Result<reqwest::Response, ProviderError> {
+        let Some(key) = key else {
+            return self.post_json(url, headers(None)?, body).await;
+        };
+        let used = key.get().await.map_err(key_unavailable)?;
+        let first = self.post_json(url, headers(Some(&used))?, body).await;
+        if !matches!(first, Err(ProviderError::Upstream { status: 401, .. })) {
+            return first;
+        }
+        match key.refreshed(&used).await {
+            Ok(Some(fresh)) => self.post_json(url, headers(Some(&fresh))?, body).await,
+            Ok(None) => first,
+            Err(e) => {
+                tracing::warn!(error = %e, "the provider rejected its key; reading it again failed");
+                first
+            }
+        }
+    }
+}
+
+/// A key that could not be read or opened: the provider cannot be called.
+fn key_unavailable(e: crate::secrets::SecretsError) -> ProviderError {
+    ProviderError::NotAvailable(format!("provider key: {e}"))
 }
 
 /// `base * 2^retry`, with "equal jitter": half of it fixed, half random, so

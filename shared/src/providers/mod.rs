@@ -19,6 +19,7 @@ use futures::stream::BoxStream;
 
 use crate::config::{Config, ProviderHttpSettings};
 use crate::model::Tenant;
+use crate::secrets::{ProviderKey, TenantSecrets};
 // What a provider is asked: built by the context builder, in `chat-core`.
 use crate::prompt::ProviderRequest;
 
@@ -87,27 +88,39 @@ pub struct Providers {
     by_id: BTreeMap<&'static str, Arc<dyn Provider>>,
     default_id: Option<&'static str>,
     http: http::HttpClient,
+    /// Opens a tenant's own provider key when its endpoint is called.
+    tenant_secrets: Arc<TenantSecrets>,
 }
 
 impl Providers {
-    /// The providers the settings enable: `claude` with `ANTHROPIC_API_KEY`,
-    /// `openai` with `OPENAI_API_KEY`, `custom` with `CUSTOM_PROVIDER_*`,
-    /// `dummy` with `ENABLE_DUMMY_PROVIDER` (on when none of those is set).
+    /// The providers the settings enable: `claude` with `ANTHROPIC_API_KEY`
+    /// (or `_SECRET` / `_PARAMETER`), `openai` with `OPENAI_API_KEY` (the
+    /// same), `custom` with `CUSTOM_PROVIDER_*`, `dummy` with
+    /// `ENABLE_DUMMY_PROVIDER` (on when none of those is set). Keys kept in
+    /// Secrets Manager or Parameter Store are read on first use.
     pub fn from_config(config: &Config) -> Result<Self, ProviderError> {
         let http = http::HttpClient::new(config.provider_http.clone())?;
         let mut list: Vec<Arc<dyn Provider>> = Vec::new();
-        if let Some(key) = &config.anthropic_api_key {
+        let anthropic_key = ProviderKey::from_setting(
+            config.anthropic_api_key.as_ref(),
+            config.anthropic_api_key_ref.as_ref(),
+        );
+        if let Some(key) = anthropic_key {
             list.push(Arc::new(anthropic::AnthropicProvider::new(
                 &config.anthropic_base_url,
-                key.clone(),
+                key,
                 config.claude_model.clone(),
                 http.clone(),
             )));
         }
-        if let Some(key) = &config.openai_api_key {
+        let openai_key = ProviderKey::from_setting(
+            config.openai_api_key.as_ref(),
+            config.openai_api_key_ref.as_ref(),
+        );
+        if let Some(key) = openai_key {
             list.push(Arc::new(openai::OpenAiCompatible::openai(
                 &config.openai_base_url,
-                key.clone(),
+                key,
                 config.openai_model.clone(),
                 http.clone(),
             )));
@@ -115,7 +128,7 @@ impl Providers {
         if let Some(custom) = &config.custom_provider {
             list.push(Arc::new(openai::OpenAiCompatible::custom(
                 &custom.base_url,
-                custom.api_key.clone(),
+                ProviderKey::from_setting(custom.api_key.as_ref(), custom.api_key_ref.as_ref()),
                 custom.model.clone(),
                 http.clone(),
             )));
@@ -151,7 +164,14 @@ impl Providers {
             by_id: list.into_iter().map(|p| (p.id(), p)).collect(),
             default_id,
             http,
+            tenant_secrets: Arc::new(TenantSecrets::plaintext()),
         }
+    }
+
+    /// Tenants' own provider keys are opened with `secrets`.
+    pub fn with_tenant_secrets(mut self, secrets: Arc<TenantSecrets>) -> Self {
+        self.tenant_secrets = secrets;
+        self
     }
 
     /// The provider a session asks for when it is available, else the
@@ -166,9 +186,12 @@ impl Providers {
         if requested == Some("custom")
             && let Some(own) = &tenant.custom_provider
         {
+            let key = own.api_key.clone().map(|secret| {
+                ProviderKey::tenant(tenant.tenant_id, secret, self.tenant_secrets.clone())
+            });
             return Ok(Arc::new(openai::OpenAiCompatible::custom(
                 &own.base_url,
-                own.api_key.clone(),
+                key,
                 own.model.clone(),
                 self.http.clone(),
             )));

@@ -14,11 +14,12 @@ use super::{Completion, Provider, ProviderError, StreamEvent};
 use crate::config::{ExposeSecret, Secret};
 use crate::model::Role;
 use crate::prompt::ProviderRequest;
+use crate::secrets::ProviderKey;
 
 pub struct OpenAiCompatible {
     id: &'static str,
     url: String,
-    api_key: Option<Secret>,
+    api_key: Option<ProviderKey>,
     model: String,
     /// OpenAI deprecates `max_tokens` for `max_completion_tokens`;
     /// compatible servers mostly know only `max_tokens`.
@@ -28,7 +29,7 @@ pub struct OpenAiCompatible {
 
 impl OpenAiCompatible {
     /// OpenAI itself: `{base}/v1/chat/completions`.
-    pub fn openai(base_url: &str, api_key: Secret, model: String, http: HttpClient) -> Self {
+    pub fn openai(base_url: &str, api_key: ProviderKey, model: String, http: HttpClient) -> Self {
         Self {
             id: "openai",
             url: format!("{}/v1/chat/completions", base_url.trim_end_matches('/')),
@@ -43,7 +44,7 @@ impl OpenAiCompatible {
     /// already names the API root (`http://127.0.0.1:11434/v1`).
     pub fn custom(
         base_url: &str,
-        api_key: Option<Secret>,
+        api_key: Option<ProviderKey>,
         model: String,
         http: HttpClient,
     ) -> Self {
@@ -57,9 +58,9 @@ impl OpenAiCompatible {
         }
     }
 
-    fn headers(&self) -> Result<HeaderMap, ProviderError> {
+    fn headers(&self, api_key: Option<&Secret>) -> Result<HeaderMap, ProviderError> {
         let mut headers = HeaderMap::new();
-        if let Some(key) = &self.api_key {
+        if let Some(key) = api_key {
             let mut value = HeaderValue::from_str(&format!("Bearer {}", key.expose_secret()))
                 .map_err(|_| {
                     ProviderError::NotAvailable(format!(
@@ -112,9 +113,10 @@ impl Provider for OpenAiCompatible {
         request: ProviderRequest,
     ) -> Result<BoxStream<'static, Result<StreamEvent, ProviderError>>, ProviderError> {
         let body = self.request_body(&request);
+        let headers = |key: Option<&Secret>| self.headers(key);
         let response = self
             .http
-            .post_json(&self.url, self.headers()?, &body)
+            .post_json_with_key(&self.url, self.api_key.as_ref(), headers, &body)
             .await?;
         decode_reply(response, ChunkDecoder::new(request.model)).await
     }
@@ -240,7 +242,7 @@ mod tests {
     fn openai_and_custom_bodies_differ_only_in_the_token_field() {
         let openai = OpenAiCompatible::openai(
             "https://api.openai.com",
-            Secret::new("k"),
+            ProviderKey::fixed(Secret::new("k")),
             "gpt-4o".into(),
             http(),
         );
@@ -268,12 +270,12 @@ mod tests {
         assert_eq!(custom.request_body(&request()), expected("max_tokens"));
         assert!(
             custom
-                .headers()
+                .headers(None)
                 .expect("headers")
                 .get(AUTHORIZATION)
                 .is_none()
         );
-        let auth = openai.headers().expect("headers");
+        let auth = openai.headers(Some(&Secret::new("k"))).expect("headers");
         assert_eq!(auth.get(AUTHORIZATION).expect("set"), "Bearer k");
     }
 

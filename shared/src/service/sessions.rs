@@ -5,7 +5,7 @@ use uuid::Uuid;
 
 use super::{ServiceError, ServiceResult, load_session, provider_choice};
 use crate::AppState;
-use crate::auth::{Caller, check_identity};
+use crate::auth::{Caller, check_identity, open_identity_secret};
 use crate::http::extract::MAX_CONFIG_BYTES;
 use crate::model::{Session, SessionConfig, SessionId, Tenant, UserIdentifier};
 use crate::store::repo::MergeOutcome;
@@ -67,7 +67,17 @@ pub async fn create(state: &AppState, caller: &Caller, new: NewSession) -> Servi
     if caller.is_publishable()
         && let Some(user) = &new.user_identifier
     {
-        check_identity(&caller.tenant, user.as_str(), new.user_signature.as_deref())?;
+        // The secret is opened only when there is a signature to check.
+        let opened = match &new.user_signature {
+            Some(_) => open_identity_secret(state.repo.tenant_secrets(), &caller.tenant).await?,
+            None => None,
+        };
+        check_identity(
+            &caller.tenant,
+            opened.as_ref(),
+            user.as_str(),
+            new.user_signature.as_deref(),
+        )?;
     }
     let bot = bot_config_of(state, &caller.tenant);
     let mut config = Map::new();

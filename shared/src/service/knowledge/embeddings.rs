@@ -10,7 +10,8 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::KnowledgeError;
-use crate::config::{Config, EmbeddingsSettings, ExposeSecret};
+use crate::config::{Config, EmbeddingsSettings, ExposeSecret, Secret};
+use crate::secrets::ProviderKey;
 
 /// Texts per `/embeddings` request.
 const BATCH: usize = 64;
@@ -23,6 +24,8 @@ pub enum Embeddings {
     Remote {
         settings: EmbeddingsSettings,
         client: reqwest::Client,
+        /// From the environment, or Secrets Manager / Parameter Store.
+        key: Option<ProviderKey>,
     },
 }
 
@@ -42,6 +45,10 @@ impl Embeddings {
     pub fn from_config(config: &Config) -> Self {
         match &config.knowledge_embeddings {
             Some(settings) => Embeddings::Remote {
+                key: ProviderKey::from_setting(
+                    settings.api_key.as_ref(),
+                    settings.api_key_ref.as_ref(),
+                ),
                 settings: settings.clone(),
                 client: reqwest::Client::builder()
                     .timeout(TIMEOUT)
@@ -58,10 +65,14 @@ impl Embeddings {
         match self {
             Embeddings::None => Ok(None),
             Embeddings::Local(e) => Ok(Some(texts.iter().map(|t| e.embed(t)).collect())),
-            Embeddings::Remote { settings, client } => {
+            Embeddings::Remote {
+                settings,
+                client,
+                key,
+            } => {
                 let mut out = Vec::with_capacity(texts.len());
                 for batch in texts.chunks(BATCH) {
-                    out.extend(remote(client, settings, batch).await?);
+                    out.extend(remote_with_key(client, settings, key.as_ref(), batch).await?);
                 }
                 Ok(Some(out))
             }
@@ -81,18 +92,45 @@ impl Embeddings {
     }
 }
 
+/// [`remote`] with the key's current value; after a 401, once more with
+/// the key read again when it changed (rotated where it is kept).
+async fn remote_with_key(
+    client: &reqwest::Client,
+    settings: &EmbeddingsSettings,
+    key: Option<&ProviderKey>,
+    batch: &[String],
+) -> Result<Vec<Vec<f32>>, KnowledgeError> {
+    let failed = |e: String| KnowledgeError::Embeddings(e);
+    let Some(key) = key else {
+        return remote(client, settings, None, batch).await;
+    };
+    let used = key.get().await.map_err(|e| failed(e.to_string()))?;
+    let first = remote(client, settings, Some(&used), batch).await;
+    if !matches!(&first, Err(KnowledgeError::Embeddings(e)) if e == UNAUTHORIZED) {
+        return first;
+    }
+    match key.refreshed(&used).await {
+        Ok(Some(fresh)) => remote(client, settings, Some(&fresh), batch).await,
+        _ => first,
+    }
+}
+
+/// How [`remote`] reports a 401.
+const UNAUTHORIZED: &str = "status 401 Unauthorized";
+
 /// One `/embeddings` call: `{"model", "input": [...]}` ->
 /// `{"data": [{"embedding": [...], "index": i}]}`.
 async fn remote(
     client: &reqwest::Client,
     settings: &EmbeddingsSettings,
+    key: Option<&Secret>,
     batch: &[String],
 ) -> Result<Vec<Vec<f32>>, KnowledgeError> {
     let url = format!("{}/embeddings", settings.base_url.trim_end_matches('/'));
     let mut request = client
         .post(url)
         .json(&json!({"model": settings.model, "input": batch}));
-    if let Some(key) = &settings.api_key {
+    if let Some(key) = key {
         request = request.bearer_auth(key.expose_secret());
     }
     let failed = |e: String| KnowledgeError::Embeddings(e);

@@ -10,7 +10,6 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::api_keys::{KeyListing, key_items};
-use super::tenants::tenant_item;
 use super::{Repository, attrs};
 use crate::model::{ActiveFile, ApiKeyRecord, FileRecord, Message, Session, Tenant};
 use crate::store::{Condition, Query, SK, SortCondition, StoreError, Update, WriteOp, keys};
@@ -46,7 +45,7 @@ impl Repository {
         };
         let (lookup, listed) = key_items(&listing)?;
         let ops = vec![
-            WriteOp::put(tenant_item(tenant)?).when(Condition::NotExists),
+            WriteOp::put(self.tenant_item(tenant).await?).when(Condition::NotExists),
             WriteOp::put(lookup).when(Condition::NotExists),
             WriteOp::put(listed).when(Condition::NotExists),
         ];

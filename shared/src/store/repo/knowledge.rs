@@ -6,7 +6,7 @@
 
 use uuid::Uuid;
 
-use super::tenants::{at_version, tenant_item, versioned};
+use super::tenants::{at_version, versioned};
 use super::{Repository, attrs, from_item, to_item};
 use crate::model::{KnowledgeDocument, Tenant};
 use crate::store::{Condition, Query, SortCondition, StoreError, WriteOp, keys};
@@ -41,7 +41,7 @@ impl Repository {
         version: i64,
         change: KnowledgeChange<'_>,
     ) -> Result<(), StoreError> {
-        let mut item = tenant_item(tenant)?;
+        let mut item = self.tenant_item(tenant).await?;
         item.insert(attrs::VERSION.into(), (version + 1).into());
         let mut ops = vec![WriteOp::put(item).when(at_version(version))];
         match change {

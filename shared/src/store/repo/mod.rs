@@ -80,6 +80,8 @@ where
 #[derive(Clone)]
 pub struct Repository {
     table: Arc<dyn Table>,
+    /// Seals tenants' secrets as tenant items are written.
+    tenant_secrets: Arc<crate::secrets::TenantSecrets>,
 }
 
 fn to_item<T: Serialize>(key: &Key, value: &T) -> Result<Item, StoreError> {
@@ -108,8 +110,23 @@ fn encode<T: Serialize>(value: &T) -> Result<Value, StoreError> {
 }
 
 impl Repository {
+    /// A repository writing tenants' secrets as given (no key configured).
     pub fn new(table: Arc<dyn Table>) -> Self {
-        Self { table }
+        Self {
+            table,
+            tenant_secrets: Arc::new(crate::secrets::TenantSecrets::plaintext()),
+        }
+    }
+
+    /// Tenant items are written with their secrets sealed by `secrets`.
+    pub fn with_tenant_secrets(mut self, secrets: Arc<crate::secrets::TenantSecrets>) -> Self {
+        self.tenant_secrets = secrets;
+        self
+    }
+
+    /// What seals and opens tenants' secrets.
+    pub fn tenant_secrets(&self) -> &Arc<crate::secrets::TenantSecrets> {
+        &self.tenant_secrets
     }
 
     pub fn table(&self) -> &Arc<dyn Table> {

@@ -4,6 +4,10 @@
 //! `version`, which it bumps: two concurrent changes (an API patch and a
 //! `chatctl` command, say) never lose each other's fields; the loser reads
 //! again and reapplies its change.
+//!
+//! Every write seals the tenant's secrets (identity secret, own provider
+//! key) that are still plain: new ones, and those of items written before
+//! a key was configured, which read as they are (`crate::secrets`).
 
 use uuid::Uuid;
 
@@ -11,8 +15,9 @@ use super::{MAX_RETRIES, Repository, attrs, backoff, from_item, int, to_item};
 use crate::model::Tenant;
 use crate::store::{Condition, GSI1PK, GSI1SK, Item, Query, StoreError, WriteOp, keys};
 
-/// A tenant's item, listed on GSI1 under `TENANTS` by creation time.
-pub(super) fn tenant_item(tenant: &Tenant) -> Result<Item, StoreError> {
+/// A tenant's item as given, listed on GSI1 under `TENANTS` by creation
+/// time ([`Repository::tenant_item`] seals its secrets first).
+fn plain_tenant_item(tenant: &Tenant) -> Result<Item, StoreError> {
     let mut item = to_item(&keys::tenant(tenant.tenant_id), tenant)?;
     item.insert(GSI1PK.into(), keys::TENANTS_GSI1PK.into());
     item.insert(
@@ -42,9 +47,27 @@ pub(super) fn versioned(item: Item) -> Result<(Tenant, i64), StoreError> {
 }
 
 impl Repository {
+    /// `tenant` with its plain secrets sealed (when a key is configured).
+    pub(super) async fn sealed(&self, tenant: &mut Tenant) -> Result<(), StoreError> {
+        self.tenant_secrets
+            .seal_tenant(tenant)
+            .await
+            .map_err(|e| StoreError::Unavailable(format!("cannot seal the tenant's secrets: {e}")))
+    }
+
+    /// The item of `tenant`, its secrets sealed.
+    pub(super) async fn tenant_item(&self, tenant: &Tenant) -> Result<Item, StoreError> {
+        if !self.tenant_secrets.seals() {
+            return plain_tenant_item(tenant);
+        }
+        let mut sealed = tenant.clone();
+        self.sealed(&mut sealed).await?;
+        plain_tenant_item(&sealed)
+    }
+
     /// Stores a new tenant (listed on GSI1 under `TENANTS`).
     pub async fn create_tenant(&self, tenant: &Tenant) -> Result<(), StoreError> {
-        let item = tenant_item(tenant)?;
+        let item = self.tenant_item(tenant).await?;
         self.table
             .write(WriteOp::put(item).when(Condition::NotExists))
             .await?;
@@ -83,7 +106,9 @@ impl Repository {
             };
             let (mut tenant, version) = versioned(item)?;
             let out = change(&mut tenant)?;
-            let mut item = tenant_item(&tenant)?;
+            // Returned as stored: a cache of it holds no plain secret.
+            self.sealed(&mut tenant).await?;
+            let mut item = plain_tenant_item(&tenant)?;
             item.insert(attrs::VERSION.into(), (version + 1).into());
             match self
                 .table
