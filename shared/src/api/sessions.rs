@@ -1,6 +1,5 @@
 //! `/api/chat/sessions/*`: create, details, config, stats, bot config.
 
-use std::collections::BTreeMap;
 
 use axum::Json;
 use axum::extract::State;
@@ -276,8 +275,25 @@ pub struct UserSummary {
 #[serde(rename_all = "camelCase")]
 pub struct StatsByUser {
     /// Sessions per user identifier.
-    user_stats: BTreeMap<String, i64>,
+    #[schema(value_type = std::collections::BTreeMap<String, i64>)]
+    user_stats: UserCounts,
     summary: UserSummary,
+}
+
+/// The users' counts as one JSON object, written straight from the list the
+/// service returns in identifier order (what a `BTreeMap` would give,
+/// without building one).
+struct UserCounts(Vec<stats::UserStat>);
+
+impl Serialize for UserCounts {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = s.serialize_map(Some(self.0.len()))?;
+        for user in &self.0 {
+            map.serialize_entry(&user.user_identifier, &user.session_count)?;
+        }
+        map.end()
+    }
 }
 
 #[utoipa::path(
@@ -291,10 +307,7 @@ pub(crate) async fn stats_by_user(
     let (stats, users) = stats::by_user(&state, caller.tenant_id()).await?;
     let unique_users = users.len();
     Ok(Json(StatsByUser {
-        user_stats: users
-            .into_iter()
-            .map(|u| (u.user_identifier, u.session_count))
-            .collect(),
+        user_stats: UserCounts(users),
         summary: UserSummary {
             total_sessions: stats.total_sessions,
             sessions_with_user: stats.sessions_with_user,

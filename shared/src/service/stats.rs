@@ -4,7 +4,7 @@ use uuid::Uuid;
 
 use super::ServiceResult;
 use crate::AppState;
-use crate::store::repo::{TenantStats, UserStat};
+pub use crate::store::repo::{TenantStats, UserStat};
 
 /// Sessions in total, and those active within the session timeout.
 pub async fn summary(state: &AppState, tenant: Uuid) -> ServiceResult<(TenantStats, i64)> {
@@ -21,6 +21,28 @@ pub async fn by_user(
     tenant: Uuid,
 ) -> ServiceResult<(TenantStats, Vec<UserStat>)> {
     let stats = state.repo.tenant_stats(tenant).await?;
-    let users = state.repo.user_stats(tenant).await?;
+    let users = in_identifier_order(state.repo.user_stats(tenant).await?);
     Ok((stats, users))
+}
+
+/// The users strictly ordered by identifier, one entry each: what the store
+/// returns already (the identifier is the sort key's suffix); should it ever
+/// not, sorted here, the later entry of a duplicate winning as in a map.
+fn in_identifier_order(users: Vec<UserStat>) -> Vec<UserStat> {
+    if users
+        .windows(2)
+        .all(|w| w[0].user_identifier < w[1].user_identifier)
+    {
+        return users;
+    }
+    let map: std::collections::BTreeMap<String, i64> = users
+        .into_iter()
+        .map(|u| (u.user_identifier, u.session_count))
+        .collect();
+    map.into_iter()
+        .map(|(user_identifier, session_count)| UserStat {
+            user_identifier,
+            session_count,
+        })
+        .collect()
 }

@@ -7,7 +7,7 @@
 //! bug then fails here, on a laptop, rather than only in the cloud.
 //!
 //! Layout, all in one redb database:
-//! - `items`: (`PK`, `SK`) -> the item as JSON. redb orders `&str` by bytes,
+//! - `items`: (`PK`, `SK`) -> the item (postcard, see `codec`). redb orders `&str` by bytes,
 //!   the same order DynamoDB gives string sort keys.
 //! - `gsi1`: (`GSI1PK`, `GSI1SK`, `PK`, `SK`) -> (). The primary key in the
 //!   index key keeps entries unique and gives ties a deterministic order.
@@ -23,11 +23,15 @@
 //! `limits` (DynamoDB's rules), `writer` (the group-commit writer thread),
 //! `query` (the query planner).
 
+mod codec;
 mod limits;
+mod migrate;
 mod query;
 mod tables;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod upgrade_tests;
 mod writer;
 
 use std::collections::HashSet;
@@ -43,7 +47,9 @@ use query::Plan;
 use tables::{EXPIRY, ExpiryKey, GSI1, GSI2, ITEMS, WriteTables, expiry, read_item};
 use writer::{Job, Outcome, Work, write_loop};
 
-use super::{Item, Key, MAX_TRANSACT_ITEMS, Page, Query, StoreError, Table, WriteOp};
+use super::{
+    CountPage, Item, Key, MAX_TRANSACT_ITEMS, Page, Query, StoreError, Table, WriteOp,
+};
 
 /// Expired items deleted per write transaction by `purge_expired`, so a large
 /// backlog does not hold the single writer for long.
@@ -109,6 +115,9 @@ impl EmbeddedTable {
             txn.open_table(GSI2).map_err(unavailable)?;
             txn.open_table(EXPIRY).map_err(unavailable)?;
         }
+        // A file of an earlier version is converted before anything reads
+        // it, in this same transaction (see `migrate`).
+        migrate::migrate(&txn)?;
         txn.commit().map_err(unavailable)?;
         let db = Arc::new(db);
         let (writer, jobs) = std::sync::mpsc::channel();
@@ -226,6 +235,15 @@ impl Table for EmbeddedTable {
     async fn query(&self, query: &Query) -> Result<Page, StoreError> {
         let plan = Plan::new(query)?;
         let run = move |db: &Database| plan.run(&db.begin_read().map_err(unavailable)?);
+        if query.limit.is_some_and(|n| n <= SMALL_QUERY) {
+            return run(&self.db);
+        }
+        self.blocking(run).await
+    }
+
+    async fn count(&self, query: &Query) -> Result<CountPage, StoreError> {
+        let plan = Plan::new(query)?;
+        let run = move |db: &Database| plan.count(&db.begin_read().map_err(unavailable)?);
         if query.limit.is_some_and(|n| n <= SMALL_QUERY) {
             return run(&self.db);
         }
