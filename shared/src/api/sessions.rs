@@ -1,6 +1,5 @@
 //! `/api/chat/sessions/*`: create, details, config, stats, bot config.
 
-
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;

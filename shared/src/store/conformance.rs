@@ -1157,7 +1157,11 @@ pub async fn count_matches_query(table: &dyn Table) {
         let attrs = json!({GSI1PK: "G", GSI1SK: format!("K#{:02}", i / 2), "n": i});
         put(table, item("P", &format!("S#{i:02}"), attrs)).await;
     }
-    put(table, item("P2", "S#00", json!({GSI1PK: "G2", GSI1SK: "K#00"}))).await;
+    put(
+        table,
+        item("P2", "S#00", json!({GSI1PK: "G2", GSI1SK: "K#00"})),
+    )
+    .await;
     let queries = [
         Query::partition("P"),
         Query::partition("P").sort(SortCondition::BeginsWith("S#1".into())),

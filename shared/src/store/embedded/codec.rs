@@ -41,8 +41,8 @@ pub(super) fn encode(item: &Item) -> Result<Vec<u8>, StoreError> {
 pub(super) fn decode(bytes: &[u8]) -> Result<Item, String> {
     match bytes.first() {
         Some(&POSTCARD_TAG) => {
-            let (item, rest) = postcard::take_from_bytes::<ItemOwned>(&bytes[1..])
-                .map_err(|e| e.to_string())?;
+            let (item, rest) =
+                postcard::take_from_bytes::<ItemOwned>(&bytes[1..]).map_err(|e| e.to_string())?;
             if rest.is_empty() {
                 Ok(item.0)
             } else {
@@ -242,7 +242,8 @@ struct ValueOwned(Value);
 
 impl<'de> Deserialize<'de> for ValueOwned {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_enum("V", VARIANTS, ValueVisitor).map(ValueOwned)
+        d.deserialize_enum("V", VARIANTS, ValueVisitor)
+            .map(ValueOwned)
     }
 }
 
@@ -362,7 +363,10 @@ mod tests {
         assert!(back["whole_float"].is_f64());
         assert!(back["max"].is_i64());
         assert!(back["umax"].is_u64() && !back["umax"].is_i64());
-        assert_eq!(back["neg_zero"].as_f64().unwrap().to_bits(), (-0.0f64).to_bits());
+        assert_eq!(
+            back["neg_zero"].as_f64().unwrap().to_bits(),
+            (-0.0f64).to_bits()
+        );
         // Smaller than the JSON it replaces.
         assert!(encoded.len() < serde_json::to_vec(&stored).unwrap().len());
     }
@@ -375,7 +379,10 @@ mod tests {
         }));
         let wanted = ["session_count", "user_identifier", "absent"];
         let expected = item(json!({"user_identifier": "a", "session_count": 3}));
-        assert_eq!(decode_only(&encode(&stored).unwrap(), &wanted).unwrap(), expected);
+        assert_eq!(
+            decode_only(&encode(&stored).unwrap(), &wanted).unwrap(),
+            expected
+        );
         let legacy = serde_json::to_vec(&stored).unwrap();
         assert_eq!(decode_only(&legacy, &wanted).unwrap(), expected);
     }

@@ -49,7 +49,10 @@ pub(super) fn migrate(txn: &WriteTransaction) -> Result<u64, StoreError> {
     let mut items = txn.open_table(ITEMS).map_err(unavailable)?;
     let total = items.len().map_err(unavailable)?;
     if total > 0 {
-        tracing::info!(items = total, "converting the store's items to the binary format");
+        tracing::info!(
+            items = total,
+            "converting the store's items to the binary format"
+        );
     }
     let mut after: Option<(String, String)> = None;
     let (mut seen, mut rewritten) = (0u64, 0u64);
@@ -92,7 +95,8 @@ pub(super) fn migrate(txn: &WriteTransaction) -> Result<u64, StoreError> {
             None => break,
         }
     }
-    meta.insert(FORMAT_KEY, CURRENT_FORMAT).map_err(unavailable)?;
+    meta.insert(FORMAT_KEY, CURRENT_FORMAT)
+        .map_err(unavailable)?;
     if total > 0 {
         tracing::info!(rewritten, "the store's items are in the binary format");
     }

@@ -47,9 +47,7 @@ use query::Plan;
 use tables::{EXPIRY, ExpiryKey, GSI1, GSI2, ITEMS, WriteTables, expiry, read_item};
 use writer::{Job, Outcome, Work, write_loop};
 
-use super::{
-    CountPage, Item, Key, MAX_TRANSACT_ITEMS, Page, Query, StoreError, Table, WriteOp,
-};
+use super::{CountPage, Item, Key, MAX_TRANSACT_ITEMS, Page, Query, StoreError, Table, WriteOp};
 
 /// Expired items deleted per write transaction by `purge_expired`, so a large
 /// backlog does not hold the single writer for long.

@@ -9,7 +9,7 @@ use redb::{AccessGuard, ReadTransaction, ReadableTable, StorageError};
 use super::limits::{MAX_PAGE_BYTES, check_key};
 use super::tables::{ITEMS, IndexKey, ItemKey, decode, index_table};
 use super::{codec, invalid, unavailable};
-use crate::store::{Cursor, CountPage, Index, Item, Key, Page, Query, SortCondition, StoreError};
+use crate::store::{CountPage, Cursor, Index, Item, Key, Page, Query, SortCondition, StoreError};
 
 /// Most entries one count-only page counts.
 const COUNT_PAGE: usize = 100_000;

@@ -154,7 +154,11 @@ async fn a_large_legacy_store_is_converted_whole() {
         txn.commit().unwrap();
     }
     let table = EmbeddedTable::open(&path, CACHE).unwrap();
-    let item = table.get(&Key::new("P#3", "S#02999")).await.unwrap().unwrap();
+    let item = table
+        .get(&Key::new("P#3", "S#02999"))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(item["n"], json!(2999));
     drop(table);
     let db = Database::open(&path).unwrap();
