@@ -28,6 +28,7 @@ mod ratelimit;
 mod reference;
 mod round_trips;
 mod sessions;
+mod stats_by_user;
 mod streaming;
 mod tenant;
 mod tenant_sessions;

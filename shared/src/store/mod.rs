@@ -447,6 +447,15 @@ pub trait Table: Send + Sync {
         })
     }
 
+    /// A number that changes whenever an item of partition `pk` is written,
+    /// from a driver that sees every write of its table (the embedded store,
+    /// held by one process): a reader may keep what it computed from the
+    /// partition while the number stays the same. `None` (the default, and
+    /// DynamoDB, which many instances write): no such number, read again.
+    fn partition_version(&self, _pk: &str) -> Option<u64> {
+        None
+    }
+
     /// One write on its own (`PutItem`, `UpdateItem`, `DeleteItem`). A failed
     /// condition is `StoreError::ConditionFailed`. An update returns the item
     /// as it is after the write; a put or delete returns `None`.
@@ -519,6 +528,11 @@ impl Table for CountingTable {
     async fn count(&self, query: &Query) -> Result<CountPage, StoreError> {
         self.reads.fetch_add(1, Ordering::SeqCst);
         self.inner.count(query).await
+    }
+
+    // Not a request: nothing to count.
+    fn partition_version(&self, pk: &str) -> Option<u64> {
+        self.inner.partition_version(pk)
     }
 
     async fn write(&self, op: WriteOp) -> Result<Option<Item>, StoreError> {

@@ -32,6 +32,7 @@ mod tables;
 mod tests;
 #[cfg(test)]
 mod upgrade_tests;
+mod versions;
 mod writer;
 
 use std::collections::HashSet;
@@ -45,6 +46,7 @@ pub use limits::{MAX_ITEM_BYTES, MAX_PAGE_BYTES};
 use limits::{check_key, prepare};
 use query::Plan;
 use tables::{EXPIRY, ExpiryKey, GSI1, GSI2, ITEMS, WriteTables, expiry, read_item};
+use versions::Versions;
 use writer::{Job, Outcome, Work, write_loop};
 
 use super::{CountPage, Item, Key, MAX_TRANSACT_ITEMS, Page, Query, StoreError, Table, WriteOp};
@@ -64,6 +66,8 @@ pub struct EmbeddedTable {
     /// arrived meanwhile in one redb transaction: one fsync serves many
     /// concurrent requests (group commit).
     writer: std::sync::mpsc::Sender<Job>,
+    /// The numbers of `Table::partition_version`.
+    versions: Arc<Versions>,
 }
 
 /// Queries of at most this many items run on the calling task: reading them
@@ -122,11 +126,17 @@ impl EmbeddedTable {
         // The thread holds the database weakly: dropping the last table
         // closes the file at once (a reopen must not race the thread).
         let weak = Arc::downgrade(&db);
+        let versions = Arc::new(Versions::default());
+        let written = Arc::clone(&versions);
         std::thread::Builder::new()
             .name("redb-writer".into())
-            .spawn(move || write_loop(&weak, &jobs))
+            .spawn(move || write_loop(&weak, &jobs, &written))
             .map_err(|e| StoreError::Unavailable(format!("cannot start the writer: {e}")))?;
-        Ok(Self { db, writer })
+        Ok(Self {
+            db,
+            writer,
+            versions,
+        })
     }
 
     /// Hands a write to the writer thread and waits for its outcome.
@@ -149,6 +159,7 @@ impl EmbeddedTable {
     /// port never promises their absence; this only keeps the file from
     /// growing without bound and is meant for a periodic sweeper.
     pub async fn purge_expired(&self, now_epoch_secs: i64) -> Result<u64, StoreError> {
+        let versions = Arc::clone(&self.versions);
         self.blocking(move |db| {
             let mut purged = 0u64;
             loop {
@@ -181,9 +192,11 @@ impl EmbeddedTable {
                             deleted += 1;
                         }
                     }
-                    (due.len(), deleted)
+                    (due, deleted)
                 };
                 txn.commit().map_err(unavailable)?;
+                versions.written(seen.iter().map(|(_, key)| key.pk.as_str()));
+                let seen = seen.len();
                 purged += deleted;
                 if seen < PURGE_BATCH {
                     return Ok(purged);
@@ -246,6 +259,10 @@ impl Table for EmbeddedTable {
             return run(&self.db);
         }
         self.blocking(run).await
+    }
+
+    fn partition_version(&self, pk: &str) -> Option<u64> {
+        Some(self.versions.of(pk))
     }
 
     async fn write(&self, op: WriteOp) -> Result<Option<Item>, StoreError> {

@@ -55,6 +55,13 @@ impl Repository {
         }
     }
 
+    /// A number that changes whenever the tenant's partition (its users'
+    /// counters among its items) is written, where the store has one
+    /// (`Table::partition_version`).
+    pub fn users_version(&self, tenant: Uuid) -> Option<u64> {
+        self.table.partition_version(&keys::tenant_pk(tenant))
+    }
+
     /// Every user of the tenant with their session count, in the order of
     /// their identifiers (bytewise, as the user items' sort keys order).
     ///
