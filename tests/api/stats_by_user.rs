@@ -5,7 +5,9 @@
 use axum::http::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::helpers::spawn_app;
+use chat_shared::store::RoundTrips;
+
+use crate::helpers::{on_cloud_drivers, spawn_app};
 
 fn users(body: &Value) -> Value {
     body["userStats"].clone()
@@ -22,9 +24,20 @@ async fn every_change_shows_in_the_next_answer() {
         .await;
     let once = app.get("/api/chat/sessions/stats/by-user").await;
     assert_eq!(users(&once.body), json!({"alice@example.com": 1}));
-    // Asked again with nothing written: the same answer.
+    // Asked again with nothing written: the same answer, and on the
+    // embedded store without reading the users again (DynamoDB, written by
+    // many instances, reads them every time).
+    app.round_trips();
     let again = app.get("/api/chat/sessions/stats/by-user").await;
     assert_eq!(again.body, once.body);
+    let users_read = u64::from(on_cloud_drivers());
+    assert_eq!(
+        app.round_trips(),
+        RoundTrips {
+            reads: 1 + users_read,
+            writes: 0
+        }
+    );
 
     app.create_session(json!({"config": {}, "user_identifier": "bob@example.com"}))
         .await;
