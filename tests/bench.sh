@@ -70,5 +70,8 @@ step "context building and token estimation (criterion)"
 cargo bench --locked -p chat-shared --bench context -- --warm-up-time 1 --measurement-time 3 2>&1 \
   | grep -E '^(build_context|estimate_token_count)|time:'
 
+step "send and stats by user at 665, 1,000 and 10,000 users, beside the floor (fresh data directory)"
+tests/bench/store.sh
+
 step "round trips per operation (asserted exactly by the test suite)"
 cargo test --locked -q -p integration-tests --test api round_trips 2>&1 | grep -E 'test result'

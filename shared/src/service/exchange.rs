@@ -318,13 +318,8 @@ async fn relay(
                 // deltas), or a client that stopped reading: keep going, the
                 // reply is still stored, and a stalled reader never holds the
                 // exchange (or its provider connection) open.
-                if forwarding
-                    && tx
-                        .send_timeout(ExchangeEvent::Delta(text), STALLED_READER)
-                        .await
-                        .is_err()
-                {
-                    forwarding = false;
+                if forwarding {
+                    forwarding = forward(tx, text).await;
                 }
             }
             StreamEvent::Done(completion) => return Ok(completion),
@@ -333,6 +328,19 @@ async fn relay(
     Err(ProviderError::Malformed(
         "stream ended without a completion".into(),
     ))
+}
+
+/// Hands one delta to the reader; false once it is gone or stalled. A
+/// channel with room takes it at once, without arming a timer: only a full
+/// channel waits, up to `STALLED_READER`.
+async fn forward(tx: &mpsc::Sender<ExchangeEvent>, text: String) -> bool {
+    match tx.try_send(ExchangeEvent::Delta(text)) {
+        Ok(()) => true,
+        Err(mpsc::error::TrySendError::Closed(_)) => false,
+        Err(mpsc::error::TrySendError::Full(event)) => {
+            tx.send_timeout(event, STALLED_READER).await.is_ok()
+        }
+    }
 }
 
 /// Runs one exchange to its end: the reply `send` answers.

@@ -1,10 +1,15 @@
 //! Usage counts, from counters (never a scan).
 
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock, Mutex};
+
+use serde::Serialize;
+use serde::ser::SerializeMap;
 use uuid::Uuid;
 
-use super::ServiceResult;
+use super::{ServiceError, ServiceResult};
 use crate::AppState;
-use crate::store::repo::{TenantStats, UserStat};
+pub use crate::store::repo::{TenantStats, UserStat};
 
 /// Sessions in total, and those active within the session timeout.
 pub async fn summary(state: &AppState, tenant: Uuid) -> ServiceResult<(TenantStats, i64)> {
@@ -15,12 +20,87 @@ pub async fn summary(state: &AppState, tenant: Uuid) -> ServiceResult<(TenantSta
     Ok((stats, recently_active))
 }
 
+/// Each user's session count as the JSON object of the by-user response
+/// (`{"user@example.com": 5, ...}`, identifiers in order), and how many.
+#[derive(Debug, Clone)]
+pub struct UserCounts {
+    pub unique_users: usize,
+    pub json: Arc<str>,
+}
+
+/// The users' counts of recently asked tenants, each with the store's
+/// version of the tenant's partition when it was read. Stores that number
+/// their partitions (the embedded store) answer repeated requests from here
+/// until a write touches the partition (a session created or deleted, a
+/// counter counted); the others (DynamoDB) read the users every time.
+static BY_USER: LazyLock<Mutex<HashMap<Uuid, (u64, UserCounts)>>> = LazyLock::new(Mutex::default);
+/// Most bytes of JSON kept in `BY_USER`; past it, it starts empty again.
+const BY_USER_BYTES: usize = 8 << 20;
+
 /// The tenant's counters and each user's session count.
-pub async fn by_user(
-    state: &AppState,
-    tenant: Uuid,
-) -> ServiceResult<(TenantStats, Vec<UserStat>)> {
+pub async fn by_user(state: &AppState, tenant: Uuid) -> ServiceResult<(TenantStats, UserCounts)> {
     let stats = state.repo.tenant_stats(tenant).await?;
-    let users = state.repo.user_stats(tenant).await?;
-    Ok((stats, users))
+    let version = state.repo.users_version(tenant);
+    if let Some(version) = version
+        && let Some((at, users)) = cached().get(&tenant)
+        && *at == version
+    {
+        return Ok((stats, users.clone()));
+    }
+    let users = in_identifier_order(state.repo.user_stats(tenant).await?);
+    let json = serde_json::to_string(&AsObject(&users))
+        .map_err(|e| ServiceError::Internal(format!("cannot encode the users: {e}")))?;
+    let counts = UserCounts {
+        unique_users: users.len(),
+        json: json.into(),
+    };
+    if let Some(version) = version {
+        let mut cache = cached();
+        let held: usize = cache.values().map(|(_, u)| u.json.len()).sum();
+        if held + counts.json.len() > BY_USER_BYTES {
+            cache.clear();
+        }
+        cache.insert(tenant, (version, counts.clone()));
+    }
+    Ok((stats, counts))
+}
+
+fn cached() -> std::sync::MutexGuard<'static, HashMap<Uuid, (u64, UserCounts)>> {
+    // Entries are whole values: a panic elsewhere cannot leave one torn.
+    BY_USER.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The users as one JSON object, in their order.
+struct AsObject<'a>(&'a [UserStat]);
+
+impl Serialize for AsObject<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(Some(self.0.len()))?;
+        for user in self.0 {
+            map.serialize_entry(&user.user_identifier, &user.session_count)?;
+        }
+        map.end()
+    }
+}
+
+/// The users strictly ordered by identifier, one entry each: what the store
+/// returns already (the identifier is the sort key's suffix); should it ever
+/// not, sorted here, the later entry of a duplicate winning as in a map.
+fn in_identifier_order(users: Vec<UserStat>) -> Vec<UserStat> {
+    if users
+        .windows(2)
+        .all(|w| w[0].user_identifier < w[1].user_identifier)
+    {
+        return users;
+    }
+    let map: std::collections::BTreeMap<String, i64> = users
+        .into_iter()
+        .map(|u| (u.user_identifier, u.session_count))
+        .collect();
+    map.into_iter()
+        .map(|(user_identifier, session_count)| UserStat {
+            user_identifier,
+            session_count,
+        })
+        .collect()
 }

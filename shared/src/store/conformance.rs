@@ -97,6 +97,8 @@ checks!(
     concurrent_adds_are_not_lost,
     concurrent_conditional_puts_have_one_winner,
     relaxed_writes_behave_as_writes,
+    count_matches_query,
+    projection_returns_named_attributes,
 );
 
 /// Every page of a GSI2 partition, its sort keys in order.
@@ -1170,5 +1172,103 @@ pub async fn relaxed_writes_behave_as_writes(table: &dyn Table) {
         table
             .write_relaxed(WriteOp::update(counter, Update::new()))
             .await
+    ));
+}
+
+/// Every item `query` counts, page by page, and how many pages it took.
+async fn count_pages(table: &dyn Table, query: &Query) -> (usize, usize) {
+    let mut query = query.clone();
+    let (mut count, mut pages) = (0, 0);
+    for _ in 0..10_000 {
+        let page = table.count(&query).await.unwrap();
+        if let Some(limit) = query.limit {
+            assert!(page.count <= limit, "count page exceeds its limit");
+        }
+        count += page.count;
+        pages += 1;
+        match page.last_key {
+            Some(cursor) => query.start_after = Some(cursor),
+            None => return (count, pages),
+        }
+    }
+    panic!("count pagination does not end");
+}
+
+/// A count-only query counts what the query returns, on the table and on an
+/// index, with sort conditions, limits and cursors (`Select=COUNT`).
+pub async fn count_matches_query(table: &dyn Table) {
+    for i in 0..23 {
+        let attrs = json!({GSI1PK: "G", GSI1SK: format!("K#{:02}", i / 2), "n": i});
+        put(table, item("P", &format!("S#{i:02}"), attrs)).await;
+    }
+    put(
+        table,
+        item("P2", "S#00", json!({GSI1PK: "G2", GSI1SK: "K#00"})),
+    )
+    .await;
+    let queries = [
+        Query::partition("P"),
+        Query::partition("P").sort(SortCondition::BeginsWith("S#1".into())),
+        Query::partition("P").sort(SortCondition::GreaterOrEqual("S#05".into())),
+        Query::partition("P").descending().limit(4),
+        Query::partition("G").on_gsi1(),
+        Query::partition("G")
+            .on_gsi1()
+            .sort(SortCondition::GreaterOrEqual("K#03".into())),
+        Query::partition("G").on_gsi1().limit(5),
+        Query::partition("G").on_gsi1().descending().limit(3),
+        Query::partition("nothing"),
+    ];
+    for query in queries {
+        let mut expected = 0;
+        for _ in 0..50 {
+            expected = all_pages(table, &query).await.len();
+            if query.index == super::Index::Primary || expected > 0 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let (count, pages) = count_pages(table, &query).await;
+        assert_eq!(count, expected, "{query:?}");
+        if let Some(limit) = query.limit {
+            assert!(pages >= expected / limit, "{query:?} in {pages} pages");
+        }
+    }
+}
+
+/// A projected query returns only the named attributes an item has, in the
+/// same pages and order as the whole items (`ProjectionExpression`).
+pub async fn projection_returns_named_attributes(table: &dyn Table) {
+    for i in 0..9 {
+        let mut attrs = json!({"a": i, "b": {"deep": [i, "x"]}, "c": format!("c{i}"),
+                               GSI1PK: "G", GSI1SK: format!("K#{i}")});
+        if i % 3 == 0 {
+            attrs.as_object_mut().unwrap().remove("c");
+        }
+        put(table, item("P", &format!("S#{i}"), attrs)).await;
+    }
+    const NAMES: &[&str] = &["a", "c", "missing"];
+    for base in [Query::partition("P"), Query::partition("G").on_gsi1()] {
+        let whole = base.clone();
+        let mut expected = Vec::new();
+        for _ in 0..50 {
+            expected = all_pages(table, &whole).await;
+            if expected.len() == 9 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let projected = all_pages(table, &base.clone().project(NAMES).limit(2)).await;
+        let expected: Vec<Item> = expected
+            .into_iter()
+            .map(|mut i| {
+                i.retain(|name, _| NAMES.contains(&name.as_str()));
+                i
+            })
+            .collect();
+        assert_eq!(projected, expected, "{base:?}");
+    }
+    assert!(is_invalid(
+        table.query(&Query::partition("P").project(&[])).await
     ));
 }

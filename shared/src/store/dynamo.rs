@@ -709,15 +709,26 @@ impl Table for DynamoTable {
         if query.limit == Some(0) {
             return Err(StoreError::Invalid("limit must be at least 1".into()));
         }
+        if query.attributes.is_some_and(|names| names.is_empty()) {
+            return Err(StoreError::Invalid("empty projection".into()));
+        }
         let mut expr = Expr::default();
         let key_condition = key_condition(query, &mut expr)?;
         let start = exclusive_start_key(query)?;
+        let projection = query.attributes.map(|names| {
+            names
+                .iter()
+                .map(|n| expr.name(n))
+                .collect::<Vec<_>>()
+                .join(", ")
+        });
         let out = self
             .client
             .query()
             .table_name(&self.table)
             .set_index_name(index_name(query.index))
             .key_condition_expression(key_condition)
+            .set_projection_expression(projection)
             .set_expression_attribute_names(expr.names())
             .set_expression_attribute_values(expr.values())
             .scan_index_forward(query.forward)
@@ -737,6 +748,37 @@ impl Table for DynamoTable {
             .map(from_map)
             .collect::<Result<_, _>>()?;
         Ok(Page { items, last_key })
+    }
+
+    async fn count(&self, query: &Query) -> Result<super::CountPage, StoreError> {
+        if query.partition.is_empty() {
+            return Err(StoreError::Invalid("empty partition key".into()));
+        }
+        let mut expr = Expr::default();
+        let key_condition = key_condition(query, &mut expr)?;
+        // Select=COUNT: the same 1 MB pages as a query, without the items.
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .set_index_name(index_name(query.index))
+            .key_condition_expression(key_condition)
+            .set_expression_attribute_names(expr.names())
+            .set_expression_attribute_values(expr.values())
+            .scan_index_forward(query.forward)
+            .set_limit(query.limit.map(|l| i32::try_from(l).unwrap_or(i32::MAX)))
+            .set_exclusive_start_key(exclusive_start_key(query)?)
+            .set_consistent_read((query.index == Index::Primary).then_some(true))
+            .select(aws_sdk_dynamodb::types::Select::Count)
+            .send()
+            .await
+            .map_err(single_write_error)?;
+        Ok(super::CountPage {
+            count: usize::try_from(out.count).unwrap_or(0),
+            last_key: out
+                .last_evaluated_key
+                .and_then(|map| cursor_of(query.index, &map)),
+        })
     }
 
     async fn write(&self, op: WriteOp) -> Result<Option<Item>, StoreError> {

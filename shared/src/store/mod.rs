@@ -126,6 +126,11 @@ pub struct Query {
     pub limit: Option<usize>,
     /// Continue after this item: the `last_key` of the previous page.
     pub start_after: Option<Cursor>,
+    /// Only these attributes of each item (those it has), like DynamoDB's
+    /// `ProjectionExpression`; `None`: whole items. Pages and cursors are
+    /// those of the whole items: projecting saves decoding and transfer, not
+    /// pages.
+    pub attributes: Option<&'static [&'static str]>,
 }
 
 impl Query {
@@ -138,7 +143,14 @@ impl Query {
             forward: true,
             limit: None,
             start_after: None,
+            attributes: None,
         }
+    }
+
+    /// Only `names` of each item (see `attributes`).
+    pub fn project(mut self, names: &'static [&'static str]) -> Self {
+        self.attributes = Some(names);
+        self
     }
 
     pub fn on_gsi1(mut self) -> Self {
@@ -186,6 +198,14 @@ pub struct Cursor {
 #[derive(Debug, Clone, Default)]
 pub struct Page {
     pub items: Vec<Item>,
+    /// Set when more items may follow; pass it as `start_after`.
+    pub last_key: Option<Cursor>,
+}
+
+/// One page of a count-only query: how many items matched, without them.
+#[derive(Debug, Clone, Default)]
+pub struct CountPage {
+    pub count: usize,
     /// Set when more items may follow; pass it as `start_after`.
     pub last_key: Option<Cursor>,
 }
@@ -423,6 +443,26 @@ pub trait Table: Send + Sync {
     /// One page of a `Query`.
     async fn query(&self, query: &Query) -> Result<Page, StoreError>;
 
+    /// One page of a `Query` counted, not returned (DynamoDB's
+    /// `Select=COUNT`): the same pages as `query`, or larger ones where a
+    /// driver can count without reading items. By default, `query`'s page.
+    async fn count(&self, query: &Query) -> Result<CountPage, StoreError> {
+        let page = self.query(query).await?;
+        Ok(CountPage {
+            count: page.items.len(),
+            last_key: page.last_key,
+        })
+    }
+
+    /// A number that changes whenever an item of partition `pk` is written,
+    /// from a driver that sees every write of its table (the embedded store,
+    /// held by one process): a reader may keep what it computed from the
+    /// partition while the number stays the same. `None` (the default, and
+    /// DynamoDB, which many instances write): no such number, read again.
+    fn partition_version(&self, _pk: &str) -> Option<u64> {
+        None
+    }
+
     /// One write on its own (`PutItem`, `UpdateItem`, `DeleteItem`). A failed
     /// condition is `StoreError::ConditionFailed`. An update returns the item
     /// as it is after the write; a put or delete returns `None`.
@@ -490,6 +530,16 @@ impl Table for CountingTable {
     async fn query(&self, query: &Query) -> Result<Page, StoreError> {
         self.reads.fetch_add(1, Ordering::SeqCst);
         self.inner.query(query).await
+    }
+
+    async fn count(&self, query: &Query) -> Result<CountPage, StoreError> {
+        self.reads.fetch_add(1, Ordering::SeqCst);
+        self.inner.count(query).await
+    }
+
+    // Not a request: nothing to count.
+    fn partition_version(&self, pk: &str) -> Option<u64> {
+        self.inner.partition_version(pk)
     }
 
     async fn write(&self, op: WriteOp) -> Result<Option<Item>, StoreError> {

@@ -7,7 +7,7 @@
 //! bug then fails here, on a laptop, rather than only in the cloud.
 //!
 //! Layout, all in one redb database:
-//! - `items`: (`PK`, `SK`) -> the item as JSON. redb orders `&str` by bytes,
+//! - `items`: (`PK`, `SK`) -> the item (postcard, see `codec`). redb orders `&str` by bytes,
 //!   the same order DynamoDB gives string sort keys.
 //! - `gsi1`: (`GSI1PK`, `GSI1SK`, `PK`, `SK`) -> (). The primary key in the
 //!   index key keeps entries unique and gives ties a deterministic order.
@@ -23,11 +23,16 @@
 //! `limits` (DynamoDB's rules), `writer` (the group-commit writer thread),
 //! `query` (the query planner).
 
+mod codec;
 mod limits;
+mod migrate;
 mod query;
 mod tables;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod upgrade_tests;
+mod versions;
 mod writer;
 
 use std::collections::HashSet;
@@ -41,9 +46,10 @@ pub use limits::{MAX_ITEM_BYTES, MAX_PAGE_BYTES};
 use limits::{check_key, prepare};
 use query::Plan;
 use tables::{EXPIRY, ExpiryKey, GSI1, GSI2, ITEMS, WriteTables, expiry, read_item};
+use versions::Versions;
 use writer::{Job, Outcome, Work, write_loop};
 
-use super::{Item, Key, MAX_TRANSACT_ITEMS, Page, Query, StoreError, Table, WriteOp};
+use super::{CountPage, Item, Key, MAX_TRANSACT_ITEMS, Page, Query, StoreError, Table, WriteOp};
 
 /// Expired items deleted per write transaction by `purge_expired`, so a large
 /// backlog does not hold the single writer for long.
@@ -60,6 +66,8 @@ pub struct EmbeddedTable {
     /// arrived meanwhile in one redb transaction: one fsync serves many
     /// concurrent requests (group commit).
     writer: std::sync::mpsc::Sender<Job>,
+    /// The numbers of `Table::partition_version`.
+    versions: Arc<Versions>,
 }
 
 /// Queries of at most this many items run on the calling task: reading them
@@ -109,17 +117,26 @@ impl EmbeddedTable {
             txn.open_table(GSI2).map_err(unavailable)?;
             txn.open_table(EXPIRY).map_err(unavailable)?;
         }
+        // A file of an earlier version is converted before anything reads
+        // it, in this same transaction (see `migrate`).
+        migrate::migrate(&txn)?;
         txn.commit().map_err(unavailable)?;
         let db = Arc::new(db);
         let (writer, jobs) = std::sync::mpsc::channel();
         // The thread holds the database weakly: dropping the last table
         // closes the file at once (a reopen must not race the thread).
         let weak = Arc::downgrade(&db);
+        let versions = Arc::new(Versions::default());
+        let written = Arc::clone(&versions);
         std::thread::Builder::new()
             .name("redb-writer".into())
-            .spawn(move || write_loop(&weak, &jobs))
+            .spawn(move || write_loop(&weak, &jobs, &written))
             .map_err(|e| StoreError::Unavailable(format!("cannot start the writer: {e}")))?;
-        Ok(Self { db, writer })
+        Ok(Self {
+            db,
+            writer,
+            versions,
+        })
     }
 
     /// Hands a write to the writer thread and waits for its outcome.
@@ -142,6 +159,7 @@ impl EmbeddedTable {
     /// port never promises their absence; this only keeps the file from
     /// growing without bound and is meant for a periodic sweeper.
     pub async fn purge_expired(&self, now_epoch_secs: i64) -> Result<u64, StoreError> {
+        let versions = Arc::clone(&self.versions);
         self.blocking(move |db| {
             let mut purged = 0u64;
             loop {
@@ -174,9 +192,11 @@ impl EmbeddedTable {
                             deleted += 1;
                         }
                     }
-                    (due.len(), deleted)
+                    (due, deleted)
                 };
                 txn.commit().map_err(unavailable)?;
+                versions.written(seen.iter().map(|(_, key)| key.pk.as_str()));
+                let seen = seen.len();
                 purged += deleted;
                 if seen < PURGE_BATCH {
                     return Ok(purged);
@@ -230,6 +250,19 @@ impl Table for EmbeddedTable {
             return run(&self.db);
         }
         self.blocking(run).await
+    }
+
+    async fn count(&self, query: &Query) -> Result<CountPage, StoreError> {
+        let plan = Plan::new(query)?;
+        let run = move |db: &Database| plan.count(&db.begin_read().map_err(unavailable)?);
+        if query.limit.is_some_and(|n| n <= SMALL_QUERY) {
+            return run(&self.db);
+        }
+        self.blocking(run).await
+    }
+
+    fn partition_version(&self, pk: &str) -> Option<u64> {
+        Some(self.versions.of(pk))
     }
 
     async fn write(&self, op: WriteOp) -> Result<Option<Item>, StoreError> {

@@ -4,12 +4,19 @@
 
 use std::ops::Bound;
 
-use redb::{ReadTransaction, ReadableTable};
+use redb::{AccessGuard, ReadTransaction, ReadableTable, StorageError};
 
 use super::limits::{MAX_PAGE_BYTES, check_key};
 use super::tables::{ITEMS, IndexKey, ItemKey, decode, index_table};
-use super::{invalid, unavailable};
-use crate::store::{Cursor, Index, Item, Key, Page, Query, SortCondition, StoreError};
+use super::{codec, invalid, unavailable};
+use crate::store::{CountPage, Cursor, Index, Item, Key, Page, Query, SortCondition, StoreError};
+
+/// Most entries one count-only page counts.
+const COUNT_PAGE: usize = 100_000;
+
+type Entry<'t, K, V> = Result<(AccessGuard<'t, K>, AccessGuard<'t, V>), StorageError>;
+/// A key range of a redb table, in the direction of the query.
+type Entries<'t, K, V> = Box<dyn Iterator<Item = Entry<'t, K, V>> + 't>;
 
 /// The upper end of a sort key range.
 enum Upper {
@@ -30,6 +37,7 @@ pub(super) struct Plan {
     forward: bool,
     limit: usize,
     after: Option<Cursor>,
+    attributes: Option<&'static [&'static str]>,
 }
 
 impl Plan {
@@ -40,6 +48,9 @@ impl Plan {
         }
         if query.limit == Some(0) {
             return Err(invalid("a query limit must be at least 1"));
+        }
+        if query.attributes.is_some_and(|names| names.is_empty()) {
+            return Err(invalid("a projection names at least one attribute"));
         }
         let (lower, upper) = match &query.sort {
             SortCondition::All => (String::new(), Upper::Open),
@@ -76,6 +87,7 @@ impl Plan {
             forward: query.forward,
             limit: query.limit.unwrap_or(usize::MAX),
             after: query.start_after.clone(),
+            attributes: query.attributes,
         })
     }
 
@@ -90,10 +102,12 @@ impl Plan {
         }
     }
 
-    fn run_primary(
+    /// The entries of the items table in the query's range, in its
+    /// direction (`None`: the range is empty).
+    fn primary_entries<'t>(
         &self,
-        items: &impl ReadableTable<ItemKey, &'static [u8]>,
-    ) -> Result<Page, StoreError> {
+        items: &'t impl ReadableTable<ItemKey, &'static [u8]>,
+    ) -> Result<Option<Entries<'t, ItemKey, &'static [u8]>>, StoreError> {
         let pk = self.partition.as_str();
         let end = format!("{pk}\0");
         let mut lower: Bound<(&str, &str)> = Bound::Included((pk, self.lower.as_str()));
@@ -112,15 +126,24 @@ impl Plan {
             }
         }
         if is_empty(&lower, &upper) {
-            return Ok(Page::default());
+            return Ok(None);
         }
         let range = items
             .range::<(&str, &str)>((lower, upper))
             .map_err(unavailable)?;
-        let entries: Box<dyn Iterator<Item = _>> = if self.forward {
+        Ok(Some(if self.forward {
             Box::new(range)
         } else {
             Box::new(range.rev())
+        }))
+    }
+
+    fn run_primary(
+        &self,
+        items: &impl ReadableTable<ItemKey, &'static [u8]>,
+    ) -> Result<Page, StoreError> {
+        let Some(entries) = self.primary_entries(items)? else {
+            return Ok(Page::default());
         };
         let mut pager = Pager::new(self.limit);
         for entry in entries {
@@ -134,7 +157,7 @@ impl Plan {
             if !pager.fits(bytes.len()) {
                 break;
             }
-            let item = decode(bytes, &key)?;
+            let item = self.decode(bytes, &key)?;
             let cursor = Cursor {
                 key,
                 index_key: None,
@@ -144,12 +167,12 @@ impl Plan {
         Ok(pager.finish())
     }
 
-    /// A query of a secondary index (GSI1 or GSI2: one layout).
-    fn run_index(
+    /// The entries of a secondary index's table in the query's range, in
+    /// its direction (`None`: the range is empty).
+    fn index_entries<'t>(
         &self,
-        items: &impl ReadableTable<ItemKey, &'static [u8]>,
-        entries: &impl ReadableTable<IndexKey, ()>,
-    ) -> Result<Page, StoreError> {
+        entries: &'t impl ReadableTable<IndexKey, ()>,
+    ) -> Result<Option<Entries<'t, IndexKey, ()>>, StoreError> {
         let gpk = self.partition.as_str();
         let end = format!("{gpk}\0");
         let mut lower: Bound<(&str, &str, &str, &str)> =
@@ -178,15 +201,26 @@ impl Plan {
             }
         }
         if is_empty(&lower, &upper) {
-            return Ok(Page::default());
+            return Ok(None);
         }
         let range = entries
             .range::<(&str, &str, &str, &str)>((lower, upper))
             .map_err(unavailable)?;
-        let entries: Box<dyn Iterator<Item = _>> = if self.forward {
+        Ok(Some(if self.forward {
             Box::new(range)
         } else {
             Box::new(range.rev())
+        }))
+    }
+
+    /// A query of a secondary index (GSI1 or GSI2: one layout).
+    fn run_index(
+        &self,
+        items: &impl ReadableTable<ItemKey, &'static [u8]>,
+        entries: &impl ReadableTable<IndexKey, ()>,
+    ) -> Result<Page, StoreError> {
+        let Some(entries) = self.index_entries(entries)? else {
+            return Ok(Page::default());
         };
         let mut pager = Pager::new(self.limit);
         for entry in entries {
@@ -203,7 +237,7 @@ impl Plan {
             if !pager.fits(bytes.len()) {
                 break;
             }
-            let item = decode(bytes, &key)?;
+            let item = self.decode(bytes, &key)?;
             let cursor = Cursor {
                 key,
                 index_key: Some((gpk.to_owned(), gsk.to_owned())),
@@ -211,6 +245,72 @@ impl Plan {
             pager.push(item, bytes.len(), cursor);
         }
         Ok(pager.finish())
+    }
+
+    /// The item, or the attributes of it the query projects.
+    fn decode(&self, bytes: &[u8], key: &Key) -> Result<Item, StoreError> {
+        match self.attributes {
+            None => decode(bytes, key),
+            Some(names) => codec::decode_only(bytes, names).map_err(|e| {
+                StoreError::Unavailable(format!("corrupt item {:?}/{:?}: {e}", key.pk, key.sk))
+            }),
+        }
+    }
+
+    /// Counts a page of the query from keys alone: an index query walks the
+    /// index's entries without reading a single item, a query of the table
+    /// its keys without decoding one. A page counts at most `COUNT_PAGE`
+    /// entries, which keeps a read transaction short on a huge partition.
+    pub(super) fn count(&self, txn: &ReadTransaction) -> Result<CountPage, StoreError> {
+        let limit = self.limit.min(COUNT_PAGE);
+        let mut page = CountPage::default();
+        match self.index {
+            Index::Primary => {
+                let items = txn.open_table(ITEMS).map_err(unavailable)?;
+                let Some(entries) = self.primary_entries(&items)? else {
+                    return Ok(page);
+                };
+                let mut last = None;
+                for entry in entries {
+                    if page.count == limit {
+                        page.last_key = last.take().map(|(pk, sk)| Cursor {
+                            key: Key::new(pk, sk),
+                            index_key: None,
+                        });
+                        break;
+                    }
+                    let (k, _) = entry.map_err(unavailable)?;
+                    page.count += 1;
+                    if page.count == limit {
+                        let (pk, sk) = k.value();
+                        last = Some((pk.to_owned(), sk.to_owned()));
+                    }
+                }
+            }
+            index @ (Index::Gsi1 | Index::Gsi2) => {
+                let table = txn.open_table(index_table(index)).map_err(unavailable)?;
+                let Some(entries) = self.index_entries(&table)? else {
+                    return Ok(page);
+                };
+                let mut last = None;
+                for entry in entries {
+                    if page.count == limit {
+                        page.last_key = last.take();
+                        break;
+                    }
+                    let (k, _) = entry.map_err(unavailable)?;
+                    page.count += 1;
+                    if page.count == limit {
+                        let (gpk, gsk, pk, sk) = k.value();
+                        last = Some(Cursor {
+                            key: Key::new(pk, sk),
+                            index_key: Some((gpk.to_owned(), gsk.to_owned())),
+                        });
+                    }
+                }
+            }
+        }
+        Ok(page)
     }
 }
 

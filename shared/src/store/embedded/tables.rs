@@ -4,7 +4,7 @@
 
 use redb::{ReadableTable, TableDefinition, WriteTransaction};
 
-use super::{invalid, unavailable};
+use super::{codec, unavailable};
 use crate::store::{Index, Item, Key, StoreError, TTL};
 
 pub(super) type ItemKey = (&'static str, &'static str);
@@ -15,6 +15,8 @@ pub(super) const ITEMS: TableDefinition<ItemKey, &[u8]> = TableDefinition::new("
 pub(super) const GSI1: TableDefinition<IndexKey, ()> = TableDefinition::new("gsi1");
 pub(super) const GSI2: TableDefinition<IndexKey, ()> = TableDefinition::new("gsi2");
 pub(super) const EXPIRY: TableDefinition<ExpiryKey, ()> = TableDefinition::new("expiry");
+/// Facts about the file itself, such as the format of its items.
+pub(super) const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
 
 /// The redb table of a secondary index.
 pub(super) fn index_table(index: Index) -> TableDefinition<'static, IndexKey, ()> {
@@ -36,7 +38,7 @@ pub(super) fn expiry(item: &Item) -> Option<i64> {
 }
 
 pub(super) fn decode(bytes: &[u8], key: &Key) -> Result<Item, StoreError> {
-    serde_json::from_slice(bytes).map_err(|e| {
+    codec::decode(bytes).map_err(|e| {
         StoreError::Unavailable(format!("corrupt item {:?}/{:?}: {e}", key.pk, key.sk))
     })
 }
@@ -81,7 +83,7 @@ impl<'t> WriteTables<'t> {
         old: Option<&Item>,
         new: &Item,
     ) -> Result<(), StoreError> {
-        let bytes = serde_json::to_vec(new).map_err(|e| invalid(e.to_string()))?;
+        let bytes = codec::encode(new)?;
         self.items
             .insert((key.pk.as_str(), key.sk.as_str()), bytes.as_slice())
             .map_err(unavailable)?;

@@ -208,3 +208,49 @@ async fn corrupt_stored_value_is_unavailable_not_a_panic() {
         Err(StoreError::Unavailable(_))
     ));
 }
+
+#[tokio::test]
+async fn partition_versions_change_with_writes_to_their_partition_only() {
+    let table = EmbeddedTable::temporary().unwrap();
+    let v1 = table.partition_version("A").unwrap();
+    assert_eq!(table.partition_version("A"), Some(v1), "unchanged");
+    let b = table.partition_version("B").unwrap();
+    assert_ne!(v1, b);
+    table
+        .write(WriteOp::put(item("A", "1", &[])))
+        .await
+        .unwrap();
+    let v2 = table.partition_version("A").unwrap();
+    assert_ne!(v2, v1, "a put renumbers");
+    assert_eq!(
+        table.partition_version("B"),
+        Some(b),
+        "another partition's stays"
+    );
+    table
+        .write_relaxed(WriteOp::update(
+            Key::new("A", "2"),
+            Update::new().add("n", 1),
+        ))
+        .await
+        .unwrap();
+    let v3 = table.partition_version("A").unwrap();
+    assert_ne!(v3, v2, "a relaxed write renumbers");
+    table.batch_delete(vec![Key::new("A", "1")]).await.unwrap();
+    let v4 = table.partition_version("A").unwrap();
+    assert_ne!(v4, v3, "a delete renumbers");
+    table
+        .write(WriteOp::put(item("A", "3", &[(TTL, json!(10))])))
+        .await
+        .unwrap();
+    let v5 = table.partition_version("A").unwrap();
+    assert_eq!(table.purge_expired(100).await.unwrap(), 1);
+    assert_ne!(
+        table.partition_version("A"),
+        Some(v5),
+        "an expiry renumbers"
+    );
+    // Another table never hands out a number this one did.
+    let other = EmbeddedTable::temporary().unwrap();
+    assert_ne!(other.partition_version("A"), table.partition_version("A"));
+}

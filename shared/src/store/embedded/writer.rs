@@ -7,6 +7,7 @@ use redb::{Database, Durability};
 use super::limits::{Prepared, check_item};
 use super::tables::WriteTables;
 use super::unavailable;
+use super::versions::Versions;
 use crate::store::{Condition, Item, Key, StoreError, WriteOp};
 
 /// Most writes committed together.
@@ -55,7 +56,11 @@ pub(super) enum Outcome {
 /// the relaxed ones durable too. Writes in one group are concurrent (a caller
 /// waits for each of its writes), so committing them in two parts reorders
 /// nothing a caller could observe.
-pub(super) fn write_loop(db: &std::sync::Weak<Database>, jobs: &std::sync::mpsc::Receiver<Job>) {
+pub(super) fn write_loop(
+    db: &std::sync::Weak<Database>,
+    jobs: &std::sync::mpsc::Receiver<Job>,
+    versions: &Versions,
+) {
     let mut unsynced = 0u32;
     while let Ok(first) = jobs.recv() {
         let mut group = vec![first];
@@ -74,13 +79,13 @@ pub(super) fn write_loop(db: &std::sync::Weak<Database>, jobs: &std::sync::mpsc:
             } else {
                 Durability::None
             };
-            match commit_and_answer(db, relaxed, durability) {
+            match commit_and_answer(db, relaxed, durability, versions) {
                 true if sync => unsynced = 0,
                 true => unsynced += 1,
                 false => {}
             }
         }
-        if !durable.is_empty() && commit_and_answer(db, durable, Durability::Immediate) {
+        if !durable.is_empty() && commit_and_answer(db, durable, Durability::Immediate, versions) {
             unsynced = 0;
         }
     }
@@ -93,12 +98,26 @@ fn commit_and_answer(
     db: &std::sync::Weak<Database>,
     group: Vec<Job>,
     durability: Durability,
+    versions: &Versions,
 ) -> bool {
     let outcomes = match db.upgrade() {
         Some(db) => commit_group(&db, &group, durability),
         None => Err(StoreError::Unavailable("the store is closed".into())),
     };
     let committed = outcomes.is_ok();
+    if committed {
+        // Before any writer hears of its write (see `versions`).
+        versions.written(
+            group
+                .iter()
+                .flat_map(|job| -> Box<dyn Iterator<Item = &str>> {
+                    match &job.work {
+                        Work::Ops(ops) => Box::new(ops.iter().map(|op| op.key.pk.as_str())),
+                        Work::Delete(keys) => Box::new(keys.iter().map(|key| key.pk.as_str())),
+                    }
+                }),
+        );
+    }
     answer(group, outcomes);
     committed
 }
