@@ -65,7 +65,7 @@ mod tests {
             visitor_of(&tenant, &session, None, Some(b))
         );
         tenant.identity = Some(IdentitySettings {
-            secret: chat_core::Secret::new("s"),
+            secret: chat_core::Secret::new("s").into(),
             required: false,
         });
         assert_eq!(
