@@ -8,7 +8,8 @@ TOOLS="${CHAT_TOOLS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/chat-platform}"
 TESTS_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 
 CFN_LINT_PIN=(cfn-lint==1.58.0 aws-sam-translator==1.115.0)
-MOTO_PIN=(moto[dynamodb,s3]==5.2.5 flask==3.1.3 flask-cors==6.0.5)
+# kms, secretsmanager and ssm: the tenant secrets' and provider keys' tests.
+MOTO_PIN=(moto[dynamodb,s3,kms,secretsmanager,ssm]==5.2.5 flask==3.1.3 flask-cors==6.0.5)
 SCHEMATHESIS_PIN=(schemathesis==4.32.5)
 # cargo-lambda from PyPI brings zig, the cross linker for the arm64 build.
 CARGO_LAMBDA_PIN=(cargo-lambda==1.9.2)
