@@ -59,7 +59,8 @@ sam_took=$((SECONDS - start))
 
 printf '\n%-15s %16s %14s\n' function "stripped binary" "zip"
 for f in "${FUNCTIONS[@]}"; do
-  bin="target/$TARGET/release/$f"
+  # cargo-lambda moves the stripped binary here from target/<triple>/release.
+  bin="target/lambda/$f/bootstrap"
   zip="target/lambda/$f/bootstrap.zip"
   [ -f "$bin" ] || { echo "missing $bin"; exit 1; }
   [ -f "$zip" ] || { echo "missing $zip"; exit 1; }
@@ -92,7 +93,7 @@ for name, resource in template["Resources"].items():
     arch = subprocess.run(["file", str(built)], capture_output=True, text=True).stdout
     if "ARM aarch64" not in arch:
         failures.append(f"{name}: not an arm64 binary: {arch}")
-    own = pathlib.Path("target/aarch64-unknown-linux-gnu/release") / binary
+    own = pathlib.Path("target/lambda") / binary / "bootstrap"
     if built.read_bytes() != own.read_bytes():
         failures.append(f"{name}: SAM's bootstrap differs from cargo-lambda's {own}")
 if seen != 4 or failures:
