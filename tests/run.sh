@@ -11,12 +11,16 @@
 #   4. local DynamoDB- and S3-compatible servers on 127.0.0.1 (moto,
 #      s3s-fs); chatctl init / tenant create / serve on them
 #   5. the function binaries under a local Lambda Runtime API, fed
-#      tests/events/ (tests/lambda-local.sh)
+#      tests/events/ (tests/lambda-local.sh), and one under cargo-lambda's
+#      emulator (`cargo lambda watch`, tests/lambda-watch.sh)
 #   6. the widget's browser tests: headless Chromium (Debian's package,
 #      installed when missing) with playwright-core (npm ci) against
 #      chatctl serve
 #   7. the conformance suites and the whole API suite on the cloud drivers
 #   8. the fuzz targets under AFL++ (fuzz/run.sh) for FUZZ_SECONDS each
+#   9. the arm64 release artefacts: cargo lambda build, then sam build on
+#      the same target directory (tests/build-lambda.sh), built niced in
+#      the background from step 4 on
 # Two cores do it in time by overlapping: the installs that wait on the
 # network, clippy and the template checks run in the background beside the
 # test build; the cloud API suite (bound by moto, one request at a time) and
@@ -155,6 +159,17 @@ cloud_servers() {
   CLOUD_SUITE_DYNAMODB=$MOTO_URL
 }
 
+install_lambda_tools() {
+  install_cargo_lambda
+  install_sam
+}
+
+# The release build takes what the steps after it leave idle.
+lambda_artefacts() {
+  ready lambda-tools
+  background lambda-artefacts nice -n 10 tests/build-lambda.sh
+}
+
 schemathesis() {
   ready schemathesis
   tests/schemathesis.sh
@@ -175,6 +190,7 @@ background template lint_template
 background moto install_moto
 background schemathesis install_schemathesis
 background node-modules install_node_modules
+background lambda-tools install_lambda_tools
 background_chromium
 background clippy clippy
 # CPU-bound and needed late: niced, so it takes what the builds leave idle.
@@ -184,6 +200,7 @@ step "cargo test (embedded store)" cargo test --locked --workspace
 step "build the cloud and Lambda tests and the function binaries" build_rest
 step "cargo clippy (warnings are errors), cfn-lint and SAM's transform on template.yaml" checks
 step "local DynamoDB- and S3-compatible servers" cloud_servers
+step "start the arm64 release build (cargo lambda, sam build)" lambda_artefacts
 
 # From here on the CPU has room: the cloud suite is bound by moto, which
 # answers one request at a time on one core (its concurrency test alone
@@ -197,7 +214,10 @@ step "schemathesis: the API against its OpenAPI document (chatctl serve, embedde
   schemathesis
 step "chatctl on the cloud drivers" tests/chatctl-cloud.sh
 step "the function binaries under a local Lambda Runtime API" tests/lambda-local.sh
+step "a function under cargo lambda watch with sample events" tests/lambda-watch.sh
 step "browser tests (the widget in headless Chromium against chatctl serve)" browser
 step "cloud drivers: conformance suites and the whole API suite (CHAT_STORE=dynamodb)" \
   ready cloud-api --show
 step "fuzz targets under AFL++ (coverage-guided, ${FUZZ_SECONDS:-60}s each)" ready fuzz --show
+step "arm64 artefacts: cargo lambda build and sam build agree (tests/build-lambda.sh)" \
+  ready lambda-artefacts --show

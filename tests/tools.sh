@@ -8,8 +8,14 @@ TOOLS="${CHAT_TOOLS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/chat-platform}"
 TESTS_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 
 CFN_LINT_PIN=(cfn-lint==1.58.0 aws-sam-translator==1.115.0)
-MOTO_PIN=(moto[dynamodb,s3]==5.2.5 flask==3.1.3 flask-cors==6.0.5)
+# kms, secretsmanager and ssm: the tenant secrets' and provider keys' tests.
+MOTO_PIN=(moto[dynamodb,s3,kms,secretsmanager,ssm]==5.2.5 flask==3.1.3 flask-cors==6.0.5)
 SCHEMATHESIS_PIN=(schemathesis==4.32.5)
+# cargo-lambda from PyPI brings zig, the cross linker for the arm64 build.
+CARGO_LAMBDA_PIN=(cargo-lambda==1.9.2)
+# SAM CLI: `sam build` runs the template's rust-cargolambda build method
+# (cargo-lambda on PATH, no container).
+SAM_PIN=(aws-sam-cli==1.170.0)
 S3S_VERSION=0.14.1
 
 # install_venv NAME PIN...: a venv at $TOOLS/NAME holding exactly PIN.
@@ -28,6 +34,10 @@ install_venv() {
 install_cfn_lint() { install_venv cfn-lint-venv "${CFN_LINT_PIN[@]}"; }
 install_moto() { install_venv moto-venv "${MOTO_PIN[@]}"; }
 install_schemathesis() { install_venv schemathesis-venv "${SCHEMATHESIS_PIN[@]}"; }
+install_cargo_lambda() { install_venv cargo-lambda-venv "${CARGO_LAMBDA_PIN[@]}"; }
+install_sam() { install_venv sam-venv "${SAM_PIN[@]}"; }
+CARGO_LAMBDA_BIN="$TOOLS/cargo-lambda-venv/bin"
+SAM="$TOOLS/sam-venv/bin/sam"
 
 # The S3-compatible server. A debug build without debug info: it serves a
 # test suite (about 1 s of its CPU in the cloud suite), and the install takes

@@ -13,6 +13,7 @@ pub mod config;
 pub mod http;
 #[cfg(feature = "lambda")]
 pub mod lambda;
+pub mod observe;
 pub mod providers;
 pub mod ratelimit;
 pub mod secrets;

@@ -178,17 +178,10 @@ pub async fn aws_sdk_config() -> aws_config::SdkConfig {
         .await
 }
 
-/// Logs to stderr as one line per event; `RUST_LOG` sets the level (default
-/// `info`). Called once by each binary.
+/// Logs (text locally, JSON on Lambda) and metrics lines as the
+/// environment asks (`observe::logging`). Called once by each binary.
 pub fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    // A second call (tests) keeps the first subscriber.
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .try_init();
+    crate::observe::init(&crate::observe::Settings::from_env());
 }
 
 /// The state a Lambda function runs with: settings from the environment.

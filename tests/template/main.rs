@@ -214,6 +214,7 @@ fn the_functions_get_the_settings_the_binaries_read() {
         "RUST_LOG",
         "TRUSTED_ORIGINS",
         "TRUSTED_PROXIES",
+        "METRICS_NAMESPACE",
         "AWS_LAMBDA_HTTP_IGNORE_STAGE_IN_PATH",
         "ANTHROPIC_API_KEY",
         "OPENAI_API_KEY",

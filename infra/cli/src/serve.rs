@@ -12,7 +12,6 @@ use chat_shared::api::{console, widget};
 use chat_shared::auth;
 use chat_shared::store::repo::Repository;
 use tokio::net::TcpListener;
-use tower_http::trace::TraceLayer;
 
 use crate::admin;
 
@@ -28,8 +27,8 @@ pub async fn run(data_dir: &Path, addr: &str) -> Result<()> {
     let local = listener
         .local_addr()
         .context("cannot read the listening address")?;
-    let app = chat_shared::http::with_frame_csp(app(state.clone(), &demo_key), state)
-        .layer(TraceLayer::new_for_http());
+    // The API's routers log each request themselves (chat_shared::observe).
+    let app = chat_shared::http::with_frame_csp(app(state.clone(), &demo_key), state);
 
     // Written without `println!`: a closed stdout must not stop the server.
     let banner = format!(

@@ -22,10 +22,12 @@ async fn authenticate(parts: &Parts, state: &AppState) -> Result<Caller, AuthErr
     if key.is_empty() {
         return Err(AuthError::MissingApiKey);
     }
-    state
+    let caller = state
         .auth
         .verify_use(&state.repo, key, state.now_ms())
-        .await
+        .await?;
+    crate::observe::record_tenant(&parts.extensions, caller.tenant_id());
+    Ok(caller)
 }
 
 /// [`authenticate`], from a page the key's tenant allows (`Origin`, else

@@ -21,8 +21,8 @@ use tower_http::cors::{Any, CorsLayer};
 use crate::auth::{API_KEY_HEADER, USER_SIGNATURE_HEADER};
 use crate::ratelimit::{LIMIT_HEADER, REMAINING_HEADER, RESET_HEADER};
 
-/// Applies what every endpoint group shares: JSON 404/405 bodies and CORS
-/// (the widget calls the API from tenants' sites).
+/// Applies what every endpoint group shares: JSON 404/405 bodies, CORS
+/// (the widget calls the API from tenants' sites) and the request log.
 pub fn finish(router: Router) -> Router {
     router
         .fallback(|| async { AppError::RouteNotFound })
@@ -50,4 +50,6 @@ pub fn finish(router: Router) -> Router {
                     header::RETRY_AFTER,
                 ]),
         )
+        // Outermost: one log and metrics line per request, CORS answers too.
+        .layer(axum::middleware::from_fn(crate::observe::request::layer))
 }

@@ -13,6 +13,7 @@ use crate::auth::Caller;
 use crate::context::{ContextInput, build_context};
 use crate::http::extract::MAX_CONFIG_BYTES;
 use crate::model::{Message, Role, Session, SessionConfig, SessionId, Tenant};
+use crate::observe::metrics;
 use crate::prompt::ProviderRequest;
 use crate::providers::{Completion, Provider, ProviderError, StreamEvent};
 use crate::ratelimit::{self, RateLimit};
@@ -80,7 +81,8 @@ pub async fn start_exchange(
     let (tx, rx) = mpsc::channel(EVENT_BUFFER);
     let state = state.clone();
     let tenant = caller.tenant.clone();
-    tokio::spawn(async move {
+    // In the request's span: the task's log lines name its request and tenant.
+    tokio::spawn(tracing::Instrument::in_current_span(async move {
         let outcome = run_exchange(&state, &tenant, session, history, request, fallback, &tx).await;
         let last = match outcome {
             Ok(done) => ExchangeEvent::Done(Box::new(done)),
@@ -88,7 +90,7 @@ pub async fn start_exchange(
         };
         // A receiver that is gone is fine: everything is stored already.
         let _ = tx.send(last).await;
-    });
+    }));
     Ok((limit, rx))
 }
 
@@ -128,7 +130,8 @@ async fn run_exchange(
                 system_prompt: tenant.system_prompt.as_deref(),
                 knowledge: &passages,
             });
-            relay(provider.as_ref(), prompt, tx)
+            let relayed = relay(provider.as_ref(), prompt, tx);
+            metrics::timed_provider_call(tenant.tenant_id, provider.id(), relayed)
                 .await
                 .map(|completion| (provider.id(), completion))
         }
@@ -163,6 +166,7 @@ async fn run_exchange(
             Some(&request.config),
         )
         .await?;
+    metrics::message(tenant.tenant_id, provider, &completion).emit();
     Ok(Exchange {
         message_count: session.message_count + 2,
         model: completion.model,

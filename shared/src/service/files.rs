@@ -147,6 +147,7 @@ async fn activate(
         }
         return Err(e.into());
     }
+    crate::observe::metrics::upload(session.tenant_id, record.size).emit();
     Ok(Uploaded { session, record })
 }
 

@@ -105,6 +105,7 @@ pub async fn create(state: &AppState, caller: &Caller, new: NewSession) -> Servi
     };
     let expires = state.expires_at(&caller.tenant, now);
     state.repo.create_session(&session, expires).await?;
+    crate::observe::metrics::session_created(session.tenant_id).emit();
     Ok(session)
 }
 
