@@ -126,10 +126,20 @@ pub async fn aws_sdk_config() -> aws_config::SdkConfig {
     // Standard retry mode: throttling and transient errors are retried with
     // jittered backoff by the SDK itself.
     aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .http_client(https_client())
         .region(region)
         .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(4))
         .load()
         .await
+}
+
+/// The SDK's HTTPS client: rustls with ring (see the root Cargo.toml), the
+/// system's trusted certificates, loaded when a client first connects.
+fn https_client() -> aws_smithy_runtime_api::client::http::SharedHttpClient {
+    use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
+    aws_smithy_http_client::Builder::new()
+        .tls_provider(Provider::Rustls(CryptoMode::Ring))
+        .build_https()
 }
 
 /// Logs to stderr as one line per event; `RUST_LOG` sets the level (default
