@@ -115,7 +115,11 @@ fn object_columns<'a>(
 }
 
 /// The excerpt of a table of objects: a missing key is an empty cell.
-pub(super) fn object_excerpt(rows: &[JVal], columns: &Columns<'_>, max_excerpt_chars: usize) -> (String, u64) {
+pub(super) fn object_excerpt(
+    rows: &[JVal],
+    columns: &Columns<'_>,
+    max_excerpt_chars: usize,
+) -> (String, u64) {
     let mut excerpt = Excerpt::new(max_excerpt_chars);
     if columns.names.is_empty() {
         // Nothing to show: an empty record would be written as `""`.

@@ -150,7 +150,11 @@ mod tests {
     fn same(doc: &str) {
         for limit in [0, 5, 12, 40, 100, 2_000] {
             let rows = analyze_rows(doc.as_bytes(), limit).unwrap();
-            assert_eq!(rows, analyze_tree(doc.as_bytes(), limit).unwrap(), "{doc} at {limit}");
+            assert_eq!(
+                rows,
+                analyze_tree(doc.as_bytes(), limit).unwrap(),
+                "{doc} at {limit}"
+            );
         }
     }
 
@@ -160,7 +164,13 @@ mod tests {
         same(r#"[{"a": 1, "b": "x"}, {"b": "y", "c": [1, 2]}, {"a": 2.5, "a": 3}]"#);
         same(r#"  [{"k": {"n": null}}, {"k": true, "z": "é, \"q\""}, {}]"#);
         let many: Vec<String> = (0..300)
-            .map(|i| format!(r#"{{"id": {i}, "name": "row {i}", "v{}": {}}}"#, i % 7, i * 3))
+            .map(|i| {
+                format!(
+                    r#"{{"id": {i}, "name": "row {i}", "v{}": {}}}"#,
+                    i % 7,
+                    i * 3
+                )
+            })
             .collect();
         same(&format!("[{}]", many.join(",")));
     }
