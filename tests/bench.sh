@@ -63,6 +63,9 @@ grep -E '^(VmHWM|VmRSS)' "/proc/$serve_pid/status"
 
 step "file processing: 10 MB CSV and JSON, in process and upload-to-stored"
 target/release/filebench --url "$api" --key "$key" --out "$work/files"
+grep -E '^(VmHWM|VmRSS)' "/proc/$serve_pid/status"
+step "peak memory of chatctl serve per scenario, each on a fresh server"
+tests/bench/memory.sh
 step "the same parse-and-summarise in Python (csv + json modules)"
 python3 tests/bench/python_baseline.py "$work/files/bench.csv" "$work/files/bench.json"
 

@@ -273,7 +273,7 @@ impl Config {
             trusted_origins: trusted_origins(&env)?,
             store: store_kind(&env)?,
             data_dir: PathBuf::from(env.or("CHAT_DATA_DIR", ".chat-data")),
-            cache_mb: env.int("CHAT_CACHE_MB", 64, 1)?,
+            cache_mb: env.int("CHAT_CACHE_MB", 8, 1)?,
             api_key_cache_secs: env.int("API_KEY_CACHE_SECONDS", 60, 0)?,
             table_name: env.or("TABLE_NAME", "chat"),
             bucket_name: env.or("BUCKET_NAME", "chat-uploads"),

@@ -7,6 +7,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod aws_sdk;
 pub mod blob;
 pub mod clock;
 pub mod config;

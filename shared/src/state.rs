@@ -163,20 +163,8 @@ async fn tenant_secrets(
     )))
 }
 
-/// The AWS SDK configuration from the standard chain (environment,
-/// profile, container/instance roles; `AWS_ENDPOINT_URL*` for local servers),
-/// with `us-east-1` when no region is set anywhere. Loaded once per process.
-pub async fn aws_sdk_config() -> aws_config::SdkConfig {
-    let region =
-        aws_config::meta::region::RegionProviderChain::default_provider().or_else("us-east-1");
-    // Standard retry mode: throttling and transient errors are retried with
-    // jittered backoff by the SDK itself.
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .region(region)
-        .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(4))
-        .load()
-        .await
-}
+/// The AWS SDK configuration every client is built from (`aws_sdk`).
+pub use crate::aws_sdk::sdk_config as aws_sdk_config;
 
 /// Logs (text locally, JSON on Lambda) and metrics lines as the
 /// environment asks (`observe::logging`). Called once by each binary.

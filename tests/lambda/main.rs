@@ -10,6 +10,7 @@
 //! `LAMBDA_BIN_DIR`, `LAMBDA_TEST_API_KEY`, `TABLE_NAME` and `BUCKET_NAME`.
 //! Anything missing fails the run.
 
+mod first_request;
 mod runtime;
 
 use std::path::PathBuf;

@@ -231,7 +231,7 @@ pub fn json_rows_to_csv_within(rows: &[serde_json::Value], max_bytes: usize) -> 
 pub const MAX_CSV_COLUMNS: usize = 200;
 
 /// The content without a leading UTF-8 byte order mark.
-fn strip_bom(content: &[u8]) -> &[u8] {
+pub(crate) fn strip_bom(content: &[u8]) -> &[u8] {
     content.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(content)
 }
 

@@ -1,6 +1,7 @@
 //! `chatctl`: runs the platform locally and administers tenants and keys.
 
 mod admin;
+mod runtime;
 mod serve;
 mod tenant;
 
@@ -199,8 +200,18 @@ enum KeyCommand {
     },
 }
 
-#[tokio::main]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
+    let runtime = match runtime::build() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("chatctl: cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(async_main())
+}
+
+async fn async_main() -> ExitCode {
     chat_shared::state::init_logging();
     let cli = Cli::parse();
     match run(cli.command, &cli.data_dir).await {

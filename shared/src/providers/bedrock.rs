@@ -68,7 +68,7 @@ impl BedrockProvider {
 
     async fn client(&self) -> &Client {
         self.client
-            .get_or_init(|| async { self.client_for(&default_sdk_config().await) })
+            .get_or_init(|| async { self.client_for(&crate::aws_sdk::sdk_config().await) })
             .await
     }
 
@@ -98,18 +98,6 @@ impl BedrockProvider {
     }
 }
 
-/// The AWS configuration from the standard chain (on Lambda: the region
-/// and the function's role; `AWS_ENDPOINT_URL*` too), `us-east-1` when no
-/// region is set anywhere: as the store's (`state::aws_sdk_config`), which
-/// this module cannot import (the state holds the providers).
-async fn default_sdk_config() -> SdkConfig {
-    let region =
-        aws_config::meta::region::RegionProviderChain::default_provider().or_else("us-east-1");
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .region(region)
-        .load()
-        .await
-}
 
 /// The most a call may take, from the request to the last event.
 fn operation_budget(budget: &ProviderHttpSettings) -> Duration {

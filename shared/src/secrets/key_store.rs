@@ -55,7 +55,7 @@ impl AwsKeyStore {
             .get_or_init(|| async {
                 let sdk = match &self.sdk {
                     Some(sdk) => sdk.clone(),
-                    None => standard_sdk_config().await,
+                    None => crate::aws_sdk::sdk_config().await,
                 };
                 Clients {
                     secrets: aws_sdk_secretsmanager::Client::new(&sdk),
@@ -120,19 +120,6 @@ impl KeyFetcher for AwsKeyStore {
     }
 }
 
-/// The standard chain, as `state::aws_sdk_config` loads it for the store
-/// (`AWS_ENDPOINT_URL_SECRETS_MANAGER` / `_SSM` for local servers; the
-/// region `us-east-1` when none is set; the SDK's standard retries). Not
-/// imported from there: the state is built on this module.
-async fn standard_sdk_config() -> aws_config::SdkConfig {
-    let region =
-        aws_config::meta::region::RegionProviderChain::default_provider().or_else("us-east-1");
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .region(region)
-        .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(4))
-        .load()
-        .await
-}
 
 fn describe(what: &SecretRef) -> String {
     match what {

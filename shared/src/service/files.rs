@@ -54,20 +54,43 @@ pub async fn upload(state: &AppState, caller: &Caller, upload: Upload) -> Servic
     let session = load_session(state, caller, upload.session_id).await?;
     ensure_live(state, &session)?;
     let file_id = state.ids.v7_at(state.now_ms());
-    let analysis = analyze(upload.kind, upload.bytes.clone()).await?;
     let blob_key = keys::file_blob(session.tenant_id, session.session_id, file_id);
-    state
-        .blobs
-        .put(&blob_key, upload.bytes.clone(), canonical_type(upload.kind))
-        .await?;
+    let size = upload.bytes.len() as u64;
+    let analysis = analyze_and_store(state, &blob_key, upload.kind, upload.bytes).await?;
     let stored = StoredFile {
         file_id,
         name: upload.name,
         kind: upload.kind,
-        size: upload.bytes.len() as u64,
+        size,
         analysis,
     };
     activate(state, caller, session, stored, false).await
+}
+
+/// Analyses the bytes and stores them under `blob_key` at the same time:
+/// both share the one buffer (no copy), and the blob's write and sync
+/// overlap the parsing instead of following it. A file the analysis refuses
+/// is removed again.
+async fn analyze_and_store(
+    state: &AppState,
+    blob_key: &str,
+    kind: FileKind,
+    bytes: Bytes,
+) -> ServiceResult<Analysis> {
+    let (analysis, stored) = tokio::join!(
+        analyze(kind, bytes.clone()),
+        state.blobs.put(blob_key, bytes, canonical_type(kind)),
+    );
+    match (analysis, stored) {
+        (Ok(analysis), Ok(())) => Ok(analysis),
+        (Err(refused), Ok(())) => {
+            remove_blob(state, blob_key).await;
+            Err(refused)
+        }
+        // The file's own fault is the answer when both failed.
+        (Err(refused), Err(_)) => Err(refused),
+        (Ok(_), Err(e)) => Err(e.into()),
+    }
 }
 
 /// A file whose bytes are in the blob store and whose analysis is done.

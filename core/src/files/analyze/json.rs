@@ -14,6 +14,17 @@ pub(super) fn analyze_json(
     content: &[u8],
     max_excerpt_chars: usize,
 ) -> Result<Analysis, ParseError> {
+    match super::json_rows::analyze_rows(crate::files::strip_bom(content), max_excerpt_chars) {
+        Some(analysis) => Ok(analysis),
+        None => analyze_tree(content, max_excerpt_chars),
+    }
+}
+
+/// Any JSON document, parsed whole into a tree first.
+pub(super) fn analyze_tree(
+    content: &[u8],
+    max_excerpt_chars: usize,
+) -> Result<Analysis, ParseError> {
     let doc = json::parse(content)?;
     let state = SeededState::default();
     match json::table_view(&doc) {
@@ -31,8 +42,25 @@ fn objects(
     state: &SeededState,
 ) -> Result<Analysis, ParseError> {
     let (columns, stats) = object_columns(rows, state)?;
-    let (excerpt, excerpt_rows) = object_excerpt(rows, &columns, max_excerpt_chars);
-    let n_rows = rows.len() as u64;
+    let excerpt = object_excerpt(rows, &columns, max_excerpt_chars);
+    Ok(object_analysis(
+        rows.len() as u64,
+        source,
+        &columns,
+        stats,
+        excerpt,
+    ))
+}
+
+/// The analysis of a table of `n_rows` objects from its columns, their
+/// statistics and the excerpt (text, rows).
+pub(super) fn object_analysis(
+    n_rows: u64,
+    source: Option<&str>,
+    columns: &Columns<'_>,
+    stats: Vec<ColStats>,
+    (excerpt, excerpt_rows): (String, u64),
+) -> Analysis {
     let mut intro = format!(
         "JSON file with {} and {}",
         plural(n_rows, "row"),
@@ -46,7 +74,7 @@ fn objects(
     }
     intro.push('.');
     let names = columns.names.iter().map(|n| (*n).to_owned()).collect();
-    Ok(finish(
+    finish(
         FileKind::Json,
         n_rows,
         names,
@@ -54,7 +82,7 @@ fn objects(
         intro,
         excerpt,
         excerpt_rows,
-    ))
+    )
 }
 
 /// The columns of a table of objects and their statistics.
@@ -87,7 +115,11 @@ fn object_columns<'a>(
 }
 
 /// The excerpt of a table of objects: a missing key is an empty cell.
-fn object_excerpt(rows: &[JVal], columns: &Columns<'_>, max_excerpt_chars: usize) -> (String, u64) {
+pub(super) fn object_excerpt(
+    rows: &[JVal],
+    columns: &Columns<'_>,
+    max_excerpt_chars: usize,
+) -> (String, u64) {
     let mut excerpt = Excerpt::new(max_excerpt_chars);
     if columns.names.is_empty() {
         // Nothing to show: an empty record would be written as `""`.

@@ -9,6 +9,7 @@ mod classify;
 mod csv;
 mod excerpt;
 mod json;
+mod json_rows;
 mod stats;
 mod summary;
 #[cfg(test)]

@@ -1,0 +1,29 @@
+//! The one AWS SDK configuration every client is built from (the store, the
+//! blob store, KMS, Secrets Manager, SSM, Bedrock). A leaf module, so the
+//! state, the secrets and the providers can all use it without a cycle.
+
+/// The standard chain (environment, profile, container/instance roles;
+/// `AWS_ENDPOINT_URL*` for local servers), `us-east-1` when no region is set
+/// anywhere, the SDK's standard retries (throttling and transient errors
+/// retried with jittered backoff) and the HTTPS client below.
+pub async fn sdk_config() -> aws_config::SdkConfig {
+    let region =
+        aws_config::meta::region::RegionProviderChain::default_provider().or_else("us-east-1");
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .http_client(https_client())
+        .region(region)
+        .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(4))
+        .load()
+        .await
+}
+
+/// rustls on ring (see the root Cargo.toml: the SDK crates are built without
+/// `default-https-client`, so a client built from any other configuration
+/// would have no HTTP client at all), the system's trusted certificates,
+/// loaded when a client first connects.
+fn https_client() -> aws_smithy_runtime_api::client::http::SharedHttpClient {
+    use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
+    aws_smithy_http_client::Builder::new()
+        .tls_provider(Provider::Rustls(CryptoMode::Ring))
+        .build_https()
+}
