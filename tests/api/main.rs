@@ -28,6 +28,7 @@ mod ratelimit;
 mod reference;
 mod round_trips;
 mod sessions;
+mod sharded_counters;
 mod streaming;
 mod tenant;
 mod tenant_sessions;
