@@ -56,7 +56,7 @@ export function overview(main) {
     for (const { plot, box } of plots.splice(0)) { observer.unobserve(box); plot.destroy(); }
     const rows = (data && data.days) || [];
     const totals = (data && data.totals) || sum(rows);
-    body.replaceChildren(totalsList(totals), ...CHARTS.map((c) => chartCard(c, rows, plots, observer)));
+    body.replaceChildren(budgetCard(data && data.budget), totalsList(totals), ...CHARTS.map((c) => chartCard(c, rows, plots, observer)));
     body.removeAttribute('aria-busy');
     announce(`Showing the last ${days} days.`);
   }
@@ -69,6 +69,24 @@ function sum(rows) {
   const totals = {};
   for (const [field] of TOTALS) totals[field] = rows.reduce((a, r) => a + (r[field] || 0), 0);
   return totals;
+}
+
+/** The month to date against the tenant's caps (settings.budget); a
+ * reached threshold is said in words, not only by colour. */
+function budgetCard(budget) {
+  if (!budget) return '';
+  const line = (label, used, cap) => h('div', { class: 'total', dataset: { field: `budget-${label}` } },
+    h('dt', {}, label),
+    h('dd', {}, cap == null ? `${number(used)} (no cap)` : `${number(used)} of ${number(cap)}`));
+  const state = budget.hardReached ? 'Cap reached: messages are ' +
+      (budget.onExceeded === 'fallback' ? 'answered by the fallback provider.' : 'refused.')
+    : budget.softReached ? `Over ${budget.softPercent}% of a cap.` : 'Within budget.';
+  return h('section', { class: 'card', id: 'budget', 'aria-labelledby': 'budget-title' },
+    h('h2', { id: 'budget-title' }, `Budget for ${budget.month}`),
+    h('p', { class: budget.hardReached || budget.softReached ? 'warning' : '', id: 'budget-state' }, state),
+    h('dl', { class: 'totals' },
+      line('Messages', Math.max(budget.messages || 0, budget.admitted || 0), budget.monthlyMessages),
+      line('Tokens', budget.tokens || 0, budget.monthlyTokens)));
 }
 
 function totalsList(totals) {

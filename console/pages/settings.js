@@ -32,8 +32,18 @@ const GROUPS = [
     ['identity.required', 'Require a verified identity to chat', 'check', {}],
   ]],
   ['Limits', [
-    ['rateLimitPerHour', 'Messages per visitor per hour (empty: the deployment’s limit)', 'number', { min: 1 }],
+    ['rateLimitPerHour', 'Messages per API key per hour (secret keys; empty: the deployment’s limit)', 'number', { min: 1 }],
+    ['limits.perVisitorPerHour', 'Messages per widget visitor per hour (empty: the per-key limit)', 'number', { min: 1 }],
+    ['limits.tenantPerHour', 'Messages per hour from all widget visitors together (empty: no ceiling)', 'number', { min: 1 }],
     ['retentionDays', 'Keep conversations for (days; empty: the deployment’s default)', 'number', { min: 1 }],
+  ]],
+  ['Budget', [
+    ['budget.monthlyMessages', 'Messages per month (empty: no cap)', 'number', { min: 1 }],
+    ['budget.monthlyTokens', 'Provider tokens per month, input and output (empty: no cap)', 'number', { min: 1 }],
+    ['budget.softPercent', 'Warn at this percent of a cap (empty: 80)', 'number', { min: 1 }],
+    ['budget.onExceeded', 'When a cap is reached', 'select', { options: [['reject', 'Refuse messages'], ['fallback', 'Answer with the fallback provider']] }],
+    ['budget.fallbackProvider', 'Fallback provider (e.g. a cheaper one)', 'text', { maxlength: 32 }],
+    ['budget.fallbackModel', 'Fallback model (empty: the provider’s default)', 'text', { maxlength: 100 }],
   ]],
 ];
 

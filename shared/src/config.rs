@@ -153,6 +153,10 @@ pub struct Config {
     /// `RATE_LIMIT_MESSAGES_PER_HOUR`: messages one API key may send per
     /// clock hour, unless its tenant sets its own limit.
     pub rate_limit_per_hour: u32,
+    /// `TRUSTED_PROXIES`: CIDR blocks (comma-separated) of proxies in front
+    /// of the service whose `X-Forwarded-For` is believed; empty: the
+    /// client address is the socket's (or API Gateway's source IP).
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     /// `CHAT_RETENTION_DAYS`: days a session's items are kept after their
     /// last write, unless the tenant sets its own period.
     pub retention_days: u32,
@@ -219,6 +223,7 @@ impl Config {
             upload_url_expires_secs: env.int("UPLOAD_URL_EXPIRES_SECONDS", 900, 1)?,
             rate_limit_per_hour: env.int("RATE_LIMIT_MESSAGES_PER_HOUR", 100, 1)?,
             retention_days: env.int("CHAT_RETENTION_DAYS", 365, 1)?,
+            trusted_proxies: trusted_proxies(env.get("TRUSTED_PROXIES").as_deref())?,
             widget_base_url: env
                 .get("WIDGET_BASE_URL")
                 .map(|raw| parse_url("WIDGET_BASE_URL", &raw))
@@ -315,6 +320,24 @@ fn bot_defaults<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<BotDefaul
 
 /// `TRUSTED_ORIGINS`: a list of exact origins (no patterns: these are the
 /// deployment's own hosts).
+/// `TRUSTED_PROXIES`: `10.0.0.0/8, 2001:db8::/32`; a bare address is a /32
+/// (or /128).
+fn trusted_proxies(raw: Option<&str>) -> Result<Vec<ipnet::IpNet>, ConfigError> {
+    raw.unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            s.parse::<ipnet::IpNet>()
+                .or_else(|_| s.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| ConfigError {
+                    name: "TRUSTED_PROXIES",
+                    reason: format!("`{s}` is not a CIDR block such as 10.0.0.0/8"),
+                })
+        })
+        .collect()
+}
+
 fn trusted_origins<F: Fn(&str) -> Option<String>>(
     env: &Env<F>,
 ) -> Result<Vec<String>, ConfigError> {
@@ -529,6 +552,16 @@ mod tests {
         assert_eq!(c.bot.theme, Theme::Auto);
         assert_eq!(c.bot.language.as_deref(), Some("pt-BR"));
         assert_eq!(c.bot.welcome_message.as_deref(), Some("Hi there"));
+    }
+
+    #[test]
+    fn trusted_proxies_are_cidr_blocks() {
+        let c = config(&[("TRUSTED_PROXIES", "10.0.0.0/8, 192.0.2.7 ,2001:db8::/32")]).expect("parses");
+        assert_eq!(c.trusted_proxies.len(), 3);
+        assert_eq!(c.trusted_proxies[1].to_string(), "192.0.2.7/32");
+        assert!(config(&[]).expect("parses").trusted_proxies.is_empty());
+        let e = config(&[("TRUSTED_PROXIES", "10.0.0.0/33")]).expect_err("refused");
+        assert_eq!(e.name, "TRUSTED_PROXIES");
     }
 
     #[test]

@@ -26,6 +26,8 @@ pub struct AppState {
     pub ids: Arc<IdGenerator>,
     /// The knowledge base's cached indexes, embeddings and fetcher.
     pub knowledge: Arc<crate::service::knowledge::Runtime>,
+    /// What the rate limiter remembers between messages.
+    pub limits: Arc<crate::ratelimit::Memo>,
 }
 
 /// Why the state could not be built.
@@ -62,6 +64,7 @@ impl AppState {
             auth: Arc::new(auth),
             clock,
             ids: Arc::new(IdGenerator::default()),
+            limits: Arc::default(),
         }
     }
 

@@ -6,6 +6,7 @@
 
 mod analytics;
 mod bench;
+mod budget;
 #[cfg(feature = "cloud")]
 mod cloud;
 mod concurrency;
@@ -19,6 +20,7 @@ mod import;
 mod integrations;
 mod keys;
 mod knowledge;
+mod limits;
 mod messages;
 mod openapi;
 mod privacy;

@@ -32,6 +32,12 @@ async fn each_operation_stays_within_its_budget() {
         "create session: one atomic write"
     );
 
+    app.send_message(&id, "hello").await;
+    assert_eq!(
+        app.round_trips(),
+        trips(2, 2),
+        "first send in the hour: the key's previous hour is read once per instance (beside the session read)"
+    );
     for _ in 0..3 {
         app.send_message(&id, "hello").await;
         assert_eq!(
@@ -107,8 +113,8 @@ async fn each_operation_stays_within_its_budget() {
     app.get("/api/tenant/analytics?days=365").await;
     assert_eq!(
         app.round_trips(),
-        trips(1, 0),
-        "analytics: one query of the day counters"
+        trips(2, 0),
+        "analytics: one query of the day counters, one of the month's budget shards (at once)"
     );
     app.get(&format!("/api/tenant/sessions/{id}")).await;
     assert_eq!(
@@ -260,5 +266,45 @@ async fn knowledge_adds_no_round_trip_to_send() {
         app.round_trips(),
         trips(2, 1),
         "delete: the document, the tenant; one transaction"
+    );
+}
+
+/// The widget's send: the visitor's counter, the tenant ceiling's shard and
+/// the month's budget shard in one write; reads only for what an instance
+/// cannot know (a previous hour, once; the month's tokens with a token cap).
+#[tokio::test]
+async fn widget_sends_count_every_limit_in_one_write() {
+    let app = crate::helpers::spawn_app_with(
+        crate::helpers::config(&[("API_KEY_CACHE_SECONDS", "0")]),
+        None,
+    )
+    .await;
+    crate::limits::set_settings(
+        &app,
+        json!({"limits": {"perVisitorPerHour": 50, "tenantPerHour": 1000}, "budget": {"monthlyMessages": 1000}}),
+    )
+    .await;
+    let pk = app.publishable_key().await;
+    let session = crate::limits::visitor_session(&app, &pk, "visitor-1").await;
+    app.round_trips();
+    let send = || crate::limits::send_from(&app, &pk, &session, "192.0.2.1:1", &[]);
+    // The key cache is off here: every request reads the key and tenant (2).
+    assert_eq!(send().await.status, axum::http::StatusCode::OK);
+    assert_eq!(
+        app.round_trips(),
+        trips(2 + 1 + 2, 2),
+        "first: session, visitor's previous hour, ceiling's previous hour; one transaction + the exchange"
+    );
+    for _ in 0..3 {
+        assert_eq!(send().await.status, axum::http::StatusCode::OK);
+        assert_eq!(app.round_trips(), trips(2 + 1, 2), "steady: one write for every limit");
+    }
+    crate::limits::set_settings(&app, json!({"budget": {"monthlyTokens": 1000000}})).await;
+    app.round_trips();
+    assert_eq!(send().await.status, axum::http::StatusCode::OK);
+    assert_eq!(
+        app.round_trips(),
+        trips(2 + 2, 2),
+        "a token cap reads the month's shards (one Query) beside the session"
     );
 }

@@ -208,6 +208,7 @@ fn the_functions_get_the_settings_the_binaries_read() {
         "CHAT_SESSION_TIMEOUT",
         "RUST_LOG",
         "TRUSTED_ORIGINS",
+        "TRUSTED_PROXIES",
         "AWS_LAMBDA_HTTP_IGNORE_STAGE_IN_PATH",
         "ANTHROPIC_API_KEY",
         "OPENAI_API_KEY",

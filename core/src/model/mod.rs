@@ -16,7 +16,8 @@ pub use origin::{InvalidOrigin, OriginPattern, normalize_origin};
 mod knowledge;
 pub use knowledge::{KnowledgeDocument, STATUS_READY};
 pub use settings::{
-    BotSettings, KnowledgeSettings, Position, SettingsError, TenantSettings, Theme,
+    BotSettings, BudgetSettings, KnowledgeSettings, LimitsSettings, OnExceeded, Position,
+    SettingsError, TenantSettings, Theme,
 };
 
 use serde::{Deserialize, Serialize};
@@ -73,6 +74,12 @@ pub struct Tenant {
     /// `settings.knowledge`: on/off and the limits.
     #[serde(default, skip_serializing_if = "KnowledgeSettings::is_default")]
     pub knowledge: KnowledgeSettings,
+    /// `settings.limits`: the widget's per-visitor limit and tenant ceiling.
+    #[serde(default, skip_serializing_if = "LimitsSettings::is_default")]
+    pub limits: LimitsSettings,
+    /// `settings.budget`: monthly caps.
+    #[serde(default, skip_serializing_if = "BudgetSettings::is_default")]
+    pub budget: BudgetSettings,
     /// What the knowledge base holds, kept on the tenant item so the send
     /// path (which has the tenant from authentication) knows without a
     /// read whether there is anything to search and which index is current.

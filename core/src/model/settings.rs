@@ -153,6 +153,145 @@ impl KnowledgeSettings {
     }
 }
 
+/// Limits of publishable-key (widget) traffic, per hour on a sliding
+/// window. Secret keys keep `rateLimitPerHour`, per key.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LimitsSettings {
+    /// Messages per visitor per hour; `rateLimitPerHour` (or the
+    /// deployment's default) when unset.
+    #[serde(default)]
+    pub per_visitor_per_hour: Option<u32>,
+    /// Messages per hour of all the tenant's visitors together; no ceiling
+    /// when unset.
+    #[serde(default)]
+    pub tenant_per_hour: Option<u32>,
+}
+
+impl LimitsSettings {
+    pub fn is_default(&self) -> bool {
+        *self == Self::default()
+    }
+
+    pub fn validate(&self) -> Result<(), SettingsError> {
+        in_range(
+            "limits.perVisitorPerHour",
+            self.per_visitor_per_hour,
+            MAX_RATE_LIMIT_PER_HOUR,
+        )?;
+        in_range(
+            "limits.tenantPerHour",
+            self.tenant_per_hour,
+            MAX_TENANT_PER_HOUR,
+        )
+    }
+}
+
+/// What happens to a message once a monthly cap is reached.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OnExceeded {
+    /// `429` with `limit: monthlyMessages|monthlyTokens`.
+    #[default]
+    Reject,
+    /// Answered by `fallbackProvider` (and `fallbackModel`) instead.
+    Fallback,
+}
+
+/// Monthly caps (UTC calendar month) on the tenant's messages and provider
+/// tokens (input + output); `null` is no cap.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct BudgetSettings {
+    #[serde(default)]
+    pub monthly_messages: Option<u64>,
+    #[serde(default)]
+    pub monthly_tokens: Option<u64>,
+    /// The soft threshold, percent of a cap: shown as reached in the
+    /// analytics and the console; 80 when unset.
+    #[serde(default)]
+    pub soft_percent: Option<u8>,
+    #[serde(default)]
+    pub on_exceeded: OnExceeded,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fallback_provider: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fallback_model: Option<String>,
+}
+
+/// The soft threshold when a budget names none.
+pub const DEFAULT_SOFT_PERCENT: u8 = 80;
+pub const MAX_MONTHLY_MESSAGES: u64 = 1_000_000_000;
+pub const MAX_MONTHLY_TOKENS: u64 = 1_000_000_000_000;
+/// The tenant ceiling's most: every shard must be able to hold its share.
+pub const MAX_TENANT_PER_HOUR: u32 = 100_000_000;
+const MAX_MODEL_CHARS: usize = 100;
+
+impl BudgetSettings {
+    pub fn is_default(&self) -> bool {
+        *self == Self::default()
+    }
+
+    pub fn soft_percent(&self) -> u8 {
+        self.soft_percent.unwrap_or(DEFAULT_SOFT_PERCENT)
+    }
+
+    pub fn validate(&self) -> Result<(), SettingsError> {
+        let cap = |field: &str, n: Option<u64>, max: u64| match n {
+            Some(n) if !(1..=max).contains(&n) => Err(SettingsError::new(
+                field,
+                format!("a whole number from 1 to {max}, or null for no cap"),
+            )),
+            _ => Ok(()),
+        };
+        cap(
+            "budget.monthlyMessages",
+            self.monthly_messages,
+            MAX_MONTHLY_MESSAGES,
+        )?;
+        cap("budget.monthlyTokens", self.monthly_tokens, MAX_MONTHLY_TOKENS)?;
+        if let Some(p) = self.soft_percent
+            && !(1..=100).contains(&p)
+        {
+            return Err(SettingsError::new(
+                "budget.softPercent",
+                "a whole number from 1 to 100, or null for 80",
+            ));
+        }
+        if let Some(p) = &self.fallback_provider
+            && !is_provider_name(p)
+        {
+            return Err(SettingsError::new(
+                "budget.fallbackProvider",
+                "a provider name such as claude, openai, custom or dummy",
+            ));
+        }
+        if self.on_exceeded == OnExceeded::Fallback && self.fallback_provider.is_none() {
+            return Err(SettingsError::new(
+                "budget.fallbackProvider",
+                "required when onExceeded is fallback",
+            ));
+        }
+        if let Some(m) = &self.fallback_model {
+            if m.trim().is_empty() || m.chars().any(char::is_control) {
+                return Err(SettingsError::new(
+                    "budget.fallbackModel",
+                    "a model name, or null for the provider's default",
+                ));
+            }
+            max_chars("budget.fallbackModel", m, MAX_MODEL_CHARS)?;
+        }
+        Ok(())
+    }
+}
+
+fn is_provider_name(p: &str) -> bool {
+    !p.is_empty()
+        && p.len() <= 32
+        && p.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+}
+
 /// The `settings` object of the tenant API.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -180,6 +319,12 @@ pub struct TenantSettings {
     /// `{enabled, maxDocuments, maxBytes}`; shown only when set.
     #[serde(default, skip_serializing_if = "KnowledgeSettings::is_default")]
     pub knowledge: KnowledgeSettings,
+    /// `{perVisitorPerHour, tenantPerHour}`; shown only when set.
+    #[serde(default, skip_serializing_if = "LimitsSettings::is_default")]
+    pub limits: LimitsSettings,
+    /// Monthly caps; shown only when set.
+    #[serde(default, skip_serializing_if = "BudgetSettings::is_default")]
+    pub budget: BudgetSettings,
 }
 
 /// A setting that cannot be taken, with where it is (`bot.color`,
@@ -237,12 +382,7 @@ impl TenantSettings {
             max_chars("systemPrompt", p, MAX_SYSTEM_PROMPT_CHARS)?;
         }
         if let Some(p) = &self.default_provider {
-            let ok = !p.is_empty()
-                && p.len() <= 32
-                && p.bytes().all(|b| {
-                    b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_'
-                });
-            if !ok {
+            if !is_provider_name(p) {
                 return Err(SettingsError::new(
                     "defaultProvider",
                     "a provider name such as claude, openai, custom or dummy",
@@ -275,6 +415,8 @@ impl TenantSettings {
             MAX_RATE_LIMIT_PER_HOUR,
         )?;
         in_range("retentionDays", self.retention_days, MAX_RETENTION_DAYS)?;
+        self.limits.validate()?;
+        self.budget.validate()?;
         self.knowledge.validate()
     }
 }
@@ -415,6 +557,8 @@ impl Tenant {
             rate_limit_per_hour: self.rate_limit_per_hour,
             retention_days: self.retention_days,
             knowledge: self.knowledge,
+            limits: self.limits,
+            budget: self.budget.clone(),
         }
     }
 
@@ -458,6 +602,8 @@ impl Tenant {
         self.rate_limit_per_hour = settings.rate_limit_per_hour;
         self.retention_days = settings.retention_days;
         self.knowledge = settings.knowledge;
+        self.limits = settings.limits;
+        self.budget = settings.budget;
     }
 
     /// Whether a browser origin (normalized) is among the allowed origins.
@@ -602,6 +748,46 @@ mod tests {
             field_of(json!({"knowledge": {"maxDocs": 1}})),
             "knowledge.maxDocs"
         );
+    }
+
+    #[test]
+    fn limits_and_budget_are_validated_by_path() {
+        let s = patched(json!({
+            "limits": {"perVisitorPerHour": 20, "tenantPerHour": 5000},
+            "budget": {"monthlyMessages": 100000, "monthlyTokens": 5000000, "softPercent": 75,
+                       "onExceeded": "fallback", "fallbackProvider": "dummy", "fallbackModel": "small-1"}
+        }))
+        .unwrap();
+        assert_eq!(s.limits.per_visitor_per_hour, Some(20));
+        assert_eq!(s.budget.on_exceeded, OnExceeded::Fallback);
+        assert_eq!(s.budget.soft_percent(), 75);
+        let cleared = s
+            .patched(&json!({"limits": null, "budget": {"monthlyTokens": null}}))
+            .unwrap();
+        assert!(cleared.limits.is_default());
+        assert_eq!(cleared.budget.monthly_tokens, None);
+        assert_eq!(cleared.budget.monthly_messages, Some(100000));
+        assert_eq!(TenantSettings::default().budget.soft_percent(), 80);
+        assert!(
+            !serde_json::to_string(&TenantSettings::default())
+                .unwrap()
+                .contains("budget"),
+            "unset, the settings look as before"
+        );
+        for (patch, field) in [
+            (json!({"limits": {"perVisitorPerHour": 0}}), "limits.perVisitorPerHour"),
+            (json!({"limits": {"tenantPerHour": -3}}), "limits.tenantPerHour"),
+            (json!({"limits": {"perKey": 3}}), "limits.perKey"),
+            (json!({"budget": {"monthlyMessages": 0}}), "budget.monthlyMessages"),
+            (json!({"budget": {"monthlyTokens": "lots"}}), "budget.monthlyTokens"),
+            (json!({"budget": {"softPercent": 101}}), "budget.softPercent"),
+            (json!({"budget": {"onExceeded": "shrug"}}), "budget.onExceeded"),
+            (json!({"budget": {"onExceeded": "fallback"}}), "budget.fallbackProvider"),
+            (json!({"budget": {"fallbackProvider": "Big One"}}), "budget.fallbackProvider"),
+            (json!({"budget": {"fallbackModel": " "}}), "budget.fallbackModel"),
+        ] {
+            assert_eq!(field_of(patch), field);
+        }
     }
 
     #[test]

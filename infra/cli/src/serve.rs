@@ -45,6 +45,8 @@ pub async fn run(data_dir: &Path, addr: &str) -> Result<()> {
     let _ = stdout
         .write_all(banner.as_bytes())
         .and_then(|()| stdout.flush());
+    // With the peer's address: the client address of the widget's limits.
+    let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await

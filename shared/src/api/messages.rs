@@ -20,7 +20,7 @@ use crate::AppState;
 use crate::auth::{Caller, WidgetCaller};
 use crate::clock::iso8601;
 use crate::http::extract::{SessionPath, body_session_id};
-use crate::http::{ApiJson, AppError, check_config};
+use crate::http::{ApiJson, AppError, ClientAddr, check_config};
 use crate::model::{Message, Role, SessionId};
 use crate::service::exchange::{self, Exchange, ExchangeEvent, SendRequest};
 use crate::service::feedback::{self as rating, FeedbackRequest};
@@ -92,6 +92,7 @@ fn validate_send(body: SendMessageRequest) -> Result<SendRequest, AppError> {
         Some(_) => return Err(AppError::bad_request("config must be a JSON object")),
     };
     Ok(SendRequest {
+        client: None,
         session_id,
         message,
         config,
@@ -144,10 +145,14 @@ impl From<Exchange> for SendResponse {
 )]
 pub(crate) async fn send(
     WidgetCaller(caller): WidgetCaller,
+    ClientAddr(client): ClientAddr,
     State(state): State<AppState>,
     ApiJson(body): ApiJson<SendMessageRequest>,
 ) -> Result<Response, AppError> {
-    let request = validate_send(body)?;
+    let request = SendRequest {
+        client,
+        ..validate_send(body)?
+    };
     let (limit, done) = exchange::exchange(&state, &caller, request).await?;
     let mut response = Json(SendResponse::from(done)).into_response();
     limit.apply_headers(response.headers_mut());
@@ -166,10 +171,14 @@ pub(crate) async fn send(
 )]
 pub(crate) async fn stream(
     WidgetCaller(caller): WidgetCaller,
+    ClientAddr(client): ClientAddr,
     State(state): State<AppState>,
     ApiJson(body): ApiJson<SendMessageRequest>,
 ) -> Result<Response, AppError> {
-    let request = validate_send(body)?;
+    let request = SendRequest {
+        client,
+        ..validate_send(body)?
+    };
     let (limit, events) = exchange::start_exchange(&state, &caller, request).await?;
     let sse = futures::stream::unfold(events, |mut events| async move {
         let event = events.recv().await?;

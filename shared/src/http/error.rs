@@ -135,6 +135,12 @@ impl AppError {
             return (StatusCode::BAD_REQUEST, body);
         }
         let (status, error, detail) = self.parts();
+        if let AppError::RateLimited(limit) = self {
+            // Which limit was hit: the caller can tell a visitor's own
+            // limit from the site's ceiling or its monthly budget.
+            let body = json!({"error": error, "limit": limit.kind, "detail": detail});
+            return (status, body);
+        }
         let body = match detail {
             Some(detail) => json!({ "error": error, "detail": detail }),
             None => json!({ "error": error }),
@@ -191,10 +197,7 @@ impl AppError {
                 return (status, "Invalid file content", Some(detail.clone()));
             }
             RateLimited(limit) => {
-                let detail = format!(
-                    "At most {} messages per hour per API key; retry in {} seconds",
-                    limit.limit, limit.retry_after_secs
-                );
+                let detail = limit.detail();
                 return (
                     StatusCode::TOO_MANY_REQUESTS,
                     "Rate limit exceeded",
@@ -429,5 +432,6 @@ mod tests {
             body["detail"],
             "At most 5 messages per hour per API key; retry in 3600 seconds"
         );
+        assert_eq!(body["limit"], "key");
     }
 }

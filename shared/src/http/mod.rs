@@ -3,11 +3,13 @@
 //! the serving of compiled-in files.
 
 mod caller;
+pub mod client_addr;
 pub mod error;
 pub mod extract;
 pub mod frame_csp;
 pub mod static_files;
 
+pub use client_addr::ClientAddr;
 pub use error::AppError;
 pub use extract::{ApiJson, check_config};
 pub use frame_csp::with_frame_csp;

@@ -25,6 +25,9 @@ pub struct SendRequest {
     /// behaviour), in the exchange's own write; this message already uses
     /// them.
     pub config: SessionConfig,
+    /// The client's address (`http::ClientAddr`): with the visitor id, who
+    /// a publishable key's message is counted for.
+    pub client: Option<std::net::IpAddr>,
 }
 
 /// The outcome of a send.
@@ -64,27 +67,21 @@ pub async fn start_exchange(
     caller: &Caller,
     request: SendRequest,
 ) -> ServiceResult<(RateLimit, mpsc::Receiver<ExchangeEvent>)> {
-    // The message is counted while the session is read: one wait for the
-    // table instead of two in a row. The limit is looked at first, so an
-    // over-limit caller gets 429 whatever the session, as when counted alone.
-    let (limit, found) = tokio::join!(
-        ratelimit::count_message(state, caller),
-        state
-            .repo
-            .session_with_recent_messages(caller.tenant_id(), request.session_id.uuid()),
-    );
-    let limit = limit?;
-    let (session, history) = found?.ok_or(ServiceError::SessionNotFound)?;
-    caller.authorize(&session)?;
+    let (admission, session, history) = admit_and_read(state, caller, &request).await?;
     ensure_live(state, &session)?;
-    let merged = merged_config(&session.config, &request.config)?;
+    let mut merged = merged_config(&session.config, &request.config)?;
+    let fallback = admission.fallback.then(|| fallback_config(&caller.tenant));
+    if let Some(over) = &fallback {
+        merged.extend(over.clone());
+    }
     provider_choice::check(state, &caller.tenant, &merged)?;
+    let limit = admission.status;
 
     let (tx, rx) = mpsc::channel(EVENT_BUFFER);
     let state = state.clone();
     let tenant = caller.tenant.clone();
     tokio::spawn(async move {
-        let outcome = run_exchange(&state, &tenant, session, history, request, &tx).await;
+        let outcome = run_exchange(&state, &tenant, session, history, request, fallback, &tx).await;
         let last = match outcome {
             Ok(done) => ExchangeEvent::Done(Box::new(done)),
             Err(error) => ExchangeEvent::Failed(error),
@@ -101,10 +98,13 @@ async fn run_exchange(
     session: Session,
     history: Vec<Message>,
     request: SendRequest,
+    fallback: Option<SessionConfig>,
     tx: &mpsc::Sender<ExchangeEvent>,
 ) -> ServiceResult<Exchange> {
     let mut config = session.config.clone();
     config.extend(request.config.clone());
+    // Over budget, falling back: this message only, never stored.
+    config.extend(fallback.unwrap_or_default());
     let requested = provider_choice::requested(tenant, &config);
     let received_at = state.now_ms();
     let user_message = Message {
@@ -171,6 +171,56 @@ async fn run_exchange(
         reply,
         user_message_id,
     })
+}
+
+/// Counts the message against the caller's limits and reads the session
+/// (and its recent messages). A secret key's count needs no session, so
+/// the two run at once (an over-limit caller gets 429 whatever the
+/// session); a widget visitor is known from the session, so it is read,
+/// and authorized, first.
+async fn admit_and_read(
+    state: &AppState,
+    caller: &Caller,
+    request: &SendRequest,
+) -> ServiceResult<(ratelimit::Admission, Session, Vec<Message>)> {
+    let sid = request.session_id.uuid();
+    let read = state.repo.session_with_recent_messages(caller.tenant_id(), sid);
+    if !caller.is_publishable() {
+        let seed = sid.to_string();
+        let (admission, found) = tokio::join!(
+            ratelimit::admit(state, caller, ratelimit::Subject::Key, &seed),
+            read
+        );
+        let admission = admission?;
+        let (session, history) = found?.ok_or(ServiceError::SessionNotFound)?;
+        caller.authorize(&session)?;
+        return Ok((admission, session, history));
+    }
+    let (session, history) = read.await?.ok_or(ServiceError::SessionNotFound)?;
+    caller.authorize(&session)?;
+    ensure_live(state, &session)?;
+    let visitor = ratelimit::visitor::visitor_of(
+        &caller.tenant,
+        &session,
+        caller.user_signature.as_deref(),
+        request.client,
+    );
+    let subject = ratelimit::Subject::Visitor(&visitor);
+    let admission = ratelimit::admit(state, caller, subject, &visitor).await?;
+    Ok((admission, session, history))
+}
+
+/// The config keys a message over budget is answered with: the tenant's
+/// fallback provider and model.
+fn fallback_config(tenant: &Tenant) -> SessionConfig {
+    let mut over = SessionConfig::new();
+    if let Some(p) = &tenant.budget.fallback_provider {
+        over.insert("aiProvider".into(), Value::from(p.clone()));
+    }
+    if let Some(m) = &tenant.budget.fallback_model {
+        over.insert("model".into(), Value::from(m.clone()));
+    }
+    over
 }
 
 /// Stores the user's message marked `failed` after the provider failed;

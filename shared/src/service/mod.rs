@@ -3,6 +3,7 @@
 //! nothing of HTTP bodies; they return [`ServiceError`].
 
 pub mod analytics;
+pub mod budget;
 pub mod error;
 pub mod exchange;
 pub mod export;

@@ -69,6 +69,7 @@ checks!(
     put_replaces_whole_item,
     put_if_not_exists_only_once,
     conditions_on_attributes,
+    counter_stays_below_its_bound,
     update_creates_missing_item,
     update_add_counts_from_zero,
     update_set_if_absent_keeps_existing,
@@ -355,6 +356,49 @@ pub async fn conditions_on_attributes(table: &dyn Table) {
             .await
             .is_ok()
     );
+}
+
+/// `LessThan`: an absent counter is 0; concurrent conditional `ADD`s stop
+/// exactly at the bound; in a transaction every failing index is reported.
+pub async fn counter_stays_below_its_bound(table: &dyn Table) {
+    let key = Key::new("P", "bounded");
+    let bumped = |bound: i64| {
+        WriteOp::update(key.clone(), Update::new().add("n", 1))
+            .when(Condition::LessThan("n".into(), bound))
+    };
+    assert!(matches!(
+        table.write(bumped(0)).await,
+        Err(StoreError::ConditionFailed)
+    ));
+    let tasks = (0..20).map(|_| async {
+        let mut won = 0;
+        for _ in 0..5 {
+            if table.write(bumped(37)).await.is_ok() {
+                won += 1;
+            }
+        }
+        won
+    });
+    let won: i32 = join_all(tasks).await.into_iter().sum();
+    assert_eq!(won, 37);
+    assert_eq!(table.get(&key).await.unwrap().unwrap()["n"], json!(37));
+    put(table, item("P", "text", json!({"n": "7"}))).await;
+    let text = WriteOp::update(Key::new("P", "text"), Update::new().add("m", 1))
+        .when(Condition::LessThan("n".into(), 100));
+    assert!(table.write(text).await.is_err());
+    let other = Key::new("P", "other");
+    let ops = vec![
+        bumped(37),
+        WriteOp::update(other.clone(), Update::new().add("n", 1))
+            .when(Condition::LessThan("n".into(), 1)),
+        WriteOp::update(Key::new("P", "third"), Update::new().add("n", 1))
+            .when(Condition::LessThan("n".into(), 0)),
+    ];
+    match table.transact(ops).await {
+        Err(StoreError::TransactionCancelled { failed }) => assert_eq!(failed, vec![0, 2]),
+        other => panic!("expected a cancellation, got {other:?}"),
+    }
+    assert!(table.get(&other).await.unwrap().is_none());
 }
 
 pub async fn update_creates_missing_item(table: &dyn Table) {

@@ -253,6 +253,16 @@ impl Expr {
                 // explicitly, since not every DynamoDB implementation agrees.
                 format!("attribute_exists({n}) AND {n} = {v}")
             }
+            Condition::LessThan(a, bound) => {
+                let n = self.name(a);
+                let v = self.value(AttributeValue::N(bound.to_string()));
+                // An absent counter is 0: below any positive bound.
+                if *bound > 0 {
+                    format!("attribute_not_exists({n}) OR {n} < {v}")
+                } else {
+                    format!("attribute_exists({n}) AND {n} < {v}")
+                }
+            }
             Condition::And(all) => {
                 if all.is_empty() {
                     return Err(StoreError::Invalid("empty AND condition".into()));

@@ -182,6 +182,56 @@ pub fn rate(key_id: Uuid, window: i64) -> Key {
     Key::new(format!("RATE#{key_id}#{window}"), RATE_SK)
 }
 
+/// The tenant ceiling's shards (`CEIL#{window}#S07`) and the monthly
+/// budget's (`BUDGET#{yyyy-mm}#S07`), in the tenant's partition.
+pub const CEILING_PREFIX: &str = "CEIL#";
+pub const BUDGET_PREFIX: &str = "BUDGET#";
+
+/// A visitor's message counter for one window (`visitor` is a hash).
+pub fn visitor_rate(tenant: Uuid, visitor: &str, window: i64) -> Key {
+    Key::new(format!("RATE#V#{tenant}#{visitor}#{window}"), RATE_SK)
+}
+
+/// The sort-key prefix of every shard of the tenant ceiling's window.
+pub fn ceiling_shards(window: i64) -> String {
+    format!("{CEILING_PREFIX}{window}#S")
+}
+
+/// One shard of the tenant ceiling's counter for `window`.
+pub fn ceiling(tenant: Uuid, window: i64, shard: u16) -> Key {
+    Key::new(
+        tenant_pk(tenant),
+        format!("{CEILING_PREFIX}{window}{}", chat_core::shard::shard_suffix(shard)),
+    )
+}
+
+/// The sort-key prefix of every shard of a month's budget counters.
+pub fn budget_shards(month: &str) -> String {
+    format!("{BUDGET_PREFIX}{month}#S")
+}
+
+/// One shard of the tenant's budget counters for `month` (`yyyy-mm`).
+pub fn budget(tenant: Uuid, month: &str, shard: u16) -> Key {
+    Key::new(
+        tenant_pk(tenant),
+        format!("{BUDGET_PREFIX}{month}{}", chat_core::shard::shard_suffix(shard)),
+    )
+}
+
+/// The UTC month (`yyyy-mm`) of an instant.
+pub fn month_of(epoch_ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(epoch_ms)
+        .unwrap_or_default()
+        .format("%Y-%m")
+        .to_string()
+}
+
+/// The shard number a sharded counter's sort key ends in (`#S07` -> 7).
+pub fn shard_of_sort_key(sk: &str) -> Option<u16> {
+    let (_, n) = sk.rsplit_once("#S")?;
+    n.parse().ok()
+}
+
 /// GSI1 sort key of a session: sessions sort by last activity.
 pub fn session_activity_gsi1sk(last_activity_ms: i64, session: Uuid) -> String {
     format!("{}#{session}", activity_bound(last_activity_ms))

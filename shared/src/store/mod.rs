@@ -203,6 +203,9 @@ pub enum Condition {
     AttributeNotExists(String),
     /// The attribute equals the value.
     Equals(String, Value),
+    /// The integer attribute, an absent one counting as 0, is below the
+    /// bound: a counter's `ADD` that must stay under a limit.
+    LessThan(String, i64),
     /// Every condition holds.
     And(Vec<Condition>),
 }
@@ -216,6 +219,12 @@ impl Condition {
             Condition::AttributeExists(name) => current.is_some_and(|i| i.contains_key(name)),
             Condition::AttributeNotExists(name) => !current.is_some_and(|i| i.contains_key(name)),
             Condition::Equals(name, value) => current.and_then(|i| i.get(name)) == Some(value),
+            Condition::LessThan(name, bound) => {
+                match current.and_then(|i| i.get(name)) {
+                    None => 0 < *bound,
+                    Some(v) => v.as_i64().is_some_and(|n| n < *bound),
+                }
+            }
             Condition::And(all) => all.iter().all(|c| c.holds(current)),
         }
     }

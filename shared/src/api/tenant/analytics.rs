@@ -13,6 +13,7 @@ use crate::api::openapi::Errors;
 use crate::auth::Caller;
 use crate::http::AppError;
 use crate::service::analytics::{self, MAX_DAYS};
+use crate::service::budget::{self, BudgetStatus};
 use crate::store::repo::{DayCounts, DayTotals};
 
 /// Days read when the caller names none.
@@ -80,6 +81,8 @@ pub struct AnalyticsResponse {
     /// Every day of the range, oldest first, zeros included.
     days: Vec<Day>,
     totals: Counts,
+    /// The month to date against the tenant's budget (`settings.budget`).
+    budget: BudgetStatus,
 }
 
 fn days_of(params: &AnalyticsParams) -> Result<u32, AppError> {
@@ -112,9 +115,14 @@ pub(crate) async fn analytics(
 ) -> Result<Json<AnalyticsResponse>, AppError> {
     let Query(params) =
         params.map_err(|e| AppError::bad_request_detail("Invalid query string", e.body_text()))?;
-    let usage = analytics::usage(&state, &caller, days_of(&params)?).await?;
+    let days = days_of(&params)?;
+    let (usage, budget) = tokio::try_join!(
+        analytics::usage(&state, &caller, days),
+        budget::month_to_date(&state, &caller.tenant),
+    )?;
     Ok(Json(AnalyticsResponse {
         days: usage.days.into_iter().map(Day::from).collect(),
         totals: usage.totals.into(),
+        budget,
     }))
 }

@@ -106,6 +106,7 @@ impl Repository {
         }
         ops.push(WriteOp::update(keys::session(tenant, sid), bump).when(Condition::Exists));
         ops.push(count_day(tenant, sid, now_ms, &day_counts(messages)));
+        ops.extend(super::budget::count_month(tenant, sid, now_ms, messages));
         if let Some(user) = &session.user_identifier {
             // Unconditional: the session's condition above already fails
             // the whole write when the session (and so its entry) was erased.

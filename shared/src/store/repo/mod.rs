@@ -12,13 +12,14 @@
 mod analytics;
 mod api_keys;
 mod attrs;
+pub mod budget;
 mod feedback;
 mod files;
 mod import;
 mod knowledge;
 mod messages;
 mod privacy;
-mod ratelimit;
+pub mod ratelimit;
 mod sessions;
 mod stats;
 mod tenant_sessions;
