@@ -68,7 +68,8 @@ pub struct RoundTrips {
     pub history_reads: Input,
     pub upload_reads: Input,
     pub upload_writes: Input,
-    pub extra_limit_writes_per_send: Input,
+    pub limit_counter_items_per_send: Input,
+    pub budget_items_in_exchange: Input,
 }
 
 #[derive(Debug, Clone, Deserialize)]

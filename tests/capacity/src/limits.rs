@@ -43,6 +43,12 @@ pub fn limits(i: &Inputs) -> Vec<Limit> {
     // A transaction's write of a counter item: two units per KB.
     let counter = 2.0 * kb(i.items.counter_bytes.value);
     let day_writes = 1.0 + per_session + uploads;
+    // The limits' items in the tenant's partition per message: the ceiling's
+    // and the budget's shards (the visitor's counter has a key of its own),
+    // and the budget shard moved again with the exchange.
+    let rt = &i.round_trips;
+    let limit_items = (rt.limit_counter_items_per_send.value - 1.0).max(0.0)
+        + rt.budget_items_in_exchange.value;
     let session_kb = kb(i.items.session_bytes.value);
     let ops = operations(i);
     let total = |f: &dyn Fn(&crate::model::Operation) -> f64| -> f64 {
@@ -65,10 +71,10 @@ pub fn limits(i: &Inputs) -> Vec<Limit> {
             change: "more shards (chat_core::shard::TENANT_COUNTER_SHARDS): reads stay one Query, a day's items grow with the shards",
         },
         Limit {
-            name: "the tenant's item collection TENANT#t (counter shards, users), before DynamoDB splits it",
+            name: "the tenant's item collection TENANT#t (counter, ceiling and budget shards, users), before DynamoDB splits it",
             unit: "WCU/s",
             limit: item,
-            per_message_per_second: (counter * (day_writes + per_session)
+            per_message_per_second: (counter * (day_writes + per_session + limit_items)
                 + 2.0 * kb(i.items.user_entry_bytes.value) * u * per_session)
                 * peak,
             change: "DynamoDB splits a hot item collection by sort key within minutes (split for heat), which the shards' distinct sort keys allow; for a sudden launch, give the counter shards partition keys of their own (TENANT#t#S07) and read them with one BatchGetItem",
@@ -82,11 +88,20 @@ pub fn limits(i: &Inputs) -> Vec<Limit> {
             change: "every message moves its session in GSI1 (delete + put) in the one partition TENANT#t, under an ever-increasing sort key that split for heat cannot spread, and a throttled index slows the table's writes: shard GSI1PK by session (the console's list merges the shards' pages) or move a session's activity key at most once a minute",
         },
         Limit {
-            name: "one publishable key's hourly rate counter RATE#key#hour",
+            name: "one publishable key's hourly counter, had it stayed per key (before issue 19)",
             unit: "WCU/s",
             limit: item,
             per_message_per_second: kb(i.items.rate_counter_bytes.value) * peak,
-            change: "per-visitor limits and a sharded tenant ceiling replace the per-key count for publishable keys (issue 19 item 1)",
+            change: "replaced: a widget send counts one item per visitor and hour, and the tenant ceiling's shards (see the budget shard row)",
+        },
+        Limit {
+            name: "the hottest budget shard (month's messages and tokens)",
+            unit: "WCU/s",
+            limit: item,
+            per_message_per_second: counter * rt.budget_items_in_exchange.value.max(1.0) * 2.0
+                * peak
+                / l.counter_shards.value,
+            change: "more shards in the limits' module; the budget shard takes two writes per message (the admission and the exchange's tokens)",
         },
     ];
     all.extend(platform_limits(i, peak, &total));

@@ -73,11 +73,18 @@ fn send(i: &Inputs, s: &Sizes) -> Operation {
     );
     // The session and its last 10 messages (5 exchanges), one Query.
     let read = rcu(s.session + 5.0 * (s.user_message + s.reply)) * rt.send_reads.value;
-    let exchange = 2.0 * (kb(s.user_message) + kb(s.reply) + kb(s.session) + kb(s.counter))
+    let budget = rt.budget_items_in_exchange.value;
+    let exchange = 2.0 * (kb(s.user_message) + kb(s.reply) + kb(s.session))
+        + 2.0 * (1.0 + budget) * kb(s.counter)
         + 2.0 * u * kb(s.user_entry);
-    let counters = (rt.send_writes.value - 1.0) * kb(i.items.rate_counter_bytes.value)
-        + rt.extra_limit_writes_per_send.value * kb(s.counter);
-    let trips = rt.send_reads.value + rt.send_writes.value + rt.extra_limit_writes_per_send.value;
+    // The limits' write: one counter on its own, several in a transaction.
+    let items = rt.limit_counter_items_per_send.value;
+    let counters = if items <= 1.0 {
+        kb(i.items.rate_counter_bytes.value)
+    } else {
+        2.0 * items * kb(s.counter)
+    };
+    let trips = rt.send_reads.value + rt.send_writes.value;
     Operation {
         name: "send a message (and stream the reply)",
         per_message: 1.0,
