@@ -3,7 +3,7 @@
 //! minute, checked at the peak (`peak_to_average` times the average).
 
 use crate::inputs::Inputs;
-use crate::model::operations;
+use crate::model::{Operation, operations};
 
 /// One limit and what one visitor message per second (average) uses of it
 /// at the peak.
@@ -47,13 +47,9 @@ pub fn limits(i: &Inputs) -> Vec<Limit> {
     // and the budget's shards (the visitor's counter has a key of its own),
     // and the budget shard moved again with the exchange.
     let rt = &i.round_trips;
-    let limit_items = (rt.limit_counter_items_per_send.value - 1.0).max(0.0)
-        + rt.budget_items_in_exchange.value;
+    let limit_items =
+        (rt.limit_counter_items_per_send.value - 1.0).max(0.0) + rt.budget_items_in_exchange.value;
     let session_kb = kb(i.items.session_bytes.value);
-    let ops = operations(i);
-    let total = |f: &dyn Fn(&crate::model::Operation) -> f64| -> f64 {
-        ops.iter().map(|o| o.per_message * f(o)).sum::<f64>() * peak
-    };
     let item = l.item_wcu_per_second.value;
     let mut all = vec![
         Limit {
@@ -98,22 +94,26 @@ pub fn limits(i: &Inputs) -> Vec<Limit> {
             name: "the hottest budget shard (month's messages and tokens)",
             unit: "WCU/s",
             limit: item,
-            per_message_per_second: counter * rt.budget_items_in_exchange.value.max(1.0) * 2.0
+            per_message_per_second: counter
+                * rt.budget_items_in_exchange.value.max(1.0)
+                * 2.0
                 * peak
                 / l.counter_shards.value,
             change: "more shards in the limits' module; the budget shard takes two writes per message (the admission and the exchange's tokens)",
         },
     ];
-    all.extend(platform_limits(i, peak, &total));
+    all.extend(platform_limits(i, peak));
     all.sort_by(|a, b| a.reached_at().total_cmp(&b.reached_at()));
     all
 }
 
-fn platform_limits(
-    i: &Inputs,
-    peak: f64,
-    total: &dyn Fn(&dyn Fn(&crate::model::Operation) -> f64) -> f64,
-) -> Vec<Limit> {
+/// What the operations use of `f` per message per second, at the peak.
+type PerOperation<'a> = &'a dyn Fn(&Operation) -> f64;
+
+fn platform_limits(i: &Inputs, peak: f64) -> Vec<Limit> {
+    let ops = operations(i);
+    let total =
+        |f: PerOperation| -> f64 { ops.iter().map(|o| o.per_message * f(o)).sum::<f64>() * peak };
     let l = &i.limits;
     vec![
         Limit {

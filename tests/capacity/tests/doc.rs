@@ -2,6 +2,8 @@
 //! inputs.json: change either, and this fails until the document is
 //! regenerated.
 
+#![allow(clippy::unwrap_used)]
+
 use chat_capacity::{doc_path, generate, generated_part, limits, num, scale};
 
 #[test]
