@@ -74,7 +74,13 @@ struct Run {
 }
 
 impl Run {
-    async fn call(&self, key: &str, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+    async fn call(
+        &self,
+        key: &str,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
         let mut request = self
             .client
             .request(method, format!("{}{path}", self.args.url))
@@ -92,7 +98,9 @@ impl Run {
         };
         let mut tally = self.tally.lock().await;
         tally.requests += 1;
-        tally.latencies_us.push(started.elapsed().as_micros() as u64);
+        tally
+            .latencies_us
+            .push(started.elapsed().as_micros() as u64);
         answer
     }
 
@@ -100,16 +108,37 @@ impl Run {
     /// how many were admitted.
     async fn visitor(&self, name: &str, messages: usize) -> usize {
         let body = json!({"config": {"aiProvider": "dummy"}, "user_identifier": name});
-        let (status, created) = self.call(&self.pk, Method::POST, "/api/chat/sessions/create", Some(body)).await;
-        let Some(session) = created["sessionId"].as_str().filter(|_| status.is_success()) else {
-            self.tally.lock().await.errors.push(format!("create {status}: {created}"));
+        let (status, created) = self
+            .call(
+                &self.pk,
+                Method::POST,
+                "/api/chat/sessions/create",
+                Some(body),
+            )
+            .await;
+        let Some(session) = created["sessionId"]
+            .as_str()
+            .filter(|_| status.is_success())
+        else {
+            self.tally
+                .lock()
+                .await
+                .errors
+                .push(format!("create {status}: {created}"));
             return 0;
         };
         self.tally.lock().await.sessions += 1;
         let mut admitted = 0;
         for n in 0..messages {
             let body = json!({"sessionId": session, "message": format!("{name} asks {n}")});
-            let (status, reply) = self.call(&self.pk, Method::POST, "/api/chat/messages/send", Some(body)).await;
+            let (status, reply) = self
+                .call(
+                    &self.pk,
+                    Method::POST,
+                    "/api/chat/messages/send",
+                    Some(body),
+                )
+                .await;
             let mut tally = self.tally.lock().await;
             if status.is_success() {
                 tally.sent_ok += 1;
@@ -126,19 +155,31 @@ impl Run {
 
     /// Runs `count` visitors on `concurrency` workers; `messages(i)` is
     /// what visitor `i` sends. Returns each visitor's admitted count.
-    async fn visitors(self: &Arc<Self>, prefix: &str, count: usize, messages: fn(&Args, usize) -> usize) -> Vec<usize> {
+    async fn visitors(
+        self: &Arc<Self>,
+        prefix: &str,
+        count: usize,
+        messages: fn(&Args, usize) -> usize,
+    ) -> Vec<usize> {
         let next = Arc::new(AtomicUsize::new(0));
         let results = Arc::new(Mutex::new(vec![0; count]));
         let workers: Vec<_> = (0..self.args.concurrency)
             .map(|_| {
-                let (run, next, results, prefix) = (self.clone(), next.clone(), results.clone(), prefix.to_owned());
+                let (run, next, results, prefix) = (
+                    self.clone(),
+                    next.clone(),
+                    results.clone(),
+                    prefix.to_owned(),
+                );
                 tokio::spawn(async move {
                     loop {
                         let i = next.fetch_add(1, Ordering::Relaxed);
                         if i >= count {
                             return;
                         }
-                        let n = run.visitor(&format!("{prefix}-{i}"), messages(&run.args, i)).await;
+                        let n = run
+                            .visitor(&format!("{prefix}-{i}"), messages(&run.args, i))
+                            .await;
                         results.lock().await[i] = n;
                     }
                 })
@@ -153,27 +194,57 @@ impl Run {
 
     async fn settings(&self, limits: Value) -> Result<(), String> {
         let (status, body) = self
-            .call(&self.args.key, Method::PATCH, "/api/tenant/settings", Some(json!({"limits": limits})))
+            .call(
+                &self.args.key,
+                Method::PATCH,
+                "/api/tenant/settings",
+                Some(json!({"limits": limits})),
+            )
             .await;
-        status.is_success().then_some(()).ok_or(format!("settings {status}: {body}"))
+        status
+            .is_success()
+            .then_some(())
+            .ok_or(format!("settings {status}: {body}"))
     }
 
     /// The tenant's counters: (sessions, analytics of today).
     async fn counters(&self) -> Result<(i64, Value), String> {
-        let (_, stats) = self.call(&self.args.key, Method::GET, "/api/chat/sessions/stats/summary", None).await;
-        let (_, analytics) = self.call(&self.args.key, Method::GET, "/api/tenant/analytics?days=1", None).await;
-        let sessions = stats["totalSessions"].as_i64().ok_or(format!("stats: {stats}"))?;
+        let (_, stats) = self
+            .call(
+                &self.args.key,
+                Method::GET,
+                "/api/chat/sessions/stats/summary",
+                None,
+            )
+            .await;
+        let (_, analytics) = self
+            .call(
+                &self.args.key,
+                Method::GET,
+                "/api/tenant/analytics?days=1",
+                None,
+            )
+            .await;
+        let sessions = stats["totalSessions"]
+            .as_i64()
+            .ok_or(format!("stats: {stats}"))?;
         Ok((sessions, analytics))
     }
 }
 
 /// Every `visitors / abusers`-th visitor is abusive.
 fn is_abuser(args: &Args, i: usize) -> bool {
-    args.abusers > 0 && i % (args.visitors / args.abusers).max(1) == 0 && i / (args.visitors / args.abusers).max(1) < args.abusers
+    args.abusers > 0
+        && i % (args.visitors / args.abusers).max(1) == 0
+        && i / (args.visitors / args.abusers).max(1) < args.abusers
 }
 
 fn phase_one_messages(args: &Args, i: usize) -> usize {
-    if is_abuser(args, i) { 10 * args.per_visitor } else { args.per_visitor + 1 }
+    if is_abuser(args, i) {
+        10 * args.per_visitor
+    } else {
+        args.per_visitor + 1
+    }
 }
 
 fn percentile(sorted: &[u64], p: f64) -> f64 {
@@ -200,15 +271,26 @@ async fn publishable_key(client: &Client, args: &Args) -> Result<String, String>
         .await
         .map_err(|e| e.to_string())?;
     let body: Value = reply.json().await.map_err(|e| e.to_string())?;
-    body["key"].as_str().map(str::to_owned).ok_or(format!("no key: {body}"))
+    body["key"]
+        .as_str()
+        .map(str::to_owned)
+        .ok_or(format!("no key: {body}"))
 }
 
 #[tokio::main]
 async fn main() -> Result<(), String> {
     let args = Args::parse();
-    let client = Client::builder().pool_max_idle_per_host(args.concurrency).build().map_err(|e| e.to_string())?;
+    let client = Client::builder()
+        .pool_max_idle_per_host(args.concurrency)
+        .build()
+        .map_err(|e| e.to_string())?;
     let pk = publishable_key(&client, &args).await?;
-    let run = Arc::new(Run { client, args: args.clone(), pk, tally: Mutex::new(Tally::default()) });
+    let run = Arc::new(Run {
+        client,
+        args: args.clone(),
+        pk,
+        tally: Mutex::new(Tally::default()),
+    });
     let deadline = Duration::from_secs(args.max_seconds);
     match tokio::time::timeout(deadline, scenario(&run)).await {
         Ok(result) => result,
@@ -220,19 +302,30 @@ async fn scenario(run: &Arc<Run>) -> Result<(), String> {
     let args = &run.args;
     let started = Instant::now();
     let (sessions_before, analytics_before) = run.counters().await?;
-    run.settings(json!({"perVisitorPerHour": args.per_visitor, "tenantPerHour": null})).await?;
-    let admitted = run.visitors("visitor", args.visitors, phase_one_messages).await;
+    run.settings(json!({"perVisitorPerHour": args.per_visitor, "tenantPerHour": null}))
+        .await?;
+    let admitted = run
+        .visitors("visitor", args.visitors, phase_one_messages)
+        .await;
     let phase_one = started.elapsed();
     // With no ceiling set nothing counts toward it, so the ceiling set now
     // leaves exactly `cap_extra` messages this hour.
     let cap = args.cap_extra;
-    run.settings(json!({"perVisitorPerHour": args.per_visitor, "tenantPerHour": cap})).await?;
+    run.settings(json!({"perVisitorPerHour": args.per_visitor, "tenantPerHour": cap}))
+        .await?;
     let capped = run.visitors("late", args.cap_visitors, |_, _| 1).await;
     let (sessions_after, analytics_after) = run.counters().await?;
     let elapsed = started.elapsed();
     let mut tally = run.tally.lock().await;
     tally.admitted = admitted;
-    report(run, &tally, &capped, (sessions_before, sessions_after), (&analytics_before, &analytics_after), (phase_one, elapsed))
+    report(
+        run,
+        &tally,
+        &capped,
+        (sessions_before, sessions_after),
+        (&analytics_before, &analytics_after),
+        (phase_one, elapsed),
+    )
 }
 
 fn report(
@@ -245,15 +338,67 @@ fn report(
 ) -> Result<(), String> {
     let args = &run.args;
     let mut failures = Vec::new();
-    let short: Vec<usize> = (0..args.visitors).filter(|&i| tally.admitted[i] != args.per_visitor).collect();
-    check(&mut failures, short.is_empty(), format!("visitors not given exactly their allowance: {} (first {:?})", short.len(), short.iter().take(5).collect::<Vec<_>>()));
+    let short: Vec<usize> = (0..args.visitors)
+        .filter(|&i| tally.admitted[i] != args.per_visitor)
+        .collect();
+    check(
+        &mut failures,
+        short.is_empty(),
+        format!(
+            "visitors not given exactly their allowance: {} (first {:?})",
+            short.len(),
+            short.iter().take(5).collect::<Vec<_>>()
+        ),
+    );
     let late_ok: usize = capped.iter().sum();
-    check(&mut failures, late_ok == args.cap_extra.min(args.cap_visitors), format!("the tenant cap admitted {late_ok}, expected {}", args.cap_extra));
-    let delta = |name: &str| analytics.1["totals"][name].as_i64().unwrap_or(-1) - analytics.0["totals"][name].as_i64().unwrap_or(0);
-    check(&mut failures, sessions.1 - sessions.0 == tally.sessions as i64, format!("stats: {} new sessions, generator made {}", sessions.1 - sessions.0, tally.sessions));
-    check(&mut failures, delta("sessions") == tally.sessions as i64, format!("analytics sessions {} vs {}", delta("sessions"), tally.sessions));
-    check(&mut failures, delta("messages") == 2 * tally.sent_ok as i64, format!("analytics messages {} vs 2 x {}", delta("messages"), tally.sent_ok));
-    check(&mut failures, tally.errors.is_empty(), format!("{} unexpected answers, first: {:?}", tally.errors.len(), tally.errors.first()));
+    check(
+        &mut failures,
+        late_ok == args.cap_extra.min(args.cap_visitors),
+        format!(
+            "the tenant cap admitted {late_ok}, expected {}",
+            args.cap_extra
+        ),
+    );
+    let delta = |name: &str| {
+        analytics.1["totals"][name].as_i64().unwrap_or(-1)
+            - analytics.0["totals"][name].as_i64().unwrap_or(0)
+    };
+    check(
+        &mut failures,
+        sessions.1 - sessions.0 == tally.sessions as i64,
+        format!(
+            "stats: {} new sessions, generator made {}",
+            sessions.1 - sessions.0,
+            tally.sessions
+        ),
+    );
+    check(
+        &mut failures,
+        delta("sessions") == tally.sessions as i64,
+        format!(
+            "analytics sessions {} vs {}",
+            delta("sessions"),
+            tally.sessions
+        ),
+    );
+    check(
+        &mut failures,
+        delta("messages") == 2 * tally.sent_ok as i64,
+        format!(
+            "analytics messages {} vs 2 x {}",
+            delta("messages"),
+            tally.sent_ok
+        ),
+    );
+    check(
+        &mut failures,
+        tally.errors.is_empty(),
+        format!(
+            "{} unexpected answers, first: {:?}",
+            tally.errors.len(),
+            tally.errors.first()
+        ),
+    );
     let mut sorted = tally.latencies_us.clone();
     sorted.sort_unstable();
     let figures = json!({
@@ -274,5 +419,9 @@ fn report(
         "failures": failures,
     });
     println!("{figures}");
-    if failures.is_empty() { Ok(()) } else { Err(format!("{} checks failed", failures.len())) }
+    if failures.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("{} checks failed", failures.len()))
+    }
 }
