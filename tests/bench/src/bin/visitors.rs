@@ -188,8 +188,7 @@ impl Run {
         for w in workers {
             let _ = w.await;
         }
-        let results = results.lock().await.clone();
-        results
+        results.lock().await.clone()
     }
 
     async fn settings(&self, limits: Value) -> Result<(), String> {
@@ -234,9 +233,8 @@ impl Run {
 
 /// Every `visitors / abusers`-th visitor is abusive.
 fn is_abuser(args: &Args, i: usize) -> bool {
-    args.abusers > 0
-        && i % (args.visitors / args.abusers).max(1) == 0
-        && i / (args.visitors / args.abusers).max(1) < args.abusers
+    let every = (args.visitors / args.abusers.max(1)).max(1);
+    args.abusers > 0 && i.is_multiple_of(every) && i / every < args.abusers
 }
 
 fn phase_one_messages(args: &Args, i: usize) -> usize {
