@@ -78,3 +78,5 @@ tests/bench/store.sh
 
 step "round trips per operation (asserted exactly by the test suite)"
 cargo test --locked -q -p integration-tests --test api round_trips 2>&1 | grep -E 'test result'
+
+step "many visitors of one tenant: per-visitor limits, tenant cap, exact counters (embedded, then DynamoDB on moto)"; tests/bench/visitors.sh

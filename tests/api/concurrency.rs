@@ -1,6 +1,8 @@
 //! 50 clients send 20 messages each at once, to sessions of their own and
 //! to sessions they share: afterwards every message is stored exactly once
-//! and every count is exact (the day's analytics counters too). Runs on both drivers with the API suite.
+//! and every count is exact (the day's analytics counters too, and the
+//! tenant's session totals, both written to shards picked by the session and
+//! summed on read). Runs on both drivers with the API suite.
 
 use std::collections::HashMap;
 
@@ -108,6 +110,29 @@ async fn fifty_clients_twenty_messages_each_nothing_lost_nothing_doubled() {
     for (_, count) in stats.body["userStats"].as_object().unwrap() {
         assert_eq!(*count, json!(1));
     }
+    // Those counts came from the sharded items: the tenant's totals and the
+    // day's counters spread over several shards, none unsharded.
+    let tenant_items = app
+        .state
+        .repo
+        .table()
+        .query(&chat_shared::store::Query::partition(keys::tenant_pk(
+            app.tenant,
+        )))
+        .await
+        .unwrap()
+        .items;
+    let sks: Vec<&str> = tenant_items
+        .iter()
+        .filter_map(|i| i["SK"].as_str())
+        .collect();
+    let shards = |prefix: &str| sks.iter().filter(|sk| sk.starts_with(prefix)).count();
+    assert!(shards("STATS#S") > 1 && shards("DAY#") > 1, "{sks:?}");
+    assert!(
+        !sks.contains(&"STATS") && !sks.iter().any(|sk| sk.len() == "DAY#yyyy-mm-dd".len()),
+        "nothing written unsharded: {sks:?}"
+    );
+
     // The rate-limit counter took every message exactly once too.
     let key = app
         .state

@@ -34,6 +34,7 @@ mod round_trips;
 #[cfg(feature = "cloud")]
 mod secrets_cloud;
 mod sessions;
+mod sharded_counters;
 mod stats_by_user;
 mod streaming;
 mod tenant;

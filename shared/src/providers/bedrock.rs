@@ -98,7 +98,6 @@ impl BedrockProvider {
     }
 }
 
-
 /// The most a call may take, from the request to the last event.
 fn operation_budget(budget: &ProviderHttpSettings) -> Duration {
     budget.timeout.saturating_add(budget.retry_budget)

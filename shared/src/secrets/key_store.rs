@@ -120,7 +120,6 @@ impl KeyFetcher for AwsKeyStore {
     }
 }
 
-
 fn describe(what: &SecretRef) -> String {
     match what {
         SecretRef::SecretsManager(id) => format!("secret {id}"),

@@ -99,6 +99,7 @@ checks!(
     relaxed_writes_behave_as_writes,
     count_matches_query,
     projection_returns_named_attributes,
+    sharded_counters_sum_exactly,
 );
 
 /// Every page of a GSI2 partition, its sort keys in order.
@@ -1271,4 +1272,89 @@ pub async fn projection_returns_named_attributes(table: &dyn Table) {
     assert!(is_invalid(
         table.query(&Query::partition("P").project(&[])).await
     ));
+}
+
+/// The sharded tenant counters (`STATS#S..`, `DAY#date#S..`, see
+/// `store::keys`): concurrent transactions adding to shards picked by their
+/// session lose nothing, and one query per counter (or per range of days)
+/// finds every shard beside the unsharded item written before the split,
+/// and nothing of the neighbouring keys.
+pub async fn sharded_counters_sum_exactly(table: &dyn Table) {
+    use super::keys;
+    use uuid::Uuid;
+    let tenant = Uuid::from_u128(7);
+    let pk = keys::tenant_pk(tenant);
+    let legacy_stats = keys::stats(tenant);
+    let legacy_day = keys::day(tenant, "2025-12-02");
+    for (key, n) in [(legacy_stats, 5), (legacy_day, 3)] {
+        let op = WriteOp::update(key, Update::new().add("n", n));
+        table.write(op).await.unwrap();
+    }
+    for sk in ["DAY#2025-12-01#S03", "DAY#2025-12-03", "TENANT", "KEY#x"] {
+        put(table, item(&pk, sk, json!({"n": 1000}))).await;
+    }
+    let pk = pk.as_str();
+    let tasks = (0..20u128).map(|task| async move {
+        for j in 0..10u128 {
+            let session = Uuid::from_u128(task * 100 + j);
+            let ops = vec![
+                WriteOp::put(item(pk, &format!("M#{session}"), json!({}))),
+                WriteOp::update(
+                    keys::stats_shard(tenant, session),
+                    Update::new().add("n", 1),
+                ),
+                WriteOp::update(
+                    keys::day_shard(tenant, "2025-12-02", session),
+                    Update::new().add("n", 1),
+                ),
+            ];
+            // A conflict with a concurrent transaction on the same shard
+            // (DynamoDB cancels one) is retried, as the repository does.
+            let mut attempts = 0;
+            loop {
+                match table.transact(ops.clone()).await {
+                    Err(StoreError::TransactionCancelled { failed })
+                        if failed.is_empty() && attempts < 50 =>
+                    {
+                        attempts += 1;
+                        tokio::time::sleep(Duration::from_millis(5)).await;
+                    }
+                    other => break other.unwrap(),
+                }
+            }
+        }
+    });
+    join_all(tasks).await;
+    let sum = |items: &[Item]| items.iter().map(|i| i["n"].as_i64().unwrap()).sum::<i64>();
+    let (low, high) = keys::stats_range();
+    let stats = all_pages(
+        table,
+        &Query::partition(pk).sort(SortCondition::Between(low, high)),
+    )
+    .await;
+    assert_eq!(sum(&stats), 205, "{:?}", sks(&stats));
+    assert!(
+        stats.len() > 2,
+        "writes spread over shards: {:?}",
+        sks(&stats)
+    );
+    assert_eq!(sks(&stats)[0], "STATS", "the unsharded item sorts first");
+    let (low, high) = keys::day_range("2025-12-02", "2025-12-02");
+    let day = all_pages(
+        table,
+        &Query::partition(pk).sort(SortCondition::Between(low, high)),
+    )
+    .await;
+    assert_eq!(sum(&day), 203, "{:?}", sks(&day));
+    assert!(
+        day.iter()
+            .all(|i| keys::date_of_day_sk(i[SK].as_str().unwrap()) == Some("2025-12-02"))
+    );
+    let (low, high) = keys::day_range("2025-12-01", "2025-12-03");
+    let days = all_pages(
+        table,
+        &Query::partition(pk).sort(SortCondition::Between(low, high)),
+    )
+    .await;
+    assert_eq!(sum(&days), 2203, "neighbouring days are in the wider range");
 }

@@ -5,6 +5,7 @@
 //! The table of items, their keys and attributes is written once, in
 //! docs/ARCHITECTURE.md ("Table design"); this module is its code.
 
+use chat_core::shard::{TENANT_COUNTER_SHARDS, shard_of, shard_suffix};
 use uuid::Uuid;
 
 use super::Key;
@@ -33,13 +34,64 @@ pub fn tenant(tenant: Uuid) -> Key {
     Key::new(tenant_pk(tenant), TENANT_SK)
 }
 
+/// The tenant's session totals as written before they were sharded: no
+/// longer written, still summed by every reader (see [`stats_shard`]).
 pub fn stats(tenant: Uuid) -> Key {
     Key::new(tenant_pk(tenant), STATS_SK)
 }
 
-/// The tenant's counters of one UTC day (`yyyy-mm-dd`).
+/// The shard of the tenant's session totals a write for `session` goes to:
+/// `STATS#S07`. One item per tenant would take a write per session and
+/// throttle a busy tenant; readers sum `STATS` and every `STATS#S..` with
+/// one query ([`stats_range`]).
+pub fn stats_shard(tenant: Uuid, session: Uuid) -> Key {
+    Key::new(
+        tenant_pk(tenant),
+        format!("{STATS_SK}{}", shard_suffix_of(session)),
+    )
+}
+
+/// The sort-key range holding the unsharded `STATS` item and its shards.
+pub fn stats_range() -> (String, String) {
+    (STATS_SK.into(), format!("{STATS_SK}{SHARD_RANGE_END}"))
+}
+
+/// The tenant's counters of one UTC day (`yyyy-mm-dd`) as written before
+/// they were sharded: no longer written, still summed by the analytics.
 pub fn day(tenant: Uuid, date: &str) -> Key {
     Key::new(tenant_pk(tenant), format!("{DAY_PREFIX}{date}"))
+}
+
+/// The shard of the tenant's counters of one UTC day a write for `session`
+/// goes to: `DAY#2025-12-02#S07`. A day's shards sort right after its
+/// unsharded item and before the next day, so a range of days stays one
+/// query ([`day_range`]).
+pub fn day_shard(tenant: Uuid, date: &str, session: Uuid) -> Key {
+    Key::new(
+        tenant_pk(tenant),
+        format!("{DAY_PREFIX}{date}{}", shard_suffix_of(session)),
+    )
+}
+
+/// The sort-key range of the days `first..=last`, shards included.
+pub fn day_range(first: &str, last: &str) -> (String, String) {
+    (
+        format!("{DAY_PREFIX}{first}"),
+        format!("{DAY_PREFIX}{last}{SHARD_RANGE_END}"),
+    )
+}
+
+/// The date of a day counter's sort key, sharded or not.
+pub fn date_of_day_sk(sk: &str) -> Option<&str> {
+    let rest = sk.strip_prefix(DAY_PREFIX)?;
+    Some(rest.split_once('#').map_or(rest, |(date, _)| date))
+}
+
+/// Sorts after every shard suffix (`#S00`..`#S15`) of a key.
+const SHARD_RANGE_END: &str = "#S~";
+
+fn shard_suffix_of(session: Uuid) -> String {
+    shard_suffix(shard_of(&session.to_string(), TENANT_COUNTER_SHARDS))
 }
 
 /// The UTC date (`yyyy-mm-dd`) of an instant: the day counters' key part,
@@ -242,6 +294,26 @@ mod tests {
         assert_eq!(date_of(1_764_633_599_999), "2025-12-01");
         assert_eq!(date_of(1_764_633_600_000), "2025-12-02");
         assert_eq!(day(Uuid::nil(), "2025-12-02").sk, "DAY#2025-12-02");
+    }
+
+    #[test]
+    fn counter_shards_sort_with_their_counter() {
+        let (t, s) = (Uuid::nil(), Uuid::max());
+        let shard = day_shard(t, "2025-12-02", s).sk;
+        assert!(shard.starts_with("DAY#2025-12-02#S"), "{shard}");
+        assert_eq!(date_of_day_sk(&shard), Some("2025-12-02"));
+        assert_eq!(date_of_day_sk("DAY#2025-12-02"), Some("2025-12-02"));
+        let (lo, hi) = day_range("2025-12-02", "2025-12-02");
+        for sk in [day(t, "2025-12-02").sk, day_shard(t, "2025-12-02", s).sk] {
+            assert!(lo <= sk && sk <= hi, "{sk} in {lo}..{hi}");
+        }
+        let last = format!("DAY#2025-12-02{}", shard_suffix(TENANT_COUNTER_SHARDS - 1));
+        assert!(last <= hi && day(t, "2025-12-03").sk > hi);
+        assert!(day(t, "2025-12-01").sk < lo);
+        let (lo, hi) = stats_range();
+        let shard = stats_shard(t, s).sk;
+        assert!(lo <= shard && shard <= hi && shard.starts_with("STATS#S"));
+        assert!(stats(t).sk == lo && TENANT_SK > hi.as_str());
     }
 
     #[test]

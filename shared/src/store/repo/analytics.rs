@@ -1,7 +1,11 @@
-//! Daily counters of a tenant (`TENANT#{tid}` / `DAY#{yyyy-mm-dd}`): each is
-//! moved with ADD inside the transaction that records the event (a session
-//! created, an exchange stored, a file uploaded, a reply rated), so they are
-//! exact without a round trip of their own; a range of days is one query.
+//! Daily counters of a tenant (`TENANT#{tid}` / `DAY#{yyyy-mm-dd}#S{nn}`):
+//! each is moved with ADD inside the transaction that records the event (a
+//! session created, an exchange stored, a file uploaded, a reply rated), so
+//! they are exact without a round trip of their own. A day's counters are
+//! split into `chat_core::shard::TENANT_COUNTER_SHARDS` items, the shard
+//! picked by the session, so a busy tenant's writes spread over many items;
+//! a range of days, every shard and the unsharded items written before the
+//! split included, is still one query, summed per day on read.
 
 use uuid::Uuid;
 
@@ -82,9 +86,9 @@ impl DayCounts {
 }
 
 /// The write that adds `counts` to the tenant's counters of the UTC day of
-/// `at_ms`; part of the transaction recording the event. Unconditional, so
-/// it never fails the transaction it rides in.
-pub fn count_day(tenant: Uuid, at_ms: i64, counts: &DayCounts) -> WriteOp {
+/// `at_ms`, in the shard of `session`; part of the transaction recording the
+/// event. Unconditional, so it never fails the transaction it rides in.
+pub fn count_day(tenant: Uuid, session: Uuid, at_ms: i64, counts: &DayCounts) -> WriteOp {
     let date = keys::date_of(at_ms);
     let day_end_secs = at_ms.div_euclid(86_400_000) * 86_400 + 86_400;
     let mut update = Update::new()
@@ -95,34 +99,42 @@ pub fn count_day(tenant: Uuid, at_ms: i64, counts: &DayCounts) -> WriteOp {
             update = update.add(name, delta);
         }
     }
-    WriteOp::update(keys::day(tenant, &date), update)
+    WriteOp::update(keys::day_shard(tenant, &date, session), update)
 }
 
 impl Repository {
     /// The days from `first` to `last` (`yyyy-mm-dd`, inclusive) that have
-    /// counters, oldest first: one query (a page holds far more than the
-    /// 365 days a caller may ask for).
+    /// counters, oldest first, each the sum of its shards (and of its
+    /// unsharded item, if written before the split): one query (a page of
+    /// 1 MB holds a month of full days; a year of busy days takes two).
     pub async fn day_counters(
         &self,
         tenant: Uuid,
         first: &str,
         last: &str,
     ) -> Result<Vec<DayTotals>, StoreError> {
-        let query = Query::partition(keys::tenant_pk(tenant)).sort(SortCondition::Between(
-            format!("{}{first}", keys::DAY_PREFIX),
-            format!("{}{last}", keys::DAY_PREFIX),
-        ));
-        Ok(self
-            .query_all(query)
-            .await?
-            .iter()
-            .filter_map(|item| {
-                let sk = item.get(SK)?.as_str()?;
-                Some(DayTotals {
-                    date: sk.strip_prefix(keys::DAY_PREFIX)?.to_owned(),
-                    counts: DayCounts::of_item(item),
-                })
-            })
-            .collect())
+        let (low, high) = keys::day_range(first, last);
+        let query =
+            Query::partition(keys::tenant_pk(tenant)).sort(SortCondition::Between(low, high));
+        let mut days: Vec<DayTotals> = Vec::new();
+        for item in self.query_all(query).await? {
+            let Some(date) = item
+                .get(SK)
+                .and_then(|sk| sk.as_str())
+                .and_then(keys::date_of_day_sk)
+            else {
+                continue;
+            };
+            let counts = DayCounts::of_item(&item);
+            // Items arrive in key order: a day's shards are adjacent.
+            match days.last_mut() {
+                Some(day) if day.date == date => day.counts.add(&counts),
+                _ => days.push(DayTotals {
+                    date: date.to_owned(),
+                    counts,
+                }),
+            }
+        }
+        Ok(days)
     }
 }

@@ -145,7 +145,7 @@ fn rating_writes(new: &NewRating<'_>, current: &Item) -> Vec<WriteOp> {
             feedback_down: down,
             ..DayCounts::default()
         };
-        ops.push(count_day(new.tenant, replied_at, &counts));
+        ops.push(count_day(new.tenant, new.session, replied_at, &counts));
     }
     ops
 }

@@ -49,7 +49,7 @@ impl Repository {
             uploads: 1,
             ..DayCounts::default()
         };
-        ops.push(count_day(tenant, active.uploaded_at, &upload));
+        ops.push(count_day(tenant, sid, active.uploaded_at, &upload));
         if let Some(id) = previous {
             ops.push(
                 WriteOp::update(

@@ -105,7 +105,7 @@ impl Repository {
             bump = bump.set_if_absent(attrs::PREVIEW, preview_of(&first.content));
         }
         ops.push(WriteOp::update(keys::session(tenant, sid), bump).when(Condition::Exists));
-        ops.push(count_day(tenant, now_ms, &day_counts(messages)));
+        ops.push(count_day(tenant, sid, now_ms, &day_counts(messages)));
         ops.extend(super::budget::count_month(tenant, sid, now_ms, messages));
         if let Some(user) = &session.user_identifier {
             // Unconditional: the session's condition above already fails

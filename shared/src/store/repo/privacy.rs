@@ -109,7 +109,7 @@ impl Repository {
         let mut ops = vec![
             WriteOp::delete(keys::session(tenant, session)).when(Condition::Exists),
             WriteOp::update(
-                keys::stats(tenant),
+                keys::stats_shard(tenant, session),
                 Update::new().add(attrs::TOTAL_SESSIONS, -1).add(
                     if user_identifier.is_some() {
                         attrs::SESSIONS_WITH_USER

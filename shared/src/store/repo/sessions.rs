@@ -71,7 +71,7 @@ fn create_writes(
     let mut ops = vec![
         WriteOp::put(session_item(session, expires)?).when(Condition::NotExists),
         WriteOp::update(
-            keys::stats(session.tenant_id),
+            keys::stats_shard(session.tenant_id, session.session_id),
             Update::new().add(attrs::TOTAL_SESSIONS, 1).add(
                 if with_user {
                     attrs::SESSIONS_WITH_USER
@@ -81,7 +81,12 @@ fn create_writes(
                 1,
             ),
         ),
-        count_day(session.tenant_id, session.created_at, &day),
+        count_day(
+            session.tenant_id,
+            session.session_id,
+            session.created_at,
+            &day,
+        ),
     ];
     if let Some(user) = &session.user_identifier {
         ops.push(
@@ -130,9 +135,9 @@ impl Repository {
                 {
                     new_user = !new_user;
                 }
-                // Every create touches the tenant's STATS item: concurrent
-                // creates conflict on DynamoDB and are retried (the session
-                // put is guarded).
+                // Creates landing on the same shard of the tenant's counters
+                // conflict on DynamoDB and are retried (the session put is
+                // guarded).
                 Err(StoreError::TransactionCancelled { failed }) if failed.is_empty() => {
                     backoff(attempt).await;
                 }

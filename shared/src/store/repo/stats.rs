@@ -23,17 +23,19 @@ pub struct UserStat {
 }
 
 impl Repository {
+    /// The tenant's session totals: the sum of the `STATS#S..` shards and of
+    /// the unsharded `STATS` item written before the split, in one query.
     pub async fn tenant_stats(&self, tenant: Uuid) -> Result<TenantStats, StoreError> {
-        let item = self
-            .table
-            .get(&keys::stats(tenant))
-            .await?
-            .unwrap_or_default();
-        Ok(TenantStats {
-            total_sessions: int(&item, attrs::TOTAL_SESSIONS),
-            sessions_with_user: int(&item, attrs::SESSIONS_WITH_USER),
-            sessions_without_user: int(&item, attrs::SESSIONS_WITHOUT_USER),
-        })
+        let (low, high) = keys::stats_range();
+        let query =
+            Query::partition(keys::tenant_pk(tenant)).sort(SortCondition::Between(low, high));
+        let mut stats = TenantStats::default();
+        for item in self.query_all(query).await? {
+            stats.total_sessions += int(&item, attrs::TOTAL_SESSIONS);
+            stats.sessions_with_user += int(&item, attrs::SESSIONS_WITH_USER);
+            stats.sessions_without_user += int(&item, attrs::SESSIONS_WITHOUT_USER);
+        }
+        Ok(stats)
     }
 
     /// Sessions active at or after `since_ms`, counted on GSI1 (never a
