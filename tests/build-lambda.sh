@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Builds the arm64 deployment artefacts twice over, the way they are
+# Builds the deployment artefacts twice over, the way they are
 # deployed, and checks they agree:
-#   1. `cargo lambda build --release --arm64`: one `bootstrap` per Lambda
+#   1. `cargo lambda build --release --arm64` (or `--x86-64`): one `bootstrap` per Lambda
 #      function (chat-sessions, chat-messages, chat-files, chat-tenant),
 #      zipped as Lambda takes them, under target/lambda/<function>/;
 #   2. `sam build`: template.yaml's build metadata (BuildMethod
@@ -10,13 +10,19 @@
 #      in the workspace (no container). Same cargo-lambda, target directory,
 #      flags and feature set as step 1, so cargo finds every crate fresh and
 #      SAM only copies: the release build is paid once.
-# Then each of SAM's artefacts must be an arm64 `bootstrap` identical to
-# cargo-lambda's.
+# Then each of SAM's artefacts must be a `bootstrap` of that architecture
+# identical to cargo-lambda's.
+#
+# The architecture: LAMBDA_ARCH (arm64 | x86_64) when set, else arm64 when
+# the toolchain has the aarch64-unknown-linux-gnu standard library, else
+# x86_64 (the host's). The script never downloads a target's standard
+# library: that is a toolchain component, not a registry package, and a
+# machine that reaches package registries only cannot fetch it. SAM builds
+# the same architecture through the template's `Architecture` parameter.
 #
 # Needs the Rust toolchain (rustup) and python3; installs, pinned and cached
 # (tests/tools.sh), cargo-lambda from PyPI into a venv (it brings zig, the
-# cross linker) and SAM CLI into another, and adds the
-# aarch64-unknown-linux-gnu target. A long release build (LTO, one codegen
+# cross linker) and SAM CLI into another. A long release build (LTO, one codegen
 # unit): tests/run.sh runs it in the background while the servers' steps
 # leave cores idle. Prints each function's stripped binary and zip size and
 # how long each half took.
@@ -24,7 +30,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source tests/tools.sh
 
-TARGET=aarch64-unknown-linux-gnu
 FUNCTIONS=(chat-sessions chat-messages chat-files chat-tenant)
 # SAM copies each bootstrap from ./target/lambda/<binary>/ (its builder
 # knows no other place), so the build goes to ./target whatever the caller's
@@ -35,9 +40,20 @@ export SAM_CLI_TELEMETRY=0
 
 install_cargo_lambda
 install_sam
-if ! rustup target list --installed | grep -qx "$TARGET"; then
-  rustup target add "$TARGET"
+if [ -z "${LAMBDA_ARCH:-}" ]; then
+  if rustup target list --installed | grep -qx aarch64-unknown-linux-gnu; then
+    LAMBDA_ARCH=arm64
+  else
+    LAMBDA_ARCH=x86_64
+  fi
 fi
+case "$LAMBDA_ARCH" in
+  arm64) arch_flag=--arm64; file_arch='ARM aarch64' ;;
+  x86_64) arch_flag=--x86-64; file_arch='x86-64' ;;
+  *) echo "LAMBDA_ARCH must be arm64 or x86_64, not $LAMBDA_ARCH"; exit 1 ;;
+esac
+echo "building the $LAMBDA_ARCH artefacts"
+export LAMBDA_ARCH FILE_ARCH="$file_arch"
 
 # cargo-lambda and its zig (python -m ziglang) from the venv; SAM finds
 # `cargo` and `cargo-lambda` on PATH.
@@ -46,7 +62,7 @@ bin_args=()
 for f in "${FUNCTIONS[@]}"; do bin_args+=(--bin "$f"); done
 
 start=$SECONDS
-cargo lambda build --release --arm64 --output-format zip --locked "${bin_args[@]}"
+cargo lambda build --release "$arch_flag" --output-format zip --locked "${bin_args[@]}"
 cargo_took=$((SECONDS - start))
 
 build_dir=$(mktemp -d)
@@ -54,6 +70,7 @@ trap 'rm -rf "$build_dir"' EXIT
 start=$SECONDS
 # --beta-features: SAM still calls its rust-cargolambda builder a beta.
 "$SAM" build --beta-features --template-file template.yaml \
+  --parameter-overrides "Architecture=$LAMBDA_ARCH" \
   --build-dir "$build_dir/build" --cache-dir "$build_dir/cache"
 sam_took=$((SECONDS - start))
 
@@ -64,13 +81,13 @@ for f in "${FUNCTIONS[@]}"; do
   zip="target/lambda/$f/bootstrap.zip"
   [ -f "$bin" ] || { echo "missing $bin"; exit 1; }
   [ -f "$zip" ] || { echo "missing $zip"; exit 1; }
-  file "$bin" | grep -q 'ARM aarch64' || { echo "$bin is not an arm64 binary: $(file "$bin")"; exit 1; }
+  file "$bin" | grep -q "$file_arch" || { echo "$bin is not an $LAMBDA_ARCH binary: $(file "$bin")"; exit 1; }
   printf '%-15s %10s bytes %8s bytes\n' "$f" "$(stat -c %s "$bin")" "$(stat -c %s "$zip")"
 done
 
 # SAM's artefacts: one per function resource, named by its Binary.
 "$TOOLS/sam-venv/bin/python" - "$build_dir/build" <<'EOF'
-import pathlib, subprocess, sys
+import os, pathlib, subprocess, sys
 import yaml  # PyYAML, a SAM CLI dependency
 
 build = pathlib.Path(sys.argv[1])
@@ -91,13 +108,13 @@ for name, resource in template["Resources"].items():
         failures.append(f"{name}: sam build made no {built}")
         continue
     arch = subprocess.run(["file", str(built)], capture_output=True, text=True).stdout
-    if "ARM aarch64" not in arch:
-        failures.append(f"{name}: not an arm64 binary: {arch}")
+    if os.environ["FILE_ARCH"] not in arch:
+        failures.append(f"{name}: not an {os.environ['LAMBDA_ARCH']} binary: {arch}")
     own = pathlib.Path("target/lambda") / binary / "bootstrap"
     if built.read_bytes() != own.read_bytes():
         failures.append(f"{name}: SAM's bootstrap differs from cargo-lambda's {own}")
 if seen != 4 or failures:
     sys.exit("\n".join(failures) or f"expected 4 functions, found {seen}")
-print(f"sam build: {seen} functions, each an arm64 bootstrap identical to cargo-lambda's")
+print(f"sam build: {seen} functions, each an {os.environ['LAMBDA_ARCH']} bootstrap identical to cargo-lambda's")
 EOF
 echo "cargo lambda build: ${cargo_took}s; sam build after it: ${sam_took}s"

@@ -18,7 +18,8 @@
 #      chatctl serve
 #   7. the conformance suites and the whole API suite on the cloud drivers
 #   8. the fuzz targets under AFL++ (fuzz/run.sh) for FUZZ_SECONDS each
-#   9. the arm64 release artefacts: cargo lambda build, then sam build on
+#   9. the release artefacts (arm64, or x86_64 where the toolchain has no
+#      aarch64 standard library): cargo lambda build, then sam build on
 #      the same target directory (tests/build-lambda.sh), built niced in
 #      the background from step 4 on
 # Two cores do it in time by overlapping: the installs that wait on the
@@ -200,7 +201,7 @@ step "cargo test (embedded store)" cargo test --locked --workspace
 step "build the cloud and Lambda tests and the function binaries" build_rest
 step "cargo clippy (warnings are errors), cfn-lint and SAM's transform on template.yaml" checks
 step "local DynamoDB- and S3-compatible servers" cloud_servers
-step "start the arm64 release build (cargo lambda, sam build)" lambda_artefacts
+step "start the Lambda release build (cargo lambda, sam build)" lambda_artefacts
 
 # From here on the CPU has room: the cloud suite is bound by moto, which
 # answers one request at a time on one core (its concurrency test alone
@@ -219,5 +220,5 @@ step "browser tests (the widget in headless Chromium against chatctl serve)" bro
 step "cloud drivers: conformance suites and the whole API suite (CHAT_STORE=dynamodb)" \
   ready cloud-api --show
 step "fuzz targets under AFL++ (coverage-guided, ${FUZZ_SECONDS:-60}s each)" ready fuzz --show
-step "arm64 artefacts: cargo lambda build and sam build agree (tests/build-lambda.sh)" \
+step "Lambda artefacts: cargo lambda build and sam build agree (tests/build-lambda.sh)" \
   ready lambda-artefacts --show

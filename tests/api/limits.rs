@@ -137,7 +137,7 @@ async fn a_signed_visitor_is_one_visitor_wherever_it_is() {
     let (app, pk) = app_with_limits(json!({"perVisitorPerHour": 2})).await;
     app.update_tenant(|t| {
         t.identity = Some(IdentitySettings {
-            secret: chat_shared::config::Secret::new("s3cret"),
+            secret: chat_shared::config::Secret::new("s3cret").into(),
             required: false,
         })
     })

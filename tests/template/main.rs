@@ -171,12 +171,25 @@ fn each_function_is_built_by_cargo_lambda_from_its_binary() {
     let globals = get(&template, &["Globals", "Function"]);
     assert_eq!(text(get(globals, &["Runtime"])), "provided.al2023");
     assert_eq!(text(get(globals, &["Handler"])), "bootstrap");
+    // The architecture is the `Architecture` parameter (sam build reads it;
+    // tests/build-lambda.sh passes the one it built), arm64 by default.
+    let architectures = list(get(globals, &["Architectures"]));
+    assert_eq!(architectures.len(), 1);
+    match &architectures[0] {
+        Value::Tagged(tagged) => {
+            assert_eq!(tagged.tag, "Ref");
+            assert_eq!(text(&tagged.value), "Architecture");
+        }
+        other => panic!("Architectures should be [!Ref Architecture], got {other:?}"),
+    }
+    let parameter = get(&template, &["Parameters", "Architecture"]);
+    assert_eq!(text(get(parameter, &["Default"])), "arm64");
     assert_eq!(
-        list(get(globals, &["Architectures"]))
+        list(get(parameter, &["AllowedValues"]))
             .iter()
             .map(text)
             .collect::<Vec<_>>(),
-        ["arm64"]
+        ["arm64", "x86_64"]
     );
 }
 
