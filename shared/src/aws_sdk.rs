@@ -21,7 +21,7 @@ pub async fn sdk_config() -> aws_config::SdkConfig {
 /// `default-https-client`, so a client built from any other configuration
 /// would have no HTTP client at all), the system's trusted certificates,
 /// loaded when a client first connects.
-fn https_client() -> aws_smithy_runtime_api::client::http::SharedHttpClient {
+pub fn https_client() -> aws_smithy_runtime_api::client::http::SharedHttpClient {
     use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
     aws_smithy_http_client::Builder::new()
         .tls_provider(Provider::Rustls(CryptoMode::Ring))

@@ -35,14 +35,15 @@ pub const REGION: &str = "us-east-1";
 const SERVICE: &str = "bedrock";
 
 /// An SDK configuration for the fake: its region, these static credentials
-/// (`secret` other than [`SECRET_KEY`] signs wrongly), nothing from the
-/// environment.
+/// (`secret` other than [`SECRET_KEY`] signs wrongly), the deployment's
+/// HTTP client (`aws_sdk`), nothing from the environment.
 pub fn sdk_config(secret: &str) -> SdkConfig {
     let credentials = Credentials::new(ACCESS_KEY, secret, None, None, "fake-bedrock");
     SdkConfig::builder()
         .region(Region::new(REGION))
         .credentials_provider(SharedCredentialsProvider::new(credentials))
         .behavior_version(BehaviorVersion::latest())
+        .http_client(chat_shared::aws_sdk::https_client())
         .build()
 }
 

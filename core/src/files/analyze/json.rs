@@ -10,16 +10,6 @@ use super::text::{clean, cut_chars, plural};
 use crate::files::json::{self, Columns, JVal, Table};
 use crate::files::{Analysis, FileKind, ParseError};
 
-pub(super) fn analyze_json(
-    content: &[u8],
-    max_excerpt_chars: usize,
-) -> Result<Analysis, ParseError> {
-    match super::json_rows::analyze_rows(crate::files::strip_bom(content), max_excerpt_chars) {
-        Some(analysis) => Ok(analysis),
-        None => analyze_tree(content, max_excerpt_chars),
-    }
-}
-
 /// Any JSON document, parsed whole into a tree first.
 pub(super) fn analyze_tree(
     content: &[u8],

@@ -3,7 +3,7 @@
 //! 10 MB file never becomes a tree of several times its size. Only the first
 //! rows the excerpt may show are kept.
 //!
-//! The result is the tree path's (`json::analyze_json`) to the byte: the
+//! The result is the tree path's (`json::analyze_tree`) to the byte: the
 //! same columns in the same order, the same statistics and excerpt. Anything
 //! else (another shape, an element that is not an object, a syntax error,
 //! too many columns) returns `None`, and the caller takes the tree path,
@@ -16,8 +16,21 @@ use serde::de::{self, DeserializeSeed, Deserializer, SeqAccess, Visitor};
 
 use super::json::{object_analysis, object_excerpt};
 use super::stats::{ColStats, MAX_COLUMNS, SeededState};
-use crate::files::Analysis;
 use crate::files::json::{Columns, JVal};
+use crate::files::{Analysis, ParseError};
+
+/// A JSON upload: an array of objects a row at a time as it is parsed;
+/// any other shape (or an error, to report its position) through the tree
+/// path (`json::analyze_tree`).
+pub(super) fn analyze_json(
+    content: &[u8],
+    max_excerpt_chars: usize,
+) -> Result<Analysis, ParseError> {
+    match analyze_rows(crate::files::strip_bom(content), max_excerpt_chars) {
+        Some(analysis) => Ok(analysis),
+        None => super::json::analyze_tree(content, max_excerpt_chars),
+    }
+}
 
 /// Analyses `data` (without its BOM) when it is an array of objects.
 pub(super) fn analyze_rows(data: &[u8], max_excerpt_chars: usize) -> Option<Analysis> {

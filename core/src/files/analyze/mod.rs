@@ -29,6 +29,6 @@ pub fn analyze(
 ) -> Result<Analysis, ParseError> {
     match kind {
         FileKind::Csv => self::csv::analyze_csv(content, max_excerpt_chars),
-        FileKind::Json => json::analyze_json(content, max_excerpt_chars),
+        FileKind::Json => json_rows::analyze_json(content, max_excerpt_chars),
     }
 }
