@@ -7,14 +7,23 @@
 /// anywhere, the SDK's standard retries (throttling and transient errors
 /// retried with jittered backoff) and the HTTPS client below.
 pub async fn sdk_config() -> aws_config::SdkConfig {
-    let region =
-        aws_config::meta::region::RegionProviderChain::default_provider().or_else("us-east-1");
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
+    // The region comes from the same loader, so its chain (which may ask the
+    // instance metadata service) uses the HTTPS client below: a separate
+    // `RegionProviderChain::default_provider()` would build its own metadata
+    // client with no HTTP client at all (the SDK crates are built without
+    // `default-https-client`) and panic.
+    let loaded = aws_config::defaults(aws_config::BehaviorVersion::latest())
         .http_client(https_client())
-        .region(region)
         .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(4))
         .load()
-        .await
+        .await;
+    if loaded.region().is_some() {
+        return loaded;
+    }
+    loaded
+        .into_builder()
+        .region(aws_config::Region::new("us-east-1"))
+        .build()
 }
 
 /// rustls on ring (see the root Cargo.toml: the SDK crates are built without
