@@ -144,7 +144,8 @@ impl Repository {
 
     /// Revokes a key unless it is the tenant's last active secret key. One
     /// query reads the keys and the tenant item together (`KEY#…` through
-    /// `TENANT` in the tenant's partition; only `STATS` lies between); the
+    /// `TENANT` in the tenant's partition; only the session totals, `STATS`
+    /// and its 16 shards, lie between); the
     /// revocation bumps the tenant's version conditionally, so two
     /// concurrent revocations cannot both pass the check: the loser reads
     /// again.
