@@ -61,3 +61,41 @@ async fn every_change_shows_in_the_next_answer() {
     assert_eq!(users(&after.body), json!({"alice@example.com": 2}));
     assert_eq!(after.body["summary"]["uniqueUsers"], 1);
 }
+
+/// Requests that arrive together after a write share one reading of the
+/// users (single flight): each reads the counters, and the users are read
+/// at most twice (the reading under way when a request arrives may have
+/// begun before it, so that request waits for the next one), not once per
+/// request.
+#[tokio::test]
+async fn a_burst_of_requests_shares_one_reading_of_the_users() {
+    let app = spawn_app().await;
+    for user in ["alice@example.com", "bob@example.com", "carol@example.com"] {
+        app.create_session(json!({"config": {}, "user_identifier": user}))
+            .await;
+    }
+    // Warms the key cache; then a write, so nothing is kept.
+    app.get("/api/chat/sessions/stats/by-user").await;
+    app.create_session(json!({"config": {}, "user_identifier": "alice@example.com"}))
+        .await;
+    app.round_trips();
+
+    const BURST: u64 = 24;
+    let replies =
+        futures::future::join_all((0..BURST).map(|_| app.get("/api/chat/sessions/stats/by-user")))
+            .await;
+    for reply in &replies {
+        assert_eq!(reply.status, StatusCode::OK);
+        assert_eq!(
+            users(&reply.body),
+            json!({"alice@example.com": 2, "bob@example.com": 1, "carol@example.com": 1})
+        );
+    }
+    let trips = app.round_trips();
+    assert_eq!(trips.writes, 0);
+    // BURST readings of the counters, and one or two of the users.
+    assert!(
+        (BURST + 1..=BURST + 2).contains(&trips.reads),
+        "{trips:?}: the users were read more than twice"
+    );
+}

@@ -1,6 +1,7 @@
 //! Usage counts, from counters (never a scan).
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, LazyLock, Mutex};
 
 use serde::Serialize;
@@ -37,16 +38,56 @@ static BY_USER: LazyLock<Mutex<HashMap<Uuid, (u64, UserCounts)>>> = LazyLock::ne
 /// Most bytes of JSON kept in `BY_USER`; past it, it starts empty again.
 const BY_USER_BYTES: usize = 8 << 20;
 
+/// One reading of a tenant's users at a time. A request that finds no kept
+/// answer waits its turn here; if the reading done while it waited began
+/// after it arrived, that answer is as new as its own would be, and it takes
+/// it instead of reading again. So a burst of requests after a write costs at
+/// most two readings, not one per request (single flight).
+#[derive(Default)]
+struct Lane {
+    /// The last reading's answer, and the ticket drawn when it began.
+    last: Option<(u64, UserCounts)>,
+}
+
+/// Tickets order arrivals and the starts of readings.
+static TICKETS: AtomicU64 = AtomicU64::new(0);
+static LANES: LazyLock<Mutex<HashMap<Uuid, Arc<tokio::sync::Mutex<Lane>>>>> =
+    LazyLock::new(Mutex::default);
+/// Most tenants with a lane; past it, the lanes start empty again (a lane
+/// dropped while in use only lets one more reading run beside it).
+const LANES_MAX: usize = 10_000;
+
+fn lane(tenant: Uuid) -> Arc<tokio::sync::Mutex<Lane>> {
+    let mut lanes = LANES.lock().unwrap_or_else(|e| e.into_inner());
+    if lanes.len() >= LANES_MAX && !lanes.contains_key(&tenant) {
+        lanes.clear();
+    }
+    lanes.entry(tenant).or_default().clone()
+}
+
 /// The tenant's counters and each user's session count.
 pub async fn by_user(state: &AppState, tenant: Uuid) -> ServiceResult<(TenantStats, UserCounts)> {
     let stats = state.repo.tenant_stats(tenant).await?;
-    let version = state.repo.users_version(tenant);
-    if let Some(version) = version
-        && let Some((at, users)) = cached().get(&tenant)
-        && *at == version
+    if let Some(users) = kept(state, tenant) {
+        return Ok((stats, users));
+    }
+    let arrived = TICKETS.fetch_add(1, Ordering::SeqCst);
+    let lane = lane(tenant);
+    let mut lane = lane.lock().await;
+    if let Some((began, users)) = &lane.last
+        && *began > arrived
     {
         return Ok((stats, users.clone()));
     }
+    // A write may have been answered while this request waited: the kept
+    // answer may be new again.
+    if let Some(users) = kept(state, tenant) {
+        return Ok((stats, users));
+    }
+    let began = TICKETS.fetch_add(1, Ordering::SeqCst);
+    // The version before the reading: a write during it moves the version
+    // on, so the answer is never kept past a change it missed.
+    let version = state.repo.users_version(tenant);
     let users = in_identifier_order(state.repo.user_stats(tenant).await?);
     let json = serde_json::to_string(&AsObject(&users))
         .map_err(|e| ServiceError::Internal(format!("cannot encode the users: {e}")))?;
@@ -54,6 +95,7 @@ pub async fn by_user(state: &AppState, tenant: Uuid) -> ServiceResult<(TenantSta
         unique_users: users.len(),
         json: json.into(),
     };
+    lane.last = Some((began, counts.clone()));
     if let Some(version) = version {
         let mut cache = cached();
         let held: usize = cache.values().map(|(_, u)| u.json.len()).sum();
@@ -63,6 +105,15 @@ pub async fn by_user(state: &AppState, tenant: Uuid) -> ServiceResult<(TenantSta
         cache.insert(tenant, (version, counts.clone()));
     }
     Ok((stats, counts))
+}
+
+/// The kept answer, if the store says the tenant's partition is unchanged
+/// since it was read.
+fn kept(state: &AppState, tenant: Uuid) -> Option<UserCounts> {
+    let version = state.repo.users_version(tenant)?;
+    let cache = cached();
+    let (at, users) = cache.get(&tenant)?;
+    (*at == version).then(|| users.clone())
 }
 
 fn cached() -> std::sync::MutexGuard<'static, HashMap<Uuid, (u64, UserCounts)>> {
