@@ -5,7 +5,8 @@
 # Then all of them in a row on one server, as tests/bench.sh runs them.
 # Expects the release binaries tests/bench.sh builds. The server's
 # environment is passed through, so settings can be compared
-# (CHAT_CACHE_MB=16 tests/bench/memory.sh).
+# (CHAT_CACHE_MB=16 tests/bench/memory.sh), and SERVER_BIN runs another
+# chatctl (a build of an earlier version, for before/after).
 #   SECONDS_PER_SCENARIO (default 10), CONCURRENCY (default 16),
 #   MEMORY_SCENARIOS (default: every scenario, then "all")
 set -euo pipefail
@@ -13,6 +14,7 @@ cd "$(dirname "$0")/../.."
 
 secs=${SECONDS_PER_SCENARIO:-10}
 conc=${CONCURRENCY:-16}
+server=${SERVER_BIN:-target/release/chatctl}
 scenarios=${MEMORY_SCENARIOS:-create send history10 history1000 history1000-page stats-by-user files all}
 work=$(mktemp -d)
 serve_pid=
@@ -22,7 +24,7 @@ trap cleanup EXIT
 start_server() {
   rm -rf "$work/data" && mkdir -p "$work/data"
   RATE_LIMIT_MESSAGES_PER_HOUR=1000000000 RUST_LOG=warn \
-    target/release/chatctl serve --addr 127.0.0.1:0 --data-dir "$work/data" >"$work/serve.log" 2>&1 &
+    "$server" serve --addr 127.0.0.1:0 --data-dir "$work/data" >"$work/serve.log" 2>&1 &
   serve_pid=$!
   for _ in $(seq 1 150); do
     grep -q '^Demo API key: ' "$work/serve.log" 2>/dev/null && break

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Issue 17's store figures, each beside the floor of the same run: send, and
-# stats by user at 665, 1,000 and 10,000 unique users, on a fresh data
-# directory. Called by tests/bench.sh after its release builds (chatctl,
-# loadgen, floor); builds statsbench. SERVER_BIN runs another chatctl (a build of
+# stats by user at 665, 1,000 and 10,000 unique users, and at 10,000 with
+# sessions created beside it, on a fresh data directory. Called by
+# tests/bench.sh after its release builds (chatctl, loadgen, floor); builds
+# statsbench. SERVER_BIN runs another chatctl (a build of
 # an earlier version, for before/after); REPEAT runs the set more than once.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -44,4 +45,11 @@ for round in $(seq 1 "${REPEAT:-1}"); do
   for users in 665 1000 10000; do
     target/release/statsbench --url "$api" --key "$key" --users "$users" --concurrency "$conc" --seconds "$secs"
   done
+  # 10,000 users again with sessions created beside it (2 connections):
+  # every create invalidates a kept answer, so this is the reading's cost.
+  target/release/loadgen --url "$api" --key "$key" --scenario create --concurrency 2 --seconds "$secs" >"$work/creates.log" &
+  creates=$!
+  target/release/statsbench --url "$api" --key "$key" --users 10000 --concurrency "$conc" --seconds "$secs"
+  wait "$creates"
+  echo "  beside it: $(cat "$work/creates.log")"
 done
