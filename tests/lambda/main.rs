@@ -504,7 +504,12 @@ async fn init_times() {
         .ok()
         .and_then(|r| r.parse().ok())
         .unwrap_or(20);
-    for name in ["chat-sessions", "chat-messages", "chat-files"] {
+    for name in [
+        "chat-sessions",
+        "chat-messages",
+        "chat-files",
+        "chat-tenant",
+    ] {
         let mut times = Vec::with_capacity(runs);
         for _ in 0..runs {
             let runtime = FakeRuntime::start(name).await;
