@@ -9,6 +9,31 @@ use serde_json::Value;
 
 use crate::helpers::spawn_app;
 
+/// The served document is the code's, written out
+/// (`shared/src/api/openapi.json`, so the function that serves it need not
+/// link every handler). `UPDATE_OPENAPI=1` rewrites the file.
+#[test]
+fn the_served_document_is_the_code_s() {
+    let code = chat_shared::api::openapi::document();
+    let served: Value = serde_json::from_str(chat_shared::api::openapi::SERVED)
+        .expect("shared/src/api/openapi.json is JSON");
+    if &served == code {
+        return;
+    }
+    let file =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/src/api/openapi.json");
+    if std::env::var_os("UPDATE_OPENAPI").is_some() {
+        let text = serde_json::to_string_pretty(code).unwrap() + "\n";
+        std::fs::write(&file, text).unwrap();
+        return;
+    }
+    panic!(
+        "{} differs from the handlers' document: rerun with UPDATE_OPENAPI=1 \
+         (cargo test -p integration-tests --test api openapi) and commit it",
+        file.display()
+    );
+}
+
 #[tokio::test]
 async fn the_document_is_served_without_a_key() {
     let app = spawn_app().await;
@@ -16,6 +41,7 @@ async fn the_document_is_served_without_a_key() {
         .call_as(None, Method::GET, "/api/chat/openapi.json", None)
         .await;
     assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(&reply.body, chat_shared::api::openapi::document());
     assert!(reply.body["openapi"].as_str().unwrap().starts_with("3.1"));
     assert_eq!(
         reply.body["components"]["securitySchemes"]["apiKey"]["name"],

@@ -1,12 +1,18 @@
 //! The OpenAPI 3.1 document of the whole API: what every group's
 //! `OpenApiRouter` collects from its handlers' `#[utoipa::path]`
-//! annotations and the body types they return, merged once and served at
-//! `/api/chat/openapi.json` without a key.
+//! annotations and the body types they return, merged once
+//! ([`document`]), and served at `/api/chat/openapi.json` without a key.
+//!
+//! What is served is that document written out (`openapi.json` beside this
+//! file, [`SERVED`]), not computed where it is served: computing it builds
+//! every group's router, which linked every handler of the API into the
+//! sessions function that serves it (some 6 MB of its binary). A test
+//! (`tests/api/openapi.rs`) fails when the file differs from the code's
+//! document and rewrites it with `UPDATE_OPENAPI=1`.
 
 use std::collections::BTreeMap;
 use std::sync::LazyLock;
 
-use axum::Json;
 use axum::response::IntoResponse;
 use serde::Serialize;
 use serde_json::Value;
@@ -152,8 +158,15 @@ fn fix_link_field_names(doc: &mut Value) {
     responses((status = 200, description = "OpenAPI 3.1 document", body = Object))
 )]
 pub(crate) async fn openapi_json() -> impl IntoResponse {
-    Json(document())
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        SERVED,
+    )
 }
+
+/// The document as served: [`document`] written out by the test that keeps
+/// the two equal.
+pub const SERVED: &str = include_str!("openapi.json");
 
 /// Every error: `{"error", "detail"?}`; a 429 also says which `limit`.
 #[derive(Serialize, ToSchema)]
