@@ -45,7 +45,8 @@ const BY_USER_BYTES: usize = 8 << 20;
 /// most two readings, not one per request (single flight).
 #[derive(Default)]
 struct Lane {
-    /// The last reading's answer, and the ticket drawn when it began.
+    /// The last reading's answer, and the ticket drawn when it began; kept
+    /// only while requests wait for it.
     last: Option<(u64, UserCounts)>,
 }
 
@@ -65,6 +66,12 @@ fn lane(tenant: Uuid) -> Arc<tokio::sync::Mutex<Lane>> {
     lanes.entry(tenant).or_default().clone()
 }
 
+/// Whether requests other than the caller hold the lane (the map holds one
+/// handle, the caller another).
+fn others_wait(handle: &Arc<tokio::sync::Mutex<Lane>>) -> bool {
+    Arc::strong_count(handle) > 2
+}
+
 /// The tenant's counters and each user's session count.
 pub async fn by_user(state: &AppState, tenant: Uuid) -> ServiceResult<(TenantStats, UserCounts)> {
     let stats = state.repo.tenant_stats(tenant).await?;
@@ -72,16 +79,23 @@ pub async fn by_user(state: &AppState, tenant: Uuid) -> ServiceResult<(TenantSta
         return Ok((stats, users));
     }
     let arrived = TICKETS.fetch_add(1, Ordering::SeqCst);
-    let lane = lane(tenant);
-    let mut lane = lane.lock().await;
+    let handle = lane(tenant);
+    let mut lane = handle.lock().await;
     if let Some((began, users)) = &lane.last
         && *began > arrived
     {
-        return Ok((stats, users.clone()));
+        let users = users.clone();
+        if !others_wait(&handle) {
+            lane.last = None;
+        }
+        return Ok((stats, users));
     }
     // A write may have been answered while this request waited: the kept
     // answer may be new again.
     if let Some(users) = kept(state, tenant) {
+        if !others_wait(&handle) {
+            lane.last = None;
+        }
         return Ok((stats, users));
     }
     let began = TICKETS.fetch_add(1, Ordering::SeqCst);
@@ -95,7 +109,9 @@ pub async fn by_user(state: &AppState, tenant: Uuid) -> ServiceResult<(TenantSta
         unique_users: users.len(),
         json: json.into(),
     };
-    lane.last = Some((began, counts.clone()));
+    // Kept only for requests waiting now; the last of them lets it go, so
+    // lanes hold no answers between bursts.
+    lane.last = others_wait(&handle).then(|| (began, counts.clone()));
     if let Some(version) = version {
         let mut cache = cached();
         let held: usize = cache.values().map(|(_, u)| u.json.len()).sum();
