@@ -6,22 +6,13 @@ use axum::http::{Method, StatusCode};
 use futures::future::join_all;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, config, spawn_app_with};
-use crate::limits::set_settings;
+use crate::helpers::TestApp;
+use crate::limits::app_with_settings;
 
 const DAY_MS: i64 = 86_400_000;
 
 async fn app_with_budget(budget: Value) -> TestApp {
-    let app = spawn_app_with(
-        config(&[
-            ("API_KEY_CACHE_SECONDS", "0"),
-            ("CHAT_SESSION_TIMEOUT", "100000000"),
-        ]),
-        None,
-    )
-    .await;
-    set_settings(&app, json!({"budget": budget})).await;
-    app
+    app_with_settings(json!({"budget": budget})).await
 }
 
 async fn budget_of(app: &TestApp) -> Value {

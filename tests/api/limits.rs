@@ -79,7 +79,9 @@ pub async fn set_settings(app: &TestApp, patch: Value) {
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
 }
 
-async fn app_with_limits(limits: Value) -> (TestApp, String) {
+/// An app whose settings apply from the next request (no key cache) and
+/// whose sessions do not time out, with `settings` patched in.
+pub async fn app_with_settings(settings: Value) -> TestApp {
     let app = spawn_app_with(
         config(&[
             ("API_KEY_CACHE_SECONDS", "0"),
@@ -88,7 +90,12 @@ async fn app_with_limits(limits: Value) -> (TestApp, String) {
         None,
     )
     .await;
-    set_settings(&app, json!({"limits": limits})).await;
+    set_settings(&app, settings).await;
+    app
+}
+
+async fn app_with_limits(limits: Value) -> (TestApp, String) {
+    let app = app_with_settings(json!({"limits": limits})).await;
     let pk = app.publishable_key().await;
     (app, pk)
 }
