@@ -1,6 +1,7 @@
 //! `/api/chat/sessions/*`: create, details, config, stats, bot config.
 
 use axum::Json;
+use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -15,7 +16,7 @@ use crate::AppState;
 use crate::auth::{Caller, WidgetCaller};
 use crate::clock::iso8601;
 use crate::http::extract::SessionPath;
-use crate::http::{ApiJson, AppError, check_config};
+use crate::http::{ApiJson, AppError, check_config, parts};
 use crate::model::{SessionConfig, SessionId, UserIdentifier};
 use crate::service::sessions::{self as service, NewSession};
 use crate::service::stats;
@@ -290,15 +291,23 @@ pub(crate) async fn stats_by_user(
     caller: Caller,
     State(state): State<AppState>,
 ) -> Result<Response, AppError> {
-    let (stats, users) = stats::by_user(&state, caller.tenant_id()).await?;
-    let summary = serde_json::to_string(&UserSummary {
-        total_sessions: stats.total_sessions,
-        sessions_with_user: stats.sessions_with_user,
-        sessions_without_user: stats.sessions_without_user,
+    let users = stats::by_user(&state, caller.tenant_id()).await?;
+    let summary = serde_json::to_vec(&UserSummary {
+        total_sessions: users.stats.total_sessions,
+        sessions_with_user: users.stats.sessions_with_user,
+        sessions_without_user: users.stats.sessions_without_user,
         unique_users: users.unique_users,
     })
     .unwrap_or_default();
-    let body = format!(r#"{{"userStats":{},"summary":{summary}}}"#, users.json);
+    // `{"userStats":<users>,"summary":<summary>}`, the users' object (330 KB
+    // at 10,000 users) sent from the reading that all its requests share.
+    let body = parts::body([
+        Bytes::from_static(br#"{"userStats":"#),
+        users.json,
+        Bytes::from_static(br#","summary":"#),
+        Bytes::from(summary),
+        Bytes::from_static(b"}"),
+    ]);
     Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 

@@ -7,6 +7,7 @@ pub mod client_addr;
 pub mod error;
 pub mod extract;
 pub mod frame_csp;
+pub mod parts;
 pub mod static_files;
 
 pub use client_addr::ClientAddr;

@@ -4,6 +4,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, LazyLock, Mutex};
 
+use bytes::Bytes;
 use serde::Serialize;
 use serde::ser::SerializeMap;
 use uuid::Uuid;
@@ -21,12 +22,15 @@ pub async fn summary(state: &AppState, tenant: Uuid) -> ServiceResult<(TenantSta
     Ok((stats, recently_active))
 }
 
-/// Each user's session count as the JSON object of the by-user response
-/// (`{"user@example.com": 5, ...}`, identifiers in order), and how many.
+/// One reading of the tenant's users: each user's session count as the JSON
+/// object of the by-user response (`{"user@example.com": 5, ...}`,
+/// identifiers in order, shared by every request it answers), how many, and
+/// the tenant's session totals read with them.
 #[derive(Debug, Clone)]
 pub struct UserCounts {
+    pub stats: TenantStats,
     pub unique_users: usize,
-    pub json: Arc<str>,
+    pub json: Bytes,
 }
 
 /// The users' counts of recently asked tenants, each with the store's
@@ -73,10 +77,9 @@ fn others_wait(handle: &Arc<tokio::sync::Mutex<Lane>>) -> bool {
 }
 
 /// The tenant's counters and each user's session count.
-pub async fn by_user(state: &AppState, tenant: Uuid) -> ServiceResult<(TenantStats, UserCounts)> {
-    let stats = state.repo.tenant_stats(tenant).await?;
+pub async fn by_user(state: &AppState, tenant: Uuid) -> ServiceResult<UserCounts> {
     if let Some(users) = kept(state, tenant) {
-        return Ok((stats, users));
+        return Ok(users);
     }
     let arrived = TICKETS.fetch_add(1, Ordering::SeqCst);
     let handle = lane(tenant);
@@ -88,7 +91,7 @@ pub async fn by_user(state: &AppState, tenant: Uuid) -> ServiceResult<(TenantSta
         if !others_wait(&handle) {
             lane.last = None;
         }
-        return Ok((stats, users));
+        return Ok(users);
     }
     // A write may have been answered while this request waited: the kept
     // answer may be new again.
@@ -96,16 +99,18 @@ pub async fn by_user(state: &AppState, tenant: Uuid) -> ServiceResult<(TenantSta
         if !others_wait(&handle) {
             lane.last = None;
         }
-        return Ok((stats, users));
+        return Ok(users);
     }
     let began = TICKETS.fetch_add(1, Ordering::SeqCst);
     // The version before the reading: a write during it moves the version
     // on, so the answer is never kept past a change it missed.
     let version = state.repo.users_version(tenant);
+    let stats = state.repo.tenant_stats(tenant).await?;
     let users = in_identifier_order(state.repo.user_stats(tenant).await?);
-    let json = serde_json::to_string(&AsObject(&users))
+    let json = serde_json::to_vec(&AsObject(&users))
         .map_err(|e| ServiceError::Internal(format!("cannot encode the users: {e}")))?;
     let counts = UserCounts {
+        stats,
         unique_users: users.len(),
         json: json.into(),
     };
@@ -120,7 +125,7 @@ pub async fn by_user(state: &AppState, tenant: Uuid) -> ServiceResult<(TenantSta
         }
         cache.insert(tenant, (version, counts.clone()));
     }
-    Ok((stats, counts))
+    Ok(counts)
 }
 
 /// The kept answer, if the store says the tenant's partition is unchanged
