@@ -43,7 +43,7 @@ for round in $(seq 1 "${REPEAT:-1}"); do
   target/release/loadgen --url "$floor" --scenario floor --concurrency "$conc" --seconds "$secs"
   target/release/loadgen --url "$api" --key "$key" --scenario send --concurrency "$conc" --seconds "$secs"
   for users in 665 1000 10000; do
-    target/release/statsbench --url "$api" --key "$key" --users "$users" --concurrency "$conc" --seconds "$secs"
+    target/release/statsbench --url "$api" --key "$key" --users "$users" --concurrency "$conc" --seconds "$secs" --floor "$floor"
   done
   # 10,000 users again with sessions created beside it (2 connections):
   # every create invalidates a kept answer, so this is the reading's cost.

@@ -4,7 +4,11 @@
 //! keep-alive connections for `--seconds`. Bodies are read whole but not
 //! parsed (as wrk reads them), so the figure is the server's, not the JSON
 //! parser's of this client; one body is parsed to check the user count.
-//! Prints one JSON line: requests/s, p50, p99, body bytes, users/s.
+//! Prints one JSON line: requests/s, p50, p99, body bytes, users/s. With
+//! `--floor URL` (the floor server), the same connections then fetch a body
+//! of the same size from the floor's `/body/{bytes}` for as long, and the
+//! line adds its requests/s: what this client and stack reach on answers
+//! that big with no work behind them.
 
 use std::time::{Duration, Instant};
 
@@ -26,6 +30,9 @@ struct Args {
     concurrency: usize,
     #[arg(long, default_value_t = 10)]
     seconds: u64,
+    /// The floor server's base URL, to measure the same body size there.
+    #[arg(long)]
+    floor: Option<String>,
 }
 
 const PATH: &str = "/api/chat/sessions/stats/by-user";
@@ -113,12 +120,43 @@ async fn main() -> Result<(), String> {
         add_users(&client, &args, have, args.users).await?;
     }
     let (users, body_bytes) = unique_users(&client, &args).await?;
+    let url = format!("{}{PATH}", args.url);
+    let (all, errors, rps) = measure(&client, &url, &args).await?;
+    let mut line = json!({
+        "scenario": "stats-by-user", "users": users, "body_bytes": body_bytes,
+        "concurrency": args.concurrency, "requests": all.len(), "errors": errors,
+        "rps": rps.round(), "users_per_s": (rps * users as f64).round(),
+        "p50_ms": percentile(&all, 50.0), "p99_ms": percentile(&all, 99.0),
+    });
+    if let Some(floor) = &args.floor {
+        let url = format!("{floor}/body/{body_bytes}");
+        let (_, floor_errors, floor_rps) = measure(&client, &url, &args).await?;
+        if floor_errors > 0 {
+            return Err(format!("{floor_errors} requests to the floor failed"));
+        }
+        line["floor_rps"] = json!(floor_rps.round());
+        line["of_floor"] = json!((rps / floor_rps * 1000.0).round() / 1000.0);
+    }
+    println!("{line}");
+    if errors > 0 {
+        return Err(format!("{errors} requests failed"));
+    }
+    Ok(())
+}
+
+/// `--concurrency` workers fetching `url` for `--seconds`: the sorted
+/// latencies of the requests that succeeded, the failures, requests/s.
+async fn measure(client: &Client, url: &str, args: &Args) -> Result<(Vec<u64>, u64, f64), String> {
     let started = Instant::now();
     let until = started + Duration::from_secs(args.seconds);
     let workers: Vec<_> = (0..args.concurrency)
         .map(|_| {
-            let url = format!("{}{PATH}", args.url);
-            tokio::spawn(worker(client.clone(), url, args.key.clone(), until))
+            tokio::spawn(worker(
+                client.clone(),
+                url.to_owned(),
+                args.key.clone(),
+                until,
+            ))
         })
         .collect();
     let (mut all, mut errors) = (Vec::new(), 0);
@@ -130,17 +168,5 @@ async fn main() -> Result<(), String> {
     let elapsed = started.elapsed().as_secs_f64();
     all.sort_unstable();
     let rps = all.len() as f64 / elapsed;
-    println!(
-        "{}",
-        json!({
-            "scenario": "stats-by-user", "users": users, "body_bytes": body_bytes,
-            "concurrency": args.concurrency, "requests": all.len(), "errors": errors,
-            "rps": rps.round(), "users_per_s": (rps * users as f64).round(),
-            "p50_ms": percentile(&all, 50.0), "p99_ms": percentile(&all, 99.0),
-        })
-    );
-    if errors > 0 {
-        return Err(format!("{errors} requests failed"));
-    }
-    Ok(())
+    Ok((all, errors, rps))
 }
