@@ -9,16 +9,46 @@ use http::Method;
 use lambda_runtime_api_client::{PooledClient, body::Body, build_request};
 
 use crate::AppState;
-use crate::state::{StartError, init_logging, state_from_env};
+use crate::config::{Config, StoreKind};
+use crate::providers::{ProviderError, Providers};
+use crate::state::{StartError, init_logging};
 
 /// The Runtime API's address, as Lambda gives it to every runtime.
 const RUNTIME_API: &str = "AWS_LAMBDA_RUNTIME_API";
 
-/// Logging, then the state from the environment; a failure is logged and
-/// reported to the Runtime API, then returned.
+/// Logging, then the state from the environment, with the providers'
+/// clients (the messages function); a failure is logged and reported to
+/// the Runtime API, then returned.
 pub async fn start() -> Result<AppState, StartError> {
+    start_with(Providers::from_config).await
+}
+
+/// As [`start`], with the providers known by name only
+/// ([`Providers::listed`]): for the functions that send no messages
+/// (sessions, files, tenant), which then link no provider's code.
+pub async fn start_listing_providers() -> Result<AppState, StartError> {
+    start_with(Providers::listed).await
+}
+
+async fn start_with(
+    providers: fn(&Config) -> Result<Providers, ProviderError>,
+) -> Result<AppState, StartError> {
     init_logging();
-    match state_from_env().await {
+    let state = async {
+        let config = Config::from_env()?;
+        // A function's disk is its own and lasts only as long as it does:
+        // an embedded store there would lose data and split it between
+        // functions. (Its code is not linked into the functions either.)
+        if config.store != StoreKind::DynamoDb {
+            return Err(StartError::Unsupported(
+                "the Lambda functions keep their data in DynamoDB and S3: set CHAT_STORE=dynamodb"
+                    .into(),
+            ));
+        }
+        let providers = providers(&config)?;
+        AppState::on_aws(config, providers).await
+    };
+    match state.await {
         Ok(state) => Ok(state),
         Err(error) => {
             tracing::error!(%error, "start-up failed");

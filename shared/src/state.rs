@@ -83,37 +83,44 @@ impl AppState {
     /// The state the settings describe: the store, blobs and providers they
     /// select, on the system clock.
     pub async fn from_config(config: Config) -> Result<Self, StartError> {
-        let mut sdk = None;
-        let (table, blobs): (Arc<dyn Table>, Arc<dyn BlobStore>) = match config.store {
-            StoreKind::Embedded => {
-                let dir = &config.data_dir;
-                let table = EmbeddedTable::open(
-                    &dir.join("table.redb"),
-                    config.cache_mb.saturating_mul(1 << 20),
-                )?;
-                (
-                    Arc::new(table),
-                    Arc::new(FsBlobStore::new(dir.join("blobs"))),
-                )
-            }
-            StoreKind::DynamoDb => {
-                let loaded = sdk.insert(aws_sdk_config().await);
-                (
-                    Arc::new(DynamoTable::new(loaded, &config.table_name)),
-                    Arc::new(S3BlobStore::new(
-                        loaded,
-                        &config.bucket_name,
-                        config.s3_path_style,
-                    )),
-                )
-            }
-        };
+        if config.store == StoreKind::DynamoDb {
+            let providers = Providers::from_config(&config)?;
+            return Self::on_aws(config, providers).await;
+        }
+        let dir = &config.data_dir;
+        let table = EmbeddedTable::open(
+            &dir.join("table.redb"),
+            config.cache_mb.saturating_mul(1 << 20),
+        )?;
+        let blobs = FsBlobStore::new(dir.join("blobs"));
         let providers = Providers::from_config(&config)?;
-        let secrets = Arc::new(tenant_secrets(&config, sdk).await?);
-        Ok(
-            Self::new(config, table, blobs, providers, Arc::new(SystemClock))
-                .with_tenant_secrets(secrets),
+        let secrets = Arc::new(tenant_secrets(&config, None).await?);
+        Ok(Self::new(
+            config,
+            Arc::new(table),
+            Arc::new(blobs),
+            providers,
+            Arc::new(SystemClock),
         )
+        .with_tenant_secrets(secrets))
+    }
+
+    /// The state on DynamoDB and S3 (as the settings name them) with
+    /// `providers`: what the Lambda functions run on. Nothing here opens the
+    /// embedded store, so a function built from this alone links none of it.
+    pub async fn on_aws(config: Config, providers: Providers) -> Result<Self, StartError> {
+        let sdk = aws_sdk_config().await;
+        let table = DynamoTable::new(&sdk, &config.table_name);
+        let blobs = S3BlobStore::new(&sdk, &config.bucket_name, config.s3_path_style);
+        let secrets = Arc::new(tenant_secrets(&config, Some(sdk)).await?);
+        Ok(Self::new(
+            config,
+            Arc::new(table),
+            Arc::new(blobs),
+            providers,
+            Arc::new(SystemClock),
+        )
+        .with_tenant_secrets(secrets))
     }
 
     pub fn now_ms(&self) -> i64 {
@@ -170,9 +177,4 @@ pub use crate::aws_sdk::sdk_config as aws_sdk_config;
 /// environment asks (`observe::logging`). Called once by each binary.
 pub fn init_logging() {
     crate::observe::init(&crate::observe::Settings::from_env());
-}
-
-/// The state a Lambda function runs with: settings from the environment.
-pub async fn state_from_env() -> Result<AppState, StartError> {
-    AppState::from_config(Config::from_env()?).await
 }

@@ -4,6 +4,6 @@
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    let state = chat_shared::lambda::start().await?;
+    let state = chat_shared::lambda::start_listing_providers().await?;
     lambda_http::run(chat_shared::api::files::router(state)).await
 }

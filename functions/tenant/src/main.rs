@@ -8,6 +8,6 @@
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    let state = chat_shared::lambda::start().await?;
+    let state = chat_shared::lambda::start_listing_providers().await?;
     lambda_http::run_with_streaming_response(chat_shared::api::tenant::router(state)).await
 }
