@@ -493,6 +493,43 @@ async fn a_bad_setting_is_reported_to_init_error() {
     );
 }
 
+/// The functions run on DynamoDB and S3 only: the embedded store would keep
+/// each function's data on its own short-lived disk.
+#[tokio::test]
+async fn the_embedded_store_is_refused_at_init() {
+    let runtime = FakeRuntime::start("chat-messages").await;
+    let data = tempfile::tempdir().expect("a data directory");
+    let mut child = command("chat-messages", &runtime)
+        .env("CHAT_STORE", "embedded")
+        .env("CHAT_DATA_DIR", data.path())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the binary starts");
+    let (_, body) = runtime
+        .wait_init_error(Duration::from_secs(30))
+        .await
+        .expect("an /init/error report");
+    assert_eq!(body["errorType"], "Unsupported");
+    assert!(
+        body["errorMessage"]
+            .as_str()
+            .is_some_and(|m| m.contains("CHAT_STORE=dynamodb")),
+        "{body}"
+    );
+    let status = tokio::time::timeout(Duration::from_secs(30), child.wait())
+        .await
+        .expect("the process exits")
+        .expect("exit status");
+    assert!(!status.success());
+    assert!(
+        std::fs::read_dir(data.path())
+            .expect("the data directory")
+            .next()
+            .is_none(),
+        "nothing was written to the data directory"
+    );
+}
+
 /// Init time of each binary: process start to its first `GET .../next`,
 /// `LAMBDA_INIT_RUNS` times (default 20). Needs only `LAMBDA_BIN_DIR`: init
 /// makes no network call. For BENCHMARKS.md:
