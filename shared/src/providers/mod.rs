@@ -105,17 +105,17 @@ impl Providers {
         let http = http::HttpClient::new(config.provider_http.clone())?;
         let list = enabled(config)
             .into_iter()
-            .map(|setting| -> Arc<dyn Provider> {
-                match setting {
+            .filter_map(|setting| -> Option<Arc<dyn Provider>> {
+                Some(match setting {
                     Enabled::Claude(plain, kept) => Arc::new(anthropic::AnthropicProvider::new(
                         &config.anthropic_base_url,
-                        ProviderKey::from_setting(plain, kept).expect("a key is set"),
+                        ProviderKey::from_setting(plain, kept)?,
                         config.claude_model.clone(),
                         http.clone(),
                     )),
                     Enabled::OpenAi(plain, kept) => Arc::new(openai::OpenAiCompatible::openai(
                         &config.openai_base_url,
-                        ProviderKey::from_setting(plain, kept).expect("a key is set"),
+                        ProviderKey::from_setting(plain, kept)?,
                         config.openai_model.clone(),
                         http.clone(),
                     )),
@@ -135,7 +135,7 @@ impl Providers {
                     Enabled::Dummy => {
                         Arc::new(dummy::DummyProvider::new(config.dummy_model.clone()))
                     }
-                }
+                })
             })
             .collect();
         Ok(Self::with_client(list, &config.default_provider, http))
@@ -238,7 +238,9 @@ impl Providers {
     }
 }
 
-/// One provider the settings enable, before any client is made.
+/// One provider the settings enable, before any client is made. Claude and
+/// OpenAI carry their key's settings (`enabled` lists them when one of the
+/// two is set).
 enum Enabled<'a> {
     Claude(Option<&'a Secret>, Option<&'a SecretRef>),
     OpenAi(Option<&'a Secret>, Option<&'a SecretRef>),
