@@ -94,15 +94,14 @@ impl AppState {
         )?;
         let blobs = FsBlobStore::new(dir.join("blobs"));
         let providers = Providers::from_config(&config)?;
-        let secrets = Arc::new(tenant_secrets(&config, None).await?);
-        Ok(Self::new(
+        let secrets = tenant_secrets(&config, None).await?;
+        Ok(Self::on_system_clock(
             config,
             Arc::new(table),
             Arc::new(blobs),
             providers,
-            Arc::new(SystemClock),
-        )
-        .with_tenant_secrets(secrets))
+            secrets,
+        ))
     }
 
     /// The state on DynamoDB and S3 (as the settings name them) with
@@ -112,15 +111,26 @@ impl AppState {
         let sdk = aws_sdk_config().await;
         let table = DynamoTable::new(&sdk, &config.table_name);
         let blobs = S3BlobStore::new(&sdk, &config.bucket_name, config.s3_path_style);
-        let secrets = Arc::new(tenant_secrets(&config, Some(sdk)).await?);
-        Ok(Self::new(
+        let secrets = tenant_secrets(&config, Some(sdk)).await?;
+        Ok(Self::on_system_clock(
             config,
             Arc::new(table),
             Arc::new(blobs),
             providers,
-            Arc::new(SystemClock),
-        )
-        .with_tenant_secrets(secrets))
+            secrets,
+        ))
+    }
+
+    /// The parts the settings selected, on the system clock.
+    fn on_system_clock(
+        config: Config,
+        table: Arc<dyn Table>,
+        blobs: Arc<dyn BlobStore>,
+        providers: Providers,
+        secrets: TenantSecrets,
+    ) -> Self {
+        Self::new(config, table, blobs, providers, Arc::new(SystemClock))
+            .with_tenant_secrets(Arc::new(secrets))
     }
 
     pub fn now_ms(&self) -> i64 {
