@@ -53,8 +53,14 @@ AWS_LAMBDA_RUNTIME_API="http://127.0.0.1:$port/.rt" AWS_LAMBDA_FUNCTION_NAME=_ \
   "$bin_dir/chat-sessions" >"$work/function.out" 2>"$work/function.err" &
 pids+=($!)
 
+# An invocation the function never takes (it failed to start, say) would
+# wait forever: a minute, then its log.
 invoke() {
-  cargo lambda invoke --invoke-address 127.0.0.1 --invoke-port "$port" --data-file "$1"
+  timeout 60 cargo lambda invoke --invoke-address 127.0.0.1 --invoke-port "$port" --data-file "$1" || {
+    echo "no answer to $1 within 60 s; the function's log:" >&2
+    cat "$work/function.err" >&2
+    return 1
+  }
 }
 health=$(invoke tests/events/sessions-health.json)
 sed "s/REPLACE_WITH_API_KEY/$key/" tests/events/sessions-create.json >"$work/create.json"

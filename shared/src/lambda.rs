@@ -9,7 +9,7 @@ use http::Method;
 use lambda_runtime_api_client::{PooledClient, body::Body, build_request};
 
 use crate::AppState;
-use crate::config::{Config, StoreKind};
+use crate::config::Config;
 use crate::providers::{ProviderError, Providers};
 use crate::state::{StartError, init_logging};
 
@@ -36,17 +36,8 @@ async fn start_with(
     init_logging();
     let state = async {
         let config = Config::from_env()?;
-        // A function's disk is its own and lasts only as long as it does:
-        // an embedded store there would lose data and split it between
-        // functions. (Its code is not linked into the functions either.)
-        if config.store != StoreKind::DynamoDb {
-            return Err(StartError::Unsupported(
-                "the Lambda functions keep their data in DynamoDB and S3: set CHAT_STORE=dynamodb"
-                    .into(),
-            ));
-        }
         let providers = providers(&config)?;
-        AppState::on_aws(config, providers).await
+        AppState::with_providers(config, providers).await
     };
     match state.await {
         Ok(state) => Ok(state),

@@ -83,8 +83,13 @@ impl AppState {
     /// The state the settings describe: the store, blobs and providers they
     /// select, on the system clock.
     pub async fn from_config(config: Config) -> Result<Self, StartError> {
+        let providers = Providers::from_config(&config)?;
+        Self::with_providers(config, providers).await
+    }
+
+    /// The store and blobs the settings select, with `providers`.
+    pub async fn with_providers(config: Config, providers: Providers) -> Result<Self, StartError> {
         if config.store == StoreKind::DynamoDb {
-            let providers = Providers::from_config(&config)?;
             return Self::on_aws(config, providers).await;
         }
         let dir = &config.data_dir;
@@ -93,7 +98,6 @@ impl AppState {
             config.cache_mb.saturating_mul(1 << 20),
         )?;
         let blobs = FsBlobStore::new(dir.join("blobs"));
-        let providers = Providers::from_config(&config)?;
         let secrets = tenant_secrets(&config, None).await?;
         Ok(Self::on_system_clock(
             config,
@@ -105,9 +109,8 @@ impl AppState {
     }
 
     /// The state on DynamoDB and S3 (as the settings name them) with
-    /// `providers`: what the Lambda functions run on. Nothing here opens the
-    /// embedded store, so a function built from this alone links none of it.
-    pub async fn on_aws(config: Config, providers: Providers) -> Result<Self, StartError> {
+    /// `providers`: what the Lambda functions run on when deployed.
+    async fn on_aws(config: Config, providers: Providers) -> Result<Self, StartError> {
         let sdk = aws_sdk_config().await;
         let table = DynamoTable::new(&sdk, &config.table_name);
         let blobs = S3BlobStore::new(&sdk, &config.bucket_name, config.s3_path_style);

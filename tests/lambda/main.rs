@@ -504,35 +504,6 @@ async fn a_bad_setting_is_reported_to_init_error() {
     );
 }
 
-/// The functions run on DynamoDB and S3 only: the embedded store would keep
-/// each function's data on its own short-lived disk.
-#[tokio::test]
-async fn the_embedded_store_is_refused_at_init() {
-    let data = tempfile::tempdir().expect("a data directory");
-    let body = failed_start(
-        "chat-messages",
-        &[
-            ("CHAT_STORE", "embedded".as_ref()),
-            ("CHAT_DATA_DIR", data.path().as_os_str()),
-        ],
-    )
-    .await;
-    assert_eq!(body["errorType"], "Unsupported");
-    assert!(
-        body["errorMessage"]
-            .as_str()
-            .is_some_and(|m| m.contains("CHAT_STORE=dynamodb")),
-        "{body}"
-    );
-    assert!(
-        std::fs::read_dir(data.path())
-            .expect("the data directory")
-            .next()
-            .is_none(),
-        "nothing was written to the data directory"
-    );
-}
-
 /// Init time of each binary: process start to its first `GET .../next`,
 /// `LAMBDA_INIT_RUNS` times (default 20). Needs only `LAMBDA_BIN_DIR`: init
 /// makes no network call. For BENCHMARKS.md:
