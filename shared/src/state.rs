@@ -89,51 +89,29 @@ impl AppState {
 
     /// The store and blobs the settings select, with `providers`.
     pub async fn with_providers(config: Config, providers: Providers) -> Result<Self, StartError> {
-        if config.store == StoreKind::DynamoDb {
-            return Self::on_aws(config, providers).await;
-        }
-        let dir = &config.data_dir;
-        let table = EmbeddedTable::open(
-            &dir.join("table.redb"),
-            config.cache_mb.saturating_mul(1 << 20),
-        )?;
-        let blobs = FsBlobStore::new(dir.join("blobs"));
-        let secrets = tenant_secrets(&config, None).await?;
-        Ok(Self::on_system_clock(
-            config,
-            Arc::new(table),
-            Arc::new(blobs),
-            providers,
-            secrets,
-        ))
-    }
-
-    /// The state on DynamoDB and S3 (as the settings name them) with
-    /// `providers`: what the Lambda functions run on when deployed.
-    async fn on_aws(config: Config, providers: Providers) -> Result<Self, StartError> {
-        let sdk = aws_sdk_config().await;
-        let table = DynamoTable::new(&sdk, &config.table_name);
-        let blobs = S3BlobStore::new(&sdk, &config.bucket_name, config.s3_path_style);
-        let secrets = tenant_secrets(&config, Some(sdk)).await?;
-        Ok(Self::on_system_clock(
-            config,
-            Arc::new(table),
-            Arc::new(blobs),
-            providers,
-            secrets,
-        ))
-    }
-
-    /// The parts the settings selected, on the system clock.
-    fn on_system_clock(
-        config: Config,
-        table: Arc<dyn Table>,
-        blobs: Arc<dyn BlobStore>,
-        providers: Providers,
-        secrets: TenantSecrets,
-    ) -> Self {
-        Self::new(config, table, blobs, providers, Arc::new(SystemClock))
-            .with_tenant_secrets(Arc::new(secrets))
+        let (table, blobs, secrets): (Arc<dyn Table>, Arc<dyn BlobStore>, _) = match config.store {
+            StoreKind::Embedded => {
+                let dir = &config.data_dir;
+                let table = EmbeddedTable::open(
+                    &dir.join("table.redb"),
+                    config.cache_mb.saturating_mul(1 << 20),
+                )?;
+                let blobs = FsBlobStore::new(dir.join("blobs"));
+                let secrets = tenant_secrets(&config, None).await?;
+                (Arc::new(table), Arc::new(blobs), secrets)
+            }
+            StoreKind::DynamoDb => {
+                let sdk = aws_sdk_config().await;
+                let table = DynamoTable::new(&sdk, &config.table_name);
+                let blobs = S3BlobStore::new(&sdk, &config.bucket_name, config.s3_path_style);
+                let secrets = tenant_secrets(&config, Some(sdk)).await?;
+                (Arc::new(table), Arc::new(blobs), secrets)
+            }
+        };
+        Ok(
+            Self::new(config, table, blobs, providers, Arc::new(SystemClock))
+                .with_tenant_secrets(Arc::new(secrets)),
+        )
     }
 
     pub fn now_ms(&self) -> i64 {
