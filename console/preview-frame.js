@@ -39,8 +39,9 @@
     var d = e.data;
     if (!d || typeof d !== 'object') return;
     if (d.source === 'chatbot-widget' && e.source === window && d.type === 'widget_ready') {
-      // Opened once: later `ready`s must not pull focus from the form.
-      if (!ready) command('open');
+      // Opened once, without taking the focus: the tenant's place in the
+      // console (keyboard or screen reader) stays in the form.
+      if (!ready) command('open', [{ focus: false }]);
       ready = true;
       if (pending) command('set_brand_settings', [pending]);
       toConsole({ type: 'ready' });

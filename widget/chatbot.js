@@ -212,14 +212,17 @@
     frame.contentWindow.postMessage(msg, apiOrigin);
   }
 
-  function open() {
-    if (isOpen) { toFrame('focus', {}); return; }
+  // Opens the chat; `focus` false leaves the page's focus where it is (a
+  // chat restored open on the next page, or opened by a script).
+  function open(focus) {
+    focus = focus !== false;
+    if (isOpen) { if (focus) toFrame('focus', {}); return; }
     isOpen = true;
     look();
     launcher.setAttribute('aria-expanded', 'true');
     set('sessionStorage', openKey, '1');
-    frame.focus();
-    toFrame('open', {});
+    if (focus) frame.focus();
+    toFrame('open', { focus: focus });
     emit('widget_opened', { userId: userId });
   }
   function close() {
@@ -237,7 +240,7 @@
   wrap.addEventListener('keydown', function (e) { if (e.key === 'Escape' && isOpen) close(); });
 
   var commands = {
-    open: open,
+    open: function (options) { open(!(isObject(options) && options.focus === false)); },
     close: close,
     newConversation: function () {
       set(sessionStore, sessionKey, null);
@@ -275,7 +278,7 @@
     },
     clear_chat: function () { toFrame('clear', {}); },
     minimize: function () { close(); },
-    maximize: function () { open(); }
+    maximize: function () { open(true); }
   };
   var DJANGO = ['configure', 'set_brand_settings', 'page_data', 'send_message', 'clear_chat', 'minimize', 'maximize'];
 
@@ -314,7 +317,8 @@
           break;
         case 'ready':
           emit('widget_ready', { userId: userId });
-          if (get('sessionStorage', openKey)) open();
+          // Open on this page as it was on the last; the page keeps its focus.
+          if (get('sessionStorage', openKey)) open(false);
           break;
         case 'session':
           set(sessionStore, sessionKey, JSON.stringify({ sessionId: d.sessionId, userId: userId }));

@@ -76,7 +76,7 @@
       applyBrand();
       loadBotConfig();
     },
-    open: function () { focusInput(); startSession(); },
+    open: function (d) { if (d.focus !== false) focusInput(); startSession(); },
     focus: focusInput,
     new_conversation: function () { reset(); startSession(); },
     set_user: function (d) { userId = d.userId || null; reset(); },

@@ -48,26 +48,11 @@ export function preview() {
     if (latest) post({ type: 'brand', brand: latest });
   };
 
-  // Opening the widget focuses its message box; the tenant's place in the
-  // console (keyboard or screen reader) must not jump into the preview.
-  let lastFocus = null;
-  const remember = (e) => { if (e.target !== frame) lastFocus = e.target; };
-  document.addEventListener('focusin', remember);
-  const giveFocusBack = () => {
-    for (const ms of [0, 150, 400, 800]) {
-      setTimeout(() => {
-        if (document.activeElement !== frame) return;
-        const back = lastFocus && lastFocus.isConnected ? lastFocus : document.getElementById('main');
-        back.focus({ preventScroll: true });
-      }, ms);
-    }
-  };
-
   function onMessage(e) {
     const d = e.data;
     if (e.origin !== location.origin || e.source !== frame.contentWindow || !d || d.ns !== NS) return;
     if (d.type === 'hello') { frameHello = true; init(); }
-    if (d.type === 'ready') { status.textContent = 'Preview ready.'; giveFocusBack(); }
+    if (d.type === 'ready') status.textContent = 'Preview ready.';
     if (d.type === 'failed') status.textContent = `The preview could not start: ${d.reason}`;
   }
   window.addEventListener('message', onMessage);
@@ -90,7 +75,6 @@ export function preview() {
     leave() {
       clearTimeout(debounce);
       window.removeEventListener('message', onMessage);
-      document.removeEventListener('focusin', remember);
     },
   };
 }

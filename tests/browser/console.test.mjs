@@ -192,8 +192,8 @@ test('a long list pages with nextCursor (Load more)', async () => {
 test('a bad setting is shown next to its field; the bot name and colour reach the live preview and bot-config', async () => {
   await page.getByRole('link', { name: 'Settings' }).click();
   await page.getByText('Preview ready.').waitFor({ timeout: 20000 });
-  // The widget focuses its message box when it opens; the console takes
-  // the focus back, so keyboard users stay where they were.
+  // The preview opens the widget without taking the focus, so keyboard
+  // users stay where they were.
   await page.waitForTimeout(1000);
   assert.notEqual(await page.evaluate(() => document.activeElement.id), 'widget-preview');
 

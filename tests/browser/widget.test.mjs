@@ -608,6 +608,32 @@ test('keyboard: Enter opens with focus in the chat, Escape closes and focus retu
   await page.context().close();
 });
 
+test('a chat left open opens again on the next page, and open({focus: false}), without taking the page\'s focus', async () => {
+  const page = await newPage();
+  const focused = () => page.evaluate(() => document.activeElement.id || document.activeElement.tagName);
+  // A script opens the chat without focus: the page keeps it.
+  await load(page, embedUrl({ userIdentifier: 'quiet-open@example.com' }));
+  await page.locator('h1').click();
+  await page.evaluate(() => window.ChatbotWidget.open({ focus: false }));
+  // The frame starts the session in the same step as it would focus.
+  await waitEvent(page, 'session_created');
+  assert.equal(await launcher(page).getAttribute('aria-expanded'), 'true');
+  assert.equal(await focused(), 'BODY');
+  // The visitor's own open still focuses the message box.
+  await page.evaluate(() => window.ChatbotWidget.close());
+  await openChat(page);
+  await chatFrame(page).waitForFunction(() => document.activeElement && document.activeElement.id === 'input');
+
+  // The next page: open again, focus with the page.
+  await page.reload();
+  await waitEvent(page, 'widget_ready');
+  await waitEvent(page, 'session_restored');
+  assert.equal(await launcher(page).getAttribute('aria-expanded'), 'true');
+  assert.equal(await focused(), 'BODY');
+  assert.equal(await chatFrame(page).evaluate(() => document.hasFocus()), false);
+  await page.context().close();
+});
+
 test('host commands work through window.ChatbotWidget and postMessage', async () => {
   const page = await newPage();
   await load(page, embedUrl({ userIdentifier: 'commands@example.com' }));
