@@ -112,6 +112,22 @@ for f in "${FUNCTIONS[@]}"; do
   [ "$(stat -c %s "$bin")" -le "$max_bytes" ] || { echo "$bin is larger than $max_bytes bytes"; exit 1; }
 done
 
+# The artefacts leave the embedded store out (chat-shared's
+# `embedded-store` feature, which only chatctl and the tests turn on): asked
+# for it, each refuses to start and says why. Runnable only on a host of
+# the artefacts' architecture.
+case "$(uname -m)/$LAMBDA_ARCH" in
+  x86_64/x86_64 | aarch64/arm64)
+    for f in "${FUNCTIONS[@]}"; do
+      out=$(env -i PATH="$PATH" CHAT_STORE=embedded CHAT_DATA_DIR="$build_dir/data" LOG_FORMAT=text METRICS=off \
+        timeout 30 "target/lambda/$f/bootstrap" 2>&1) && { echo "$f started on the embedded store"; exit 1; }
+      grep -q "this build has no embedded store" <<<"$out" || { echo "$f did not say why it stopped: $out"; exit 1; }
+    done
+    echo "each bootstrap refuses CHAT_STORE=embedded: built without the embedded store"
+    ;;
+  *) echo "not run here: the $LAMBDA_ARCH bootstraps' refusal of the embedded store (host $(uname -m))" ;;
+esac
+
 # SAM's artefacts: one per function resource, named by its Binary.
 "$TOOLS/sam-venv/bin/python" - "$build_dir/build" <<'EOF'
 import os, pathlib, subprocess, sys

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use crate::auth::Authenticator;
 use crate::blob::BlobStore;
+#[cfg(feature = "embedded-store")]
 use crate::blob::fs::FsBlobStore;
 use crate::blob::s3::S3BlobStore;
 use crate::clock::{Clock, IdGenerator, SystemClock};
@@ -13,6 +14,7 @@ use crate::providers::Providers;
 use crate::secrets::{KmsKeyWrapper, LocalKeyWrapper, TenantSecrets};
 use crate::store::Table;
 use crate::store::dynamo::DynamoTable;
+#[cfg(feature = "embedded-store")]
 use crate::store::embedded::EmbeddedTable;
 use crate::store::repo::Repository;
 
@@ -90,6 +92,7 @@ impl AppState {
     /// The store and blobs the settings select, with `providers`.
     pub async fn with_providers(config: Config, providers: Providers) -> Result<Self, StartError> {
         let (table, blobs, secrets): (Arc<dyn Table>, Arc<dyn BlobStore>, _) = match config.store {
+            #[cfg(feature = "embedded-store")]
             StoreKind::Embedded => {
                 let dir = &config.data_dir;
                 let table = EmbeddedTable::open(
@@ -99,6 +102,14 @@ impl AppState {
                 let blobs = FsBlobStore::new(dir.join("blobs"));
                 let secrets = tenant_secrets(&config, None).await?;
                 (Arc::new(table), Arc::new(blobs), secrets)
+            }
+            #[cfg(not(feature = "embedded-store"))]
+            StoreKind::Embedded => {
+                return Err(StartError::Unsupported(
+                    "CHAT_STORE=embedded, but this build has no embedded store: set CHAT_STORE=dynamodb, \
+                     or build with `--features chat-shared/embedded-store`"
+                        .to_owned(),
+                ));
             }
             StoreKind::DynamoDb => {
                 let sdk = aws_sdk_config().await;

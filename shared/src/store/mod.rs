@@ -6,6 +6,7 @@
 //! same invariants, which the conformance suite checks.
 
 pub mod dynamo;
+#[cfg(feature = "embedded-store")]
 pub mod embedded;
 pub mod keys;
 pub mod repo;
