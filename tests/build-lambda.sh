@@ -7,7 +7,8 @@
 #   2. `sam build`: template.yaml's build metadata (BuildMethod
 #      rust-cargolambda, each function's Binary) through SAM CLI's own
 #      builder, which runs `cargo lambda build --release --arm64 --bin <Binary>`
-#      in the workspace (no container). Same cargo-lambda, target directory,
+#      in the function's package directory (its CodeUri; no container).
+#      Same cargo-lambda, target directory,
 #      flags and feature set as step 1, so cargo finds every crate fresh and
 #      SAM only copies: the release build is paid once.
 # Then each of SAM's artefacts must be a `bootstrap` of that architecture
@@ -81,8 +82,12 @@ export LAMBDA_ARCH FILE_ARCH="$file_arch"
 # cargo-lambda and its zig (python -m ziglang) from the venv; SAM finds
 # `cargo` and `cargo-lambda` on PATH.
 export PATH="$CARGO_LAMBDA_BIN:$PATH"
+# By package (-p), as SAM builds each function in its package's directory
+# (the template's CodeUri): cargo then resolves the functions' features
+# alone. `--bin` from the workspace root would select every member and
+# unify chatctl's features in (the embedded store among them).
 bin_args=()
-for f in "${FUNCTIONS[@]}"; do bin_args+=(--bin "$f"); done
+for f in "${FUNCTIONS[@]}"; do bin_args+=(-p "$f"); done
 
 start=$SECONDS
 cargo lambda build --release "$arch_flag" --output-format zip --locked "${bin_args[@]}"
@@ -113,9 +118,16 @@ for f in "${FUNCTIONS[@]}"; do
 done
 
 # The artefacts leave the embedded store out (chat-shared's
-# `embedded-store` feature, which only chatctl and the tests turn on): asked
-# for it, each refuses to start and says why. Runnable only on a host of
-# the artefacts' architecture.
+# `embedded-store` feature, which only chatctl and the tests turn on): no
+# redb source path among their panic locations, and, asked for the store,
+# each refuses to start and says why (run only on a host of the
+# artefacts' architecture).
+for f in "${FUNCTIONS[@]}"; do
+  if grep -q 'redb-[0-9]' "target/lambda/$f/bootstrap"; then
+    echo "$f links redb: a workspace member's features were unified into the functions' build"
+    exit 1
+  fi
+done
 case "$(uname -m)/$LAMBDA_ARCH" in
   x86_64/x86_64 | aarch64/arm64)
     for f in "${FUNCTIONS[@]}"; do

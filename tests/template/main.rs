@@ -153,8 +153,23 @@ fn each_function_is_built_by_cargo_lambda_from_its_binary() {
                 "rust-cargolambda",
                 "{name}"
             );
-            assert_eq!(text(get(f, &["Properties", "CodeUri"])), ".", "{name}");
-            text(get(f, &["Metadata", "BuildProperties", "Binary"]))
+            let binary = text(get(f, &["Metadata", "BuildProperties", "Binary"]));
+            // Built in its own package's directory, so cargo resolves that
+            // package's features alone (no embedded store from chatctl's).
+            let code = text(get(f, &["Properties", "CodeUri"]));
+            let group = binary.strip_prefix("chat-").unwrap_or(binary);
+            assert_eq!(code, format!("functions/{group}"), "{name}");
+            let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                .join("..")
+                .join(code)
+                .join("Cargo.toml");
+            let manifest = std::fs::read_to_string(&manifest)
+                .unwrap_or_else(|e| panic!("{name}: {}: {e}", manifest.display()));
+            assert!(
+                manifest.contains(&format!("name = \"{binary}\"")),
+                "{name}: {code}/Cargo.toml has no binary {binary}"
+            );
+            binary
         })
         .collect();
     binaries.sort_unstable();
