@@ -131,9 +131,13 @@ lint_template() {
 
 # Its own target directory: clippy's check build shares nothing with the
 # test build, and so it runs beside it instead of holding its lock.
+# Then the functions as deployed: their packages alone, so chat-shared
+# without the embedded store (the workspace's build unifies it in).
 clippy() {
   CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-target}/clippy" \
     cargo clippy --locked --workspace --all-targets --all-features -- -D warnings
+  CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-target}/clippy" \
+    cargo clippy --locked -p chat-sessions -p chat-messages -p chat-files -p chat-tenant -- -D warnings
 }
 
 # What the steps after the servers run, built while nothing else needs the

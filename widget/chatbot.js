@@ -212,11 +212,22 @@
     frame.contentWindow.postMessage(msg, apiOrigin);
   }
 
+  // Where the open chat covers the whole window of the page (the narrow
+  // layout below), the focus goes into it whatever was asked: left behind,
+  // it would sit on the hidden page (WCAG 2.4.11). A page inside a frame
+  // (the console's preview) is not the visitor's whole window.
+  var narrow = window.matchMedia ? window.matchMedia('(max-width:480px)') : null;
+  function covers() { return !!narrow && narrow.matches && window.top === window; }
+
   // Opens the chat; `focus` false leaves the page's focus where it is (a
-  // chat restored open on the next page, or opened by a script).
+  // chat restored open on the next page, or opened by a script), unless
+  // the chat covers the page.
   function open(focus) {
-    focus = focus !== false;
-    if (isOpen) { if (focus) toFrame('focus', {}); return; }
+    focus = focus !== false || covers();
+    if (isOpen) {
+      if (focus) { frame.focus(); toFrame('focus', {}); }
+      return;
+    }
     isOpen = true;
     look();
     launcher.setAttribute('aria-expanded', 'true');

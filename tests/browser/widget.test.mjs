@@ -608,7 +608,7 @@ test('keyboard: Enter opens with focus in the chat, Escape closes and focus retu
   await page.context().close();
 });
 
-test('a chat left open opens again on the next page, and open({focus: false}), without taking the page\'s focus', async () => {
+test('a chat left open opens again on the next page, and open({focus: false}), without taking the page\'s focus, except where it covers a narrow window', async () => {
   const page = await newPage();
   const focused = () => page.evaluate(() => document.activeElement.id || document.activeElement.tagName);
   // A script opens the chat without focus: the page keeps it.
@@ -632,6 +632,19 @@ test('a chat left open opens again on the next page, and open({focus: false}), w
   assert.equal(await focused(), 'BODY');
   assert.equal(await chatFrame(page).evaluate(() => document.hasFocus()), false);
   await page.context().close();
+
+  // Where the open chat covers a narrow window, the focus goes into it:
+  // left on the page, it would be hidden underneath.
+  const narrow = await newPage({ width: 360, height: 740 });
+  await load(narrow, embedUrl({ userIdentifier: 'quiet-open-narrow@example.com' }));
+  await narrow.evaluate(() => window.ChatbotWidget.open({ focus: false }));
+  await waitEvent(narrow, 'session_created');
+  await chatFrame(narrow).waitForFunction(() => document.activeElement && document.activeElement.id === 'input');
+  await narrow.reload();
+  await waitEvent(narrow, 'session_restored');
+  assert.equal(await narrow.evaluate(() => document.activeElement.id), 'chatbot-widget');
+  await chatFrame(narrow).waitForFunction(() => document.activeElement && document.activeElement.id === 'input');
+  await narrow.context().close();
 });
 
 test('host commands work through window.ChatbotWidget and postMessage', async () => {
