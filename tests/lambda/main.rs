@@ -459,16 +459,11 @@ async fn every_route_through_the_real_binaries() {
     }
 }
 
-/// Starts `function` with `settings` over the Lambda environment, expects
-/// it to report a failed start: the report's body, once the process has
-/// exited non-zero without asking for an invocation.
-async fn failed_start(function: &'static str, settings: &[(&str, &std::ffi::OsStr)]) -> Value {
-    let runtime = FakeRuntime::start(function).await;
-    let mut child = command(function, &runtime);
-    for (name, value) in settings {
-        child.env(name, value);
-    }
-    let mut child = child
+#[tokio::test]
+async fn a_bad_setting_is_reported_to_init_error() {
+    let runtime = FakeRuntime::start("chat-sessions").await;
+    let mut child = command("chat-sessions", &runtime)
+        .env("CHAT_STORE", "postgres")
         .stderr(Stdio::null())
         .spawn()
         .expect("the binary starts");
@@ -477,6 +472,13 @@ async fn failed_start(function: &'static str, settings: &[(&str, &std::ffi::OsSt
         .await
         .expect("an /init/error report");
     assert_eq!(error_type.as_deref(), Some("Runtime.InitError"));
+    assert_eq!(body["errorType"], "InvalidSetting");
+    assert!(
+        body["errorMessage"]
+            .as_str()
+            .is_some_and(|m| m.contains("CHAT_STORE")),
+        "{body}"
+    );
     let status = tokio::time::timeout(Duration::from_secs(30), child.wait())
         .await
         .expect("the process exits")
@@ -488,19 +490,6 @@ async fn failed_start(function: &'static str, settings: &[(&str, &std::ffi::OsSt
             .await
             .is_none(),
         "a failed start never asks for an invocation"
-    );
-    body
-}
-
-#[tokio::test]
-async fn a_bad_setting_is_reported_to_init_error() {
-    let body = failed_start("chat-sessions", &[("CHAT_STORE", "postgres".as_ref())]).await;
-    assert_eq!(body["errorType"], "InvalidSetting");
-    assert!(
-        body["errorMessage"]
-            .as_str()
-            .is_some_and(|m| m.contains("CHAT_STORE")),
-        "{body}"
     );
 }
 
