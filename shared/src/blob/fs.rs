@@ -125,57 +125,119 @@ mod direct {
     use std::os::unix::fs::FileExt;
 
     use rustix::fs::{OFlags, fcntl_getfl, fcntl_setfl};
+    use rustix::io::Errno;
 
     /// Blobs from this size on are written past the page cache; smaller
     /// ones are not worth the copy through the bounce buffer.
     const MIN_BYTES: usize = 1 << 20;
-    /// The alignment direct I/O asks of the buffer, the offset and the
-    /// length: the page size, a multiple of every common device's block.
+    /// Direct I/O asks the buffer, the offset and the length to be aligned
+    /// to the device's logical block size: 512 bytes or 4 KiB on common
+    /// devices, so 4 KiB suits both.
     const ALIGN: usize = 4096;
     /// The bounce buffer: the blob is copied through it, not held twice.
     const CHUNK: usize = 1 << 20;
 
-    /// Writes `bytes` to the new, empty `file`: with direct I/O when the
-    /// blob is large and the file system takes it, buffered otherwise (a
-    /// file system without direct I/O refuses the flag or the first write
-    /// with `EINVAL`; the file is then written again, buffered).
-    pub(super) fn write(mut file: &File, bytes: &[u8]) -> std::io::Result<()> {
+    /// Writes `bytes` to the new, empty `file`, with direct I/O when the
+    /// blob is large and the file system takes it; true when it did.
+    pub(super) fn write(file: &File, bytes: &[u8]) -> std::io::Result<bool> {
         if bytes.len() < MIN_BYTES {
-            return file.write_all(bytes);
+            return buffered(file, bytes);
         }
-        let flags = fcntl_getfl(file)?;
+        let mut buffer = vec![0u8; CHUNK + ALIGN];
+        let start = buffer.as_ptr().align_offset(ALIGN);
+        write_through(file, bytes, &mut buffer[start..start + CHUNK])
+    }
+
+    fn buffered(mut file: &File, bytes: &[u8]) -> std::io::Result<bool> {
+        file.write_all(bytes).map(|()| false)
+    }
+
+    /// Direct I/O through `buffer`, else buffered: a file system without
+    /// direct I/O refuses the flag, or a write with `EINVAL` (so does a
+    /// direct write cut short, whose rest would be unaligned); the file is
+    /// then emptied and written again, buffered.
+    fn write_through(file: &File, bytes: &[u8], buffer: &mut [u8]) -> std::io::Result<bool> {
+        let Ok(flags) = fcntl_getfl(file) else {
+            return buffered(file, bytes);
+        };
         if fcntl_setfl(file, flags | OFlags::DIRECT).is_err() {
-            return file.write_all(bytes);
+            return buffered(file, bytes);
         }
-        match write_aligned(file, bytes) {
-            Ok(()) => Ok(()),
-            Err(e) if e.raw_os_error() == Some(rustix::io::Errno::INVAL.raw_os_error()) => {
+        match write_aligned(file, bytes, buffer) {
+            Ok(()) => Ok(true),
+            Err(e) if Errno::from_io_error(&e) == Some(Errno::INVAL) => {
                 fcntl_setfl(file, flags)?;
                 file.set_len(0)?;
-                file.write_all_at(bytes, 0)
+                file.write_all_at(bytes, 0).map(|()| false)
             }
             Err(e) => Err(e),
         }
     }
 
-    /// Chunk by chunk through an aligned buffer; the last chunk is padded
-    /// to the alignment and the file cut back to the blob's length.
-    fn write_aligned(file: &File, bytes: &[u8]) -> std::io::Result<()> {
-        let mut buffer = vec![0u8; CHUNK + ALIGN];
-        let start = buffer.as_ptr().align_offset(ALIGN);
-        let aligned = &mut buffer[start..start + CHUNK];
+    /// Chunk by chunk through `buffer`; the last chunk is padded to the
+    /// alignment and the file cut back to the blob's length.
+    fn write_aligned(file: &File, bytes: &[u8], buffer: &mut [u8]) -> std::io::Result<()> {
         let mut offset = 0u64;
-        for chunk in bytes.chunks(CHUNK) {
+        for chunk in bytes.chunks(buffer.len()) {
             let padded = chunk.len().next_multiple_of(ALIGN);
-            aligned[..chunk.len()].copy_from_slice(chunk);
-            aligned[chunk.len()..padded].fill(0);
-            file.write_all_at(&aligned[..padded], offset)?;
+            buffer[..chunk.len()].copy_from_slice(chunk);
+            buffer[chunk.len()..padded].fill(0);
+            file.write_all_at(&buffer[..padded], offset)?;
             offset += padded as u64;
         }
         if offset != bytes.len() as u64 {
             file.set_len(bytes.len() as u64)?;
         }
         Ok(())
+    }
+
+    #[cfg(test)]
+    mod tests {
+        #![allow(clippy::unwrap_used)]
+
+        use super::*;
+
+        /// Whether the file system under `dir` takes direct I/O at all.
+        fn takes_direct_io(dir: &std::path::Path) -> bool {
+            let probe = File::create_new(dir.join("probe")).unwrap();
+            let flags = fcntl_getfl(&probe).unwrap();
+            fcntl_setfl(&probe, flags | OFlags::DIRECT).is_ok()
+        }
+
+        fn blob(len: usize) -> Vec<u8> {
+            (0..len).map(|i| (i * 31 % 251) as u8).collect()
+        }
+
+        /// Where the file system takes it, a large blob is written with
+        /// direct I/O; either way it reads back exact.
+        #[test]
+        fn a_large_blob_is_written_direct_where_the_file_system_takes_it() {
+            let dir = tempfile::tempdir().unwrap();
+            let direct = takes_direct_io(dir.path());
+            let bytes = blob(2 * CHUNK + ALIGN + 7);
+            let path = dir.path().join("blob");
+            let file = File::create_new(&path).unwrap();
+            assert_eq!(write(&file, &bytes).unwrap(), direct);
+            assert!(std::fs::read(&path).unwrap() == bytes);
+            let small = dir.path().join("small");
+            assert!(!write(&File::create_new(&small).unwrap(), &bytes[..1000]).unwrap());
+            assert!(std::fs::read(&small).unwrap()[..] == bytes[..1000]);
+        }
+
+        /// A direct write refused with `EINVAL` (here: a buffer one byte
+        /// off the alignment) leaves the blob written whole, buffered.
+        #[test]
+        fn a_refused_direct_write_is_redone_buffered() {
+            let dir = tempfile::tempdir().unwrap();
+            let bytes = blob(CHUNK + 7);
+            let path = dir.path().join("blob");
+            let file = File::create_new(&path).unwrap();
+            let mut buffer = vec![0u8; CHUNK + 2 * ALIGN];
+            let start = buffer.as_ptr().align_offset(ALIGN) + 1;
+            let written = write_through(&file, &bytes, &mut buffer[start..start + CHUNK]).unwrap();
+            assert!(!written, "a misaligned buffer cannot be written direct");
+            assert!(std::fs::read(&path).unwrap() == bytes);
+        }
     }
 }
 
