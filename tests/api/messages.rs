@@ -10,7 +10,13 @@ use chat_shared::providers::{Provider, ProviderError, StreamEvent, dummy::DummyP
 use futures::stream::BoxStream;
 use serde_json::json;
 
-use crate::helpers::{START_MS, config, spawn_app, spawn_app_with};
+use chat_shared::model::{Message, Role};
+use chat_shared::service::history::FULL_HISTORY_PAGE;
+use http_body_util::BodyExt;
+use serde_json::Map;
+use tower::ServiceExt;
+
+use crate::helpers::{START_MS, config, request_with, spawn_app, spawn_app_with};
 
 #[tokio::test]
 async fn send_stores_both_messages_and_answers_the_reference_shape() {
@@ -123,6 +129,82 @@ async fn history_pages_newest_first_with_a_cursor() {
             .get(&format!("/api/chat/messages/history/{id}?{bad}"))
             .await;
         assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{bad}");
+    }
+}
+
+/// Longer than the pages a whole history is read in: the pages come back
+/// oldest first, each in order, one read each, and the body's length is
+/// the one announced.
+#[tokio::test]
+async fn a_whole_history_of_several_pages_comes_in_order() {
+    let app = spawn_app().await;
+    let id = app.create_session(json!({"config": {}})).await;
+    let sid = uuid::Uuid::parse_str(&id).unwrap();
+    let session = app
+        .state
+        .repo
+        .get_session(app.tenant, sid)
+        .await
+        .unwrap()
+        .unwrap();
+    let count = 1_050;
+    for start in (0..count).step_by(50) {
+        let batch: Vec<Message> = (start..start + 50)
+            .map(|i| Message {
+                message_id: app.state.ids.v7_at(START_MS + i),
+                role: if i % 2 == 0 {
+                    Role::User
+                } else {
+                    Role::Assistant
+                },
+                content: format!("m{i}"),
+                timestamp: START_MS + i,
+                metadata: Map::from_iter([("n".to_owned(), json!(i))]),
+            })
+            .collect();
+        app.state
+            .repo
+            .append_messages(&session, &batch, START_MS + start, START_MS / 1000 + 86_400)
+            .await
+            .unwrap();
+    }
+    app.round_trips();
+    let response = app
+        .router
+        .clone()
+        .oneshot(request_with(
+            &app.key,
+            Method::GET,
+            &format!("/api/chat/messages/history/{id}"),
+            None,
+            &[],
+        ))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["content-type"], "application/json");
+    let announced: usize = response.headers()["content-length"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    assert_eq!(bytes.len(), announced);
+    assert_eq!(
+        app.round_trips().reads as usize,
+        (count as usize).div_ceil(FULL_HISTORY_PAGE),
+        "one read per page"
+    );
+    let body: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+    assert_eq!(body["sessionId"], id.as_str());
+    assert_eq!(body["messageCount"], count);
+    assert!(body.get("nextCursor").is_none());
+    let messages = body["messages"].as_array().unwrap();
+    assert_eq!(messages.len(), count as usize);
+    for (i, m) in messages.iter().enumerate() {
+        assert_eq!(m["content"], format!("m{i}"));
+        assert_eq!(m["n"], i);
+        assert_eq!(m["timestamp"], START_MS + i as i64);
     }
 }
 

@@ -4,10 +4,13 @@
 use std::convert::Infallible;
 
 use axum::Json;
+use axum::body::Body;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
+use axum::http::{HeaderValue, header};
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
@@ -349,19 +352,82 @@ pub(crate) async fn history(
     State(state): State<AppState>,
     path: SessionPath,
     params: Result<Query<HistoryParams>, QueryRejection>,
-) -> Result<Json<HistoryResponse>, AppError> {
+) -> Result<Response, AppError> {
     let Query(params) =
         params.map_err(|e| AppError::bad_request_detail("Invalid query string", e.body_text()))?;
     let request = history_request(path.session_id, params)?;
     let paged = request.limit.is_some();
-    let found = history::history(&state, &caller, request).await?;
-    Ok(Json(HistoryResponse {
+    let found = history::history(&state, &caller, request, encode_messages).await?;
+    let pages = found.pages.into_iter().collect::<Result<Vec<_>, _>>()?;
+    let envelope = HistoryResponse {
         session_id: path.session_id,
-        messages: found.messages.into_iter().map(MessageDict::from).collect(),
+        messages: Vec::new(),
         // Later pages read no session item, so only a first page knows the total.
         message_count: found.session.map(|s| s.message_count),
         next_cursor: paged.then_some(found.next),
-    }))
+    };
+    json_with_array(&envelope, ARRAY_FIELD, pages)
+}
+
+/// The field of [`HistoryResponse`] whose elements come page by page.
+const ARRAY_FIELD: &str = "messages";
+
+/// A page of messages as JSON array elements (`{...},{...}`): encoded as
+/// it is read, so a whole history is never held decoded at once.
+fn encode_messages(messages: Vec<Message>) -> Result<Bytes, AppError> {
+    let mut out = Vec::with_capacity(messages.len() * 160);
+    for (i, message) in messages.into_iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        serde_json::to_writer(&mut out, &MessageDict::from(message))
+            .map_err(|e| AppError::Internal(format!("cannot encode a message: {e}")))?;
+    }
+    Ok(Bytes::from(out))
+}
+
+/// `envelope` as JSON with the elements of its (empty) array `field`
+/// spliced in from `pages`, each page's elements already encoded. The body
+/// is sent page by page with its length, never copied into one buffer.
+fn json_with_array(
+    envelope: &impl Serialize,
+    field: &str,
+    pages: Vec<Bytes>,
+) -> Result<Response, AppError> {
+    let envelope = Bytes::from(
+        serde_json::to_vec(envelope)
+            .map_err(|e| AppError::Internal(format!("cannot encode a response: {e}")))?,
+    );
+    let empty = format!("\"{field}\":[]");
+    let at = envelope
+        .windows(empty.len())
+        .position(|w| w == empty.as_bytes())
+        .ok_or_else(|| AppError::Internal(format!("no array {field} in the response")))?
+        + empty.len()
+        - 1;
+    let mut chunks = Vec::with_capacity(pages.len() * 2 + 1);
+    chunks.push(envelope.slice(..at));
+    for page in pages.into_iter().filter(|p| !p.is_empty()) {
+        if chunks.len() > 1 {
+            chunks.push(Bytes::from_static(b","));
+        }
+        chunks.push(page);
+    }
+    chunks.push(envelope.slice(at..));
+    let length: usize = chunks.iter().map(Bytes::len).sum();
+    Ok((
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            ),
+            (header::CONTENT_LENGTH, HeaderValue::from(length)),
+        ],
+        Body::from_stream(futures::stream::iter(
+            chunks.into_iter().map(Ok::<_, Infallible>),
+        )),
+    )
+        .into_response())
 }
 
 #[derive(Serialize, ToSchema)]
@@ -496,6 +562,53 @@ mod tests {
 
     fn body(v: Value) -> SendMessageRequest {
         serde_json::from_value(v).expect("decodes")
+    }
+
+    /// The spliced body is the JSON the envelope would be with the pages'
+    /// elements in its array, whatever pages are empty.
+    #[tokio::test]
+    async fn pages_are_spliced_into_the_envelopes_array() {
+        #[derive(Serialize)]
+        struct Envelope {
+            id: &'static str,
+            messages: Vec<Value>,
+            after: u8,
+        }
+        let empty = Envelope {
+            id: "messages",
+            messages: Vec::new(),
+            after: 1,
+        };
+        let cases: [(&[&str], Value); 4] = [
+            (&[], json!([])),
+            (&[""], json!([])),
+            (&["1", "", "2,3"], json!([1, 2, 3])),
+            (&["", "{\"a\":[]}", ""], json!([{"a": []}])),
+        ];
+        for (pages, array) in cases {
+            let pages = pages
+                .iter()
+                .map(|p| Bytes::from_static(p.as_bytes()))
+                .collect();
+            let response = json_with_array(&empty, "messages", pages).expect("spliced");
+            let length = response.headers()[header::CONTENT_LENGTH]
+                .to_str()
+                .ok()
+                .and_then(|v| v.parse::<usize>().ok())
+                .expect("a length");
+            let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+                .await
+                .expect("the body");
+            assert_eq!(bytes.len(), length);
+            let got: Value = serde_json::from_slice(&bytes).expect("JSON");
+            assert_eq!(
+                got,
+                json!({"id": "messages", "messages": array, "after": 1})
+            );
+        }
+        let err = json_with_array(&json!({"other": []}), "messages", Vec::new())
+            .expect_err("no such array");
+        assert!(matches!(err, AppError::Internal(_)), "{err}");
     }
 
     #[test]
