@@ -177,6 +177,46 @@ async fn files_over_the_limit_are_413() {
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
 }
 
+/// A file over a MiB, with its length announced more or less than it is:
+/// stored and analysed whole either way (the buffer is a map of its own
+/// from 1 MiB, and moves to the heap when the body outgrows it).
+#[tokio::test]
+async fn a_large_upload_is_whole_whatever_length_is_announced() {
+    let app = spawn_app().await;
+    let mut csv = String::from("id,name\n");
+    let rows = 100_000;
+    for i in 0..rows {
+        csv.push_str(&format!("{i},name{i}\n"));
+    }
+    assert!(csv.len() > (1 << 20) + (1 << 18), "{}", csv.len());
+    for announced in [usize::MAX, 1 << 20] {
+        let id = app.create_session(json!({"config": {}})).await;
+        let reply = app
+            .upload_announcing(
+                Some(&id),
+                Some(("big.csv", "text/csv", csv.as_bytes())),
+                Some(announced),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::OK, "{announced}: {}", reply.body);
+        assert_eq!(reply.body["file"]["size"], csv.len());
+        assert_eq!(reply.body["file"]["rows"], rows);
+        let last = format!("name{}", rows - 1);
+        let query = app
+            .post(
+                &format!("/api/chat/files/query/{id}"),
+                json!({"query": last}),
+            )
+            .await;
+        assert_eq!(query.status, StatusCode::OK, "{}", query.body);
+        assert_eq!(
+            query.body["results"],
+            json!([{"id": (rows - 1).to_string(), "name": last}]),
+            "{announced}: the last row was stored"
+        );
+    }
+}
+
 #[tokio::test]
 async fn unparsable_content_is_422_with_the_position() {
     let app = spawn_app().await;

@@ -251,6 +251,18 @@ impl TestApp {
 
     /// A multipart upload, as a browser or `requests` sends it.
     pub async fn upload(&self, session: Option<&str>, file: Option<(&str, &str, &[u8])>) -> Reply {
+        self.upload_announcing(session, file, None).await
+    }
+
+    /// [`TestApp::upload`], announcing `Content-Length: announced` when
+    /// given, whether or not that is the body's length (the router is
+    /// called directly, so nothing checks it).
+    pub async fn upload_announcing(
+        &self,
+        session: Option<&str>,
+        file: Option<(&str, &str, &[u8])>,
+        announced: Option<usize>,
+    ) -> Reply {
         let boundary = "----chat-test-boundary-7MA4YWxkTrZu0gW";
         let mut body: Vec<u8> = Vec::new();
         if let Some(session) = session {
@@ -272,10 +284,14 @@ impl TestApp {
             body.extend_from_slice(b"\r\n");
         }
         body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
-        let request = Request::builder()
+        let mut request = Request::builder()
             .method(Method::POST)
             .uri("/api/chat/files/upload")
-            .header("X-API-Key", &self.key)
+            .header("X-API-Key", &self.key);
+        if let Some(length) = announced {
+            request = request.header(header::CONTENT_LENGTH, length);
+        }
+        let request = request
             .header(
                 header::CONTENT_TYPE,
                 format!("multipart/form-data; boundary={boundary}"),

@@ -5,7 +5,6 @@ use std::collections::BTreeMap;
 use axum::Json;
 use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, Request, State};
-use bytes::BytesMut;
 use http_body_util::Limited;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -18,6 +17,7 @@ use super::openapi::Errors;
 use crate::AppState;
 use crate::auth::{Caller, WidgetCaller};
 use crate::files::FileKind;
+use crate::http::body_buffer::BodyBuffer;
 use crate::http::extract::{SessionPath, body_session_id};
 use crate::http::{ApiJson, AppError};
 use crate::model::{FileRecord, SessionId};
@@ -86,8 +86,8 @@ async fn multipart_form(request: Request, limit: usize) -> Result<Multipart, App
 /// The buffer to reserve for the file: the request's announced length
 /// (the file plus a little framing), at most the limit. Reserved once, the
 /// buffer never grows by copying itself, so the file is in memory once
-/// (not up to twice, while a doubling buffer copies). A length announced
-/// but never sent costs address space only: untouched pages are not resident.
+/// (not up to twice, while a doubling buffer copies); a large one is a map
+/// of its own ([`BodyBuffer`]), given back to the system when dropped.
 fn expected_file_size(request: &Request, limit: usize) -> usize {
     request
         .headers()
@@ -120,7 +120,7 @@ async fn read_upload(
             Some("file") => {
                 let name = clean_name(field.file_name().unwrap_or_default());
                 let content_type = field.content_type().map(str::to_owned);
-                let mut bytes = BytesMut::with_capacity(expected);
+                let mut bytes = BodyBuffer::with_capacity(expected);
                 while let Some(chunk) =
                     field.chunk().await.map_err(|e| multipart_error(e, limit))?
                 {

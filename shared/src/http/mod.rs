@@ -2,6 +2,7 @@
 //! extractors, the layers every group gets, the widget frame's policy and
 //! the serving of compiled-in files.
 
+pub mod body_buffer;
 mod caller;
 pub mod client_addr;
 pub mod error;
