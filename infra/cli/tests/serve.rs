@@ -198,6 +198,18 @@ async fn the_readme_walk_through_works_on_a_fresh_data_dir() {
         .await;
     assert_eq!(status, 200);
     assert_eq!(history["messages"].as_array().unwrap().len(), 2);
+    // The history body is sent page by page, with its length announced
+    // (not chunked) on the wire.
+    let response = server
+        .client
+        .get(format!("{}/api/chat/messages/history/{id}", server.base))
+        .header("X-API-Key", &server.key)
+        .send()
+        .await
+        .unwrap();
+    let length = header(response.headers(), "content-length").to_owned();
+    assert_eq!(header(response.headers(), "transfer-encoding"), "");
+    assert_eq!(length, response.bytes().await.unwrap().len().to_string());
 
     let (status, cleared) = server
         .call(
