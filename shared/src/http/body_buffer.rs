@@ -37,11 +37,13 @@ impl AsRef<[u8]> for Filled {
 
 impl BodyBuffer {
     /// A buffer for about `expected` bytes: reserved once, so it never
-    /// grows by copying itself. Pages of a map that are never written are
-    /// never resident, so a length announced but not sent costs address
-    /// space only.
+    /// grows by copying itself. On Unix, pages of a map that are never
+    /// written are never resident, so a length announced but not sent costs
+    /// address space only; elsewhere (Windows commits a map's whole size)
+    /// the buffer is the heap's.
     pub fn with_capacity(expected: usize) -> Self {
-        if expected >= MAP_AT_LEAST
+        if cfg!(unix)
+            && expected >= MAP_AT_LEAST
             && let Ok(map) = MmapOptions::new().len(expected).map_anon()
         {
             return Self(Inner::Mapped(Filled { map, len: 0 }));
@@ -78,7 +80,8 @@ impl BodyBuffer {
                         filled.len = end;
                     }
                     None => {
-                        let mut bytes = BytesMut::with_capacity(end);
+                        // Room to go on growing without copying again soon.
+                        let mut bytes = BytesMut::with_capacity(end.max(2 * filled.map.len()));
                         bytes.extend_from_slice(filled.as_ref());
                         bytes.extend_from_slice(chunk);
                         self.0 = Inner::Heap(bytes);
@@ -117,6 +120,7 @@ mod tests {
             (1000, false),
         ] {
             let mut buffer = BodyBuffer::with_capacity(announced);
+            let mapped = mapped && cfg!(unix);
             assert_eq!(buffer.is_mapped(), mapped, "announced {announced}");
             assert!(buffer.is_empty());
             for chunk in body.chunks(8 * 1024 + 3) {
