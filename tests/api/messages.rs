@@ -5,15 +5,13 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use async_trait::async_trait;
 use axum::http::{Method, StatusCode};
+use chat_shared::model::{Message, Role};
 use chat_shared::prompt::ProviderRequest;
 use chat_shared::providers::{Provider, ProviderError, StreamEvent, dummy::DummyProvider};
-use futures::stream::BoxStream;
-use serde_json::json;
-
-use chat_shared::model::{Message, Role};
 use chat_shared::service::history::full_history_page;
+use futures::stream::BoxStream;
 use http_body_util::BodyExt;
-use serde_json::Map;
+use serde_json::{Map, json};
 use tower::ServiceExt;
 
 use crate::helpers::{START_MS, TestApp, config, request_with, spawn_app, spawn_app_with};

@@ -13,7 +13,7 @@ use memmap2::{MmapMut, MmapOptions};
 
 /// Announced lengths from this size up get a map of their own; smaller
 /// bodies are not worth a system call.
-pub const MAP_AT_LEAST: usize = 1 << 20;
+const MAP_AT_LEAST: usize = 1 << 20;
 
 /// The body read so far.
 pub struct BodyBuffer(Inner);
@@ -63,7 +63,8 @@ impl BodyBuffer {
     }
 
     /// Whether the body is in a map of its own.
-    pub fn is_mapped(&self) -> bool {
+    #[cfg(test)]
+    fn is_mapped(&self) -> bool {
         matches!(self.0, Inner::Mapped(_))
     }
 
